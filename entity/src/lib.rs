@@ -1,0 +1,6 @@
+//! SeaORM entities. Rows only: the HTTP layer never serializes these directly.
+
+pub mod otp_codes;
+pub mod sessions;
+pub mod settings;
+pub mod users;

@@ -1,0 +1,22 @@
+//! One migration per table or change. They run at start-up and through `clara-backend migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_users;
+mod m20261123_000002_create_sessions;
+mod m20261123_000003_create_otp_codes;
+mod m20261123_000004_create_settings;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_users::Migration),
+            Box::new(m20261123_000002_create_sessions::Migration),
+            Box::new(m20261123_000003_create_otp_codes::Migration),
+            Box::new(m20261123_000004_create_settings::Migration),
+        ]
+    }
+}

@@ -1,0 +1,232 @@
+//! Routes 1–9 and 29: sign-up, sign-in, sessions, one-time codes and 2FA.
+
+use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
+
+use super::{
+    ApiTags,
+    body::{JsonBody, OptionalJsonBody},
+    error::ApiError,
+    models::*,
+    own_active_user,
+    security::{BasicCredentials, OptionalPublicAccess, PublicAccess, PublicOrSession, UserSession},
+};
+use crate::{
+    domain::{Email, OtpType, Password, PersonName},
+    services::accounts::{self, NewAccount},
+    state::AppState,
+};
+
+pub struct AuthApi {
+    pub state: AppState,
+}
+
+#[derive(ApiResponse)]
+pub enum SignedInCreated {
+    /// The account, with a session token.
+    #[oai(status = 201)]
+    Created(Json<UserWithTokenEnvelope>),
+}
+
+#[derive(ApiResponse)]
+pub enum NullCreated {
+    #[oai(status = 201)]
+    Created(Json<NullEnvelope>),
+}
+
+#[derive(ApiResponse)]
+pub enum TotpCreated {
+    #[oai(status = 201)]
+    Created(Json<TotpEnrolmentEnvelope>),
+}
+
+#[derive(ApiResponse)]
+pub enum NoContent {
+    /// Done; no body.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+fn email_from_path(raw: &str) -> Result<Email> {
+    raw.parse().map_err(|_| ApiError::invalid_parameters())
+}
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Register
+    ///
+    /// Creates an inactive account, e-mails an ACTIVATION code and returns a session
+    /// token at once. Until activation the token works only for Logout, View and Update.
+    #[oai(path = "/auth/register", method = "post", operation_id = "authRegister")]
+    async fn register(&self, _auth: PublicAccess, body: JsonBody<RegisterRequest>) -> Result<SignedInCreated> {
+        let req = body.0;
+        let account = (|| {
+            Some(NewAccount {
+                first_name: PersonName::parse(&req.first_name).ok()?,
+                last_name: match &req.last_name {
+                    Some(last) => Some(PersonName::parse(last).ok()?),
+                    None => None,
+                },
+                email: req.email.parse().ok()?,
+                password: Password::parse(req.password.clone()).ok()?,
+            })
+        })()
+        .ok_or_else(ApiError::invalid_parameters)?;
+        let (user, token) = accounts::register(&self.state, account).await?;
+        Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(
+            UserWithToken::new(&user, token),
+            "User registered successfully.",
+        ))))
+    }
+
+    /// Google OAuth
+    ///
+    /// Signs in with a Google ID token. A new e-mail makes an active account (message
+    /// `User registered successfully.`); a known one logs in (`User logged in successfully.`).
+    #[oai(path = "/auth/google", method = "post", operation_id = "authGoogle")]
+    async fn google(&self, _auth: OptionalPublicAccess, body: JsonBody<GoogleRequest>) -> Result<SignedInCreated> {
+        let (user, token, created) = accounts::google(&self.state, &body.0.id_token).await?;
+        let message = if created { "User registered successfully." } else { "User logged in successfully." };
+        Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), message))))
+    }
+
+    /// Login
+    ///
+    /// Basic auth with e-mail and password. With 2FA on, `code` is a TWO_FACTOR_AUTH
+    /// code from Send OTP or the current code of the enrolled authenticator app; without
+    /// it the 401 carries `data.is_2fa_enabled: true`.
+    #[oai(path = "/auth/session", method = "post", operation_id = "authLogin")]
+    async fn login(
+        &self,
+        credentials: BasicCredentials,
+        body: OptionalJsonBody<CodeRequest>,
+    ) -> Result<Json<UserWithTokenEnvelope>> {
+        let code = body.0.map(|b| b.code);
+        let (user, token) =
+            accounts::login(&self.state, &credentials.email, &credentials.password, code.as_deref()).await?;
+        Ok(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), "User logged in successfully.")))
+    }
+
+    /// Logout
+    ///
+    /// Ends the session of the token; the token is refused from then on.
+    #[oai(path = "/auth/session", method = "delete", operation_id = "authLogout")]
+    async fn logout(&self, session: UserSession) -> Result<NoContent> {
+        accounts::logout(&self.state, &session.0.session_id).await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Change Password
+    ///
+    /// Sets a new password with a CHANGE_PASSWORD code. With the public key every
+    /// session of the user ends; with a user token every other session ends.
+    #[oai(path = "/users/:user_email/password", method = "patch", operation_id = "authChangePassword")]
+    async fn change_password(
+        &self,
+        auth: PublicOrSession,
+        /// The account's e-mail address.
+        user_email: Path<String>,
+        body: JsonBody<ChangePasswordRequest>,
+    ) -> Result<Json<NullEnvelope>> {
+        let keep_session = match &auth {
+            PublicOrSession::Session(session) => {
+                if !session.user.email.eq_ignore_ascii_case(user_email.0.trim()) {
+                    return Err(ApiError::forbidden());
+                }
+                Some(session.session_id.as_str())
+            }
+            PublicOrSession::Public => None,
+        };
+        let email = email_from_path(&user_email.0)?;
+        let password = Password::parse(body.0.password).map_err(|_| ApiError::invalid_parameters())?;
+        accounts::change_password(&self.state, &email, &password, &body.0.code, keep_session).await?;
+        Ok(Json(NullEnvelope::new("User password changed successfully.")))
+    }
+
+    /// Send OTP
+    ///
+    /// E-mails a 6-digit code of the given type, valid 10 minutes, single use; a new
+    /// code replaces the previous one of the same type.
+    #[oai(path = "/users/:user_email/otp/:otp_type", method = "post", operation_id = "authSendOtp")]
+    async fn send_otp(
+        &self,
+        _auth: PublicAccess,
+        /// The account's e-mail address.
+        user_email: Path<String>,
+        /// What the code is for (case-sensitive).
+        otp_type: Path<OtpType>,
+    ) -> Result<NullCreated> {
+        let email = email_from_path(&user_email.0)?;
+        accounts::send_otp(&self.state, &email, otp_type.0).await?;
+        Ok(NullCreated::Created(Json(NullEnvelope::new("OTP sent successfully."))))
+    }
+
+    /// Activate
+    ///
+    /// Activates the account with its ACTIVATION code.
+    #[oai(path = "/users/:user_email/activate", method = "post", operation_id = "authActivate")]
+    async fn activate(
+        &self,
+        _auth: PublicAccess,
+        /// The account's e-mail address.
+        user_email: Path<String>,
+        body: JsonBody<CodeRequest>,
+    ) -> Result<Json<UserEnvelope>> {
+        let email = email_from_path(&user_email.0)?;
+        let user = accounts::activate(&self.state, &email, &body.0.code).await?;
+        Ok(Json(UserEnvelope::new(User::from(&user), "User activated successfully.")))
+    }
+
+    /// Enable 2FA
+    ///
+    /// Turns 2FA on with a TWO_FACTOR_AUTH code from Send OTP, or with the current code
+    /// of an authenticator app enrolled through `authStartTotp`.
+    #[oai(path = "/users/:user_id/2fa", method = "post", operation_id = "authEnable2fa")]
+    async fn enable_2fa(
+        &self,
+        session: UserSession,
+        /// The caller's user id.
+        user_id: Path<String>,
+        body: JsonBody<CodeRequest>,
+    ) -> Result<Json<NullEnvelope>> {
+        let user = own_active_user(&session.0.user, &user_id.0)?;
+        accounts::set_two_factor(&self.state, user, true, &body.0.code).await?;
+        Ok(Json(NullEnvelope::new("User 2FA enabled successfully.")))
+    }
+
+    /// Disable 2FA
+    ///
+    /// Turns 2FA off with a TWO_FACTOR_AUTH code or the app's current code.
+    #[oai(path = "/users/:user_id/2fa", method = "delete", operation_id = "authDisable2fa")]
+    async fn disable_2fa(
+        &self,
+        session: UserSession,
+        /// The caller's user id.
+        user_id: Path<String>,
+        body: JsonBody<CodeRequest>,
+    ) -> Result<NoContent> {
+        let user = own_active_user(&session.0.user, &user_id.0)?;
+        accounts::set_two_factor(&self.state, user, false, &body.0.code).await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Start authenticator-app enrolment
+    ///
+    /// Makes a TOTP secret for an authenticator app. 2FA is not on until Enable 2FA is
+    /// called with the app's current code.
+    #[oai(path = "/users/:user_id/2fa/totp", method = "post", operation_id = "authStartTotp")]
+    async fn start_totp(
+        &self,
+        session: UserSession,
+        /// The caller's user id.
+        user_id: Path<String>,
+    ) -> Result<TotpCreated> {
+        let user = own_active_user(&session.0.user, &user_id.0)?;
+        let (secret, otpauth_url) = accounts::start_totp_enrolment(&self.state, user).await?;
+        Ok(TotpCreated::Created(Json(TotpEnrolmentEnvelope::new(
+            TotpEnrolment { secret, otpauth_url },
+            "TOTP enrolment started successfully.",
+        ))))
+    }
+}

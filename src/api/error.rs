@@ -1,0 +1,216 @@
+//! The one error type of the API. Every failure, the framework's included, leaves the
+//! server as this envelope with a stable `code`.
+
+use poem::{IntoResponse, Response};
+use poem_openapi::{ApiResponse, Enum, Object, payload::Json};
+
+use crate::services::{Resource, ServiceError};
+
+pub const MSG_EMPTY_BODY: &str = "Request body is empty.";
+pub const MSG_INVALID_PARAMETERS: &str = "One or more required parameters are either not given or have invalid schema.";
+pub const MSG_UNAUTHORIZED: &str = "Authorization header or OTP is either missing, invalid or expired.";
+pub const MSG_NOT_ACTIVE: &str = "Please activate your account to access the requested resource.";
+pub const MSG_FORBIDDEN: &str = "You do not have access to the requested resource.";
+pub const MSG_INTERNAL: &str = "Something went wrong.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ErrorStatus {
+    Error,
+}
+
+/// Sent with a 401 that 2FA caused.
+#[derive(Debug, Clone, Object)]
+pub struct TwoFactorState {
+    pub is_2fa_enabled: bool,
+}
+
+/// The error envelope.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct ErrorBody {
+    /// `{"is_2fa_enabled": …}` on a 401 caused by 2FA, otherwise null.
+    #[oai(nullable)]
+    pub data: Option<TwoFactorState>,
+    pub message: String,
+    pub status: ErrorStatus,
+    /// Stable, machine-readable: `empty_body`, `invalid_parameters`, `user_exists`,
+    /// `already_active`, `unauthorized`, `two_factor_required`, `account_not_active`,
+    /// `forbidden`, `user_not_found`, `route_not_found`, `method_not_allowed`,
+    /// `payload_too_large`, `rate_limited`, `internal_error`, `not_configured`,
+    /// `mail_unavailable`, `database_unavailable`.
+    pub code: String,
+}
+
+impl ErrorBody {
+    fn example_value() -> Self {
+        Self { data: None, message: MSG_UNAUTHORIZED.into(), status: ErrorStatus::Error, code: "unauthorized".into() }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// The body, a parameter or a field is missing or invalid.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Credentials or code missing, wrong or expired; or the account is not active.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Another user's resource, or a credential kind this route does not take.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such user or route.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The route exists but not with this method.
+    #[oai(status = 405)]
+    MethodNotAllowed(Json<ErrorBody>),
+    /// The body is larger than the route accepts.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// Too many requests or attempts; retry after the given number of seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+    /// Something unexpected; details are only in the server log.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// A dependency (database, mail, an unconfigured integration) is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+fn body(code: &str, message: impl Into<String>, data: Option<TwoFactorState>) -> Json<ErrorBody> {
+    Json(ErrorBody { data, message: message.into(), status: ErrorStatus::Error, code: code.into() })
+}
+
+impl ApiError {
+    pub fn empty_body() -> Self {
+        Self::BadRequest(body("empty_body", MSG_EMPTY_BODY, None))
+    }
+    pub fn invalid_parameters() -> Self {
+        Self::BadRequest(body("invalid_parameters", MSG_INVALID_PARAMETERS, None))
+    }
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized(body("unauthorized", MSG_UNAUTHORIZED, None))
+    }
+    pub fn forbidden() -> Self {
+        Self::Forbidden(body("forbidden", MSG_FORBIDDEN, None))
+    }
+    pub fn not_active() -> Self {
+        Self::Unauthorized(body("account_not_active", MSG_NOT_ACTIVE, None))
+    }
+    pub fn route_not_found() -> Self {
+        Self::NotFound(body("route_not_found", "The requested route does not exist.", None))
+    }
+    pub fn method_not_allowed() -> Self {
+        Self::MethodNotAllowed(body("method_not_allowed", "The requested method is not allowed for this route.", None))
+    }
+    pub fn payload_too_large() -> Self {
+        Self::PayloadTooLarge(body("payload_too_large", "The request body is larger than this route accepts.", None))
+    }
+    pub fn internal() -> Self {
+        Self::Internal(body("internal_error", MSG_INTERNAL, None))
+    }
+    pub fn database_unavailable() -> Self {
+        Self::Unavailable(body("database_unavailable", "The database is unavailable.", None))
+    }
+
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
+            Self::PayloadTooLarge(_) => 413,
+            Self::TooManyRequests(..) => 429,
+            Self::Internal(_) => 500,
+            Self::Unavailable(_) => 503,
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::InvalidInput(_) => Self::invalid_parameters(),
+            ServiceError::AlreadyExists => {
+                Self::BadRequest(body("user_exists", "User with the given identifier already exists.", None))
+            }
+            ServiceError::AlreadyActive => {
+                Self::BadRequest(body("already_active", "User account is already activated.", None))
+            }
+            ServiceError::Unauthorized => Self::unauthorized(),
+            ServiceError::TwoFactor { is_2fa_enabled } => Self::Unauthorized(body(
+                "two_factor_required",
+                MSG_UNAUTHORIZED,
+                Some(TwoFactorState { is_2fa_enabled }),
+            )),
+            ServiceError::NotActivated => Self::not_active(),
+            ServiceError::Forbidden => Self::forbidden(),
+            ServiceError::NotFound(resource) => Self::NotFound(body(
+                match resource {
+                    Resource::User => "user_not_found",
+                },
+                format!("{} with the given identifier does not exist.", resource.name()),
+                None,
+            )),
+            ServiceError::NotConfigured(variables) => Self::Unavailable(body(
+                "not_configured",
+                format!("This feature is not configured on the server. Set {variables} to enable it."),
+                None,
+            )),
+            ServiceError::MailFailed => Self::Unavailable(body(
+                "mail_unavailable",
+                "The e-mail could not be sent. Please try again later.",
+                None,
+            )),
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+/// Turns any error that reached the top of the app into the envelope.
+pub fn error_response(err: poem::Error) -> Response {
+    use poem::{error::*, http::StatusCode};
+    use poem_openapi::error::*;
+
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let api = if err.is::<NotFoundError>() {
+        ApiError::route_not_found()
+    } else if err.is::<MethodNotAllowedError>() {
+        ApiError::method_not_allowed()
+    } else if err.is::<ContentTypeError>() {
+        ApiError::empty_body()
+    } else if err.is::<AuthorizationError>() {
+        ApiError::unauthorized()
+    } else if matches!(err.downcast_ref::<ReadBodyError>(), Some(ReadBodyError::PayloadTooLarge)) {
+        ApiError::payload_too_large()
+    } else {
+        match err.status() {
+            StatusCode::BAD_REQUEST => ApiError::invalid_parameters(),
+            StatusCode::UNAUTHORIZED => ApiError::unauthorized(),
+            StatusCode::FORBIDDEN => ApiError::forbidden(),
+            StatusCode::NOT_FOUND => ApiError::route_not_found(),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed(),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+            status if status.is_client_error() => ApiError::invalid_parameters(),
+            status => {
+                tracing::error!(%status, error = %err, "unhandled error");
+                ApiError::internal()
+            }
+        }
+    };
+    api.into_response()
+}
+
+impl poem_openapi::types::Example for ErrorBody {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}

@@ -1,0 +1,56 @@
+//! The HTTP face: one `#[OpenApi]` struct per area, composed once in [`service`].
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod middleware;
+pub mod misc;
+pub mod models;
+pub mod security;
+pub mod users;
+
+use entity::users as user_rows;
+use poem_openapi::{OpenApiService, Tags};
+
+use self::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Sign-up, sign-in, sessions, one-time codes and two-factor authentication.
+    Auth,
+    /// The caller's own account.
+    User,
+    /// Health and version.
+    Misc,
+}
+
+pub type Apis = (auth::AuthApi, users::UsersApi, misc::MiscApi);
+
+pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            auth::AuthApi { state: state.clone() },
+            users::UsersApi { state: state.clone() },
+            misc::MiscApi { state: state.clone() },
+        ),
+        "Clara API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The Clara back end: accounts, credits and AI fact-checking analyses. Every body is the envelope \
+         `{data, message, status}`; errors add a stable `code`.",
+    )
+    .server("/api/v1")
+}
+
+/// The path must name the caller (403 otherwise, whether or not that user exists).
+pub fn own_user<'a>(caller: &'a user_rows::Model, user_id: &str) -> Result<&'a user_rows::Model, ApiError> {
+    if caller.id == user_id { Ok(caller) } else { Err(ApiError::forbidden()) }
+}
+
+/// As [`own_user`], and the account must be activated.
+pub fn own_active_user<'a>(caller: &'a user_rows::Model, user_id: &str) -> Result<&'a user_rows::Model, ApiError> {
+    let user = own_user(caller, user_id)?;
+    if user.is_active { Ok(user) } else { Err(ApiError::not_active()) }
+}

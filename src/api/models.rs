@@ -1,0 +1,375 @@
+//! Response and request objects of the wire contract. Entities never leave the server
+//! directly; they are mapped into these.
+
+use entity::users;
+use poem_openapi::{Enum, Object, types::MaybeUndefined};
+
+use crate::domain::{credits_to_number, http_date};
+
+const EXAMPLE_DATE: &str = "Thu, 27 Nov 2025 00:10:11 GMT";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum SuccessStatus {
+    Success,
+}
+
+/// A Clara account.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    #[oai(nullable)]
+    pub last_name: Option<String>,
+    pub credits: f64,
+    pub is_active: bool,
+    pub is_2fa_enabled: bool,
+    pub is_dark_mode: bool,
+    /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
+    pub created_at: String,
+    /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
+    pub updated_at: String,
+}
+
+impl User {
+    fn example_value() -> Self {
+        Self {
+            id: "user_5e5ce11ad8ed4a328df03ffd19fa80ec".into(),
+            email: "hello@crazi.co".into(),
+            first_name: "Vibhanshu".into(),
+            last_name: Some("Rathod".into()),
+            credits: 0.0,
+            is_active: true,
+            is_2fa_enabled: false,
+            is_dark_mode: true,
+            created_at: EXAMPLE_DATE.into(),
+            updated_at: EXAMPLE_DATE.into(),
+        }
+    }
+}
+
+impl From<&users::Model> for User {
+    fn from(user: &users::Model) -> Self {
+        Self {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            credits: credits_to_number(user.credits),
+            is_active: user.is_active,
+            is_2fa_enabled: user.is_2fa_enabled,
+            is_dark_mode: user.is_dark_mode,
+            created_at: http_date(user.created_at),
+            updated_at: http_date(user.updated_at),
+        }
+    }
+}
+
+/// A Clara account with a fresh session token (register, login, Google sign-in).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct UserWithToken {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    #[oai(nullable)]
+    pub last_name: Option<String>,
+    pub credits: f64,
+    pub is_active: bool,
+    pub is_2fa_enabled: bool,
+    pub is_dark_mode: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// `clara_user_<JWT>`: send it as `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+impl UserWithToken {
+    pub fn new(user: &users::Model, token: String) -> Self {
+        let u = User::from(user);
+        Self {
+            id: u.id,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            credits: u.credits,
+            is_active: u.is_active,
+            is_2fa_enabled: u.is_2fa_enabled,
+            is_dark_mode: u.is_dark_mode,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            token,
+        }
+    }
+
+    fn example_value() -> Self {
+        let mut user = Self::new(&users_example(), String::new());
+        user.is_active = false;
+        user.token = "clara_user_eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzVlNWNlMTFhZDhlZDRhMzI4ZGYwM2ZmZDE5ZmE4MGVjIn0.sig".into();
+        user
+    }
+}
+
+fn users_example() -> users::Model {
+    let example = User::example_value();
+    users::Model {
+        id: example.id,
+        email: example.email,
+        password_hash: None,
+        first_name: example.first_name,
+        last_name: example.last_name,
+        credits: 0,
+        is_active: true,
+        is_2fa_enabled: false,
+        is_dark_mode: true,
+        totp_secret: None,
+        totp_pending_secret: None,
+        totp_last_step: None,
+        created_at: 1_764_202_211_000_000,
+        updated_at: 1_764_202_211_000_000,
+    }
+}
+
+/// An always-null `data`.
+#[derive(Debug, Clone, Object)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Health {
+    pub service: String,
+    /// `healthy`.
+    pub status: String,
+}
+
+impl Health {
+    fn example_value() -> Self {
+        Self { service: "clara-backend".into(), status: "healthy".into() }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Version {
+    pub version: String,
+}
+
+impl Version {
+    fn example_value() -> Self {
+        Self { version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// Authenticator-app enrolment: add `secret` (or scan `otpauth_url` as a QR code) in
+/// the app, then confirm with Enable 2FA and the app's current code.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct TotpEnrolment {
+    pub secret: String,
+    pub otpauth_url: String,
+}
+
+impl TotpEnrolment {
+    fn example_value() -> Self {
+        Self {
+            secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
+            otpauth_url: "otpauth://totp/Clara%3Ahello%40crazi.co?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Clara&algorithm=SHA1&digits=6&period=30".into(),
+        }
+    }
+}
+
+macro_rules! envelope {
+    ($(#[$meta:meta])* $name:ident, $data:ty) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Object)]
+        pub struct $name {
+            pub data: $data,
+            /// A sentence for people; use `status` (and `code` on errors) in code.
+            pub message: String,
+            pub status: SuccessStatus,
+        }
+
+        impl $name {
+            pub fn new(data: $data, message: &str) -> Self {
+                Self { data, message: message.to_string(), status: SuccessStatus::Success }
+            }
+        }
+    };
+}
+
+envelope!(
+    /// Success envelope around a User.
+    UserEnvelope, User);
+envelope!(
+    /// Success envelope around a User with its session token.
+    UserWithTokenEnvelope, UserWithToken);
+/// Success envelope whose `data` is null.
+#[derive(Debug, Clone, Object)]
+pub struct NullEnvelope {
+    #[oai(nullable)]
+    pub data: Option<Empty>,
+    /// A sentence for people; use `status` (and `code` on errors) in code.
+    pub message: String,
+    pub status: SuccessStatus,
+}
+
+impl NullEnvelope {
+    pub fn new(message: &str) -> Self {
+        Self { data: None, message: message.to_string(), status: SuccessStatus::Success }
+    }
+}
+envelope!(
+    /// Success envelope of the health check.
+    HealthEnvelope, Health);
+envelope!(
+    /// Success envelope of the version check.
+    VersionEnvelope, Version);
+envelope!(
+    /// Success envelope of an authenticator-app enrolment.
+    TotpEnrolmentEnvelope, TotpEnrolment);
+
+// ---- request bodies ----
+
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct RegisterRequest {
+    /// 1 to 50 characters; stored title-cased.
+    pub first_name: String,
+    /// 1 to 50 characters; stored title-cased.
+    pub last_name: Option<String>,
+    /// Stored lower-case.
+    pub email: String,
+    /// 8 to 72 bytes.
+    pub password: String,
+}
+
+impl RegisterRequest {
+    fn example_value() -> Self {
+        Self {
+            first_name: "Vibhanshu".into(),
+            last_name: Some("Rathod".into()),
+            email: "hello@crazi.co".into(),
+            password: "e|YUiO2PIj7E'0&V".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct GoogleRequest {
+    /// The ID token Google Sign-In gave the client.
+    pub id_token: String,
+}
+
+impl GoogleRequest {
+    fn example_value() -> Self {
+        Self { id_token: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJlbWFpbCI6ImhlbGxvQGNyYXppLmNvIn0.sig".into() }
+    }
+}
+
+/// A one-time code: e-mailed, or from an authenticator app where 2FA allows it.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct CodeRequest {
+    #[oai(validator(pattern = r"^[0-9]{6}$"))]
+    pub code: String,
+}
+
+impl CodeRequest {
+    fn example_value() -> Self {
+        Self { code: "245522".into() }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct ChangePasswordRequest {
+    /// The new password, 8 to 72 bytes.
+    pub password: String,
+    /// A CHANGE_PASSWORD code from Send OTP.
+    #[oai(validator(pattern = r"^[0-9]{6}$"))]
+    pub code: String,
+}
+
+impl ChangePasswordRequest {
+    fn example_value() -> Self {
+        Self { password: "e|YUiO2PIj7E'0&V".into(), code: "217503".into() }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct UpdateUserRequest {
+    pub first_name: Option<String>,
+    /// null clears it.
+    pub last_name: MaybeUndefined<String>,
+    pub is_dark_mode: Option<bool>,
+}
+
+impl UpdateUserRequest {
+    fn example_value() -> Self {
+        Self { first_name: Some("Vibhanshu".into()), last_name: MaybeUndefined::Value("Rathod".into()), is_dark_mode: Some(false) }
+    }
+}
+
+impl poem_openapi::types::Example for User {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for UserWithToken {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for Health {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for Version {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for TotpEnrolment {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for RegisterRequest {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for GoogleRequest {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for CodeRequest {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for ChangePasswordRequest {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}
+
+impl poem_openapi::types::Example for UpdateUserRequest {
+    fn example() -> Self {
+        Self::example_value()
+    }
+}

@@ -1,0 +1,198 @@
+//! Credentials. The four schemes of the spec are declared with poem-openapi's derive;
+//! the extractors below register those schemes and do the checking themselves, so that
+//! the spec's `security` and what the server enforces are the same thing.
+
+use poem::{Request, RequestBody, http::header::AUTHORIZATION};
+use poem_openapi::{
+    ApiExtractor, ApiExtractorType, ExtractParamOptions, SecurityScheme,
+    auth::{ApiKey, Basic, Bearer},
+    registry::Registry,
+};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use crate::{
+    services::{accounts, accounts::SessionUser},
+    state::AppState,
+};
+
+// The four scheme types below exist to name the schemes in the spec; the extractors
+// further down read the header themselves.
+
+/// `Basic base64(email:password)`, for login only.
+#[allow(dead_code)]
+#[derive(SecurityScheme)]
+#[oai(rename = "BasicAuth", ty = "basic")]
+pub struct BasicAuth(Basic);
+
+/// `Bearer clara_user_<JWT>` (a session) or `Bearer clara_api_<JWT>` (an API key).
+#[allow(dead_code)]
+#[derive(SecurityScheme)]
+#[oai(rename = "BearerAuth", ty = "bearer", bearer_format = "JWT")]
+pub struct BearerAuth(Bearer);
+
+/// A public key of the app, raw in `Authorization`.
+#[allow(dead_code)]
+#[derive(SecurityScheme)]
+#[oai(rename = "PublicApiKey", ty = "api_key", key_name = "Authorization", key_in = "header")]
+pub struct PublicApiKey(ApiKey);
+
+/// The operators' key, raw in `Authorization`.
+#[allow(dead_code)]
+#[derive(SecurityScheme)]
+#[oai(rename = "AdminApiKey", ty = "api_key", key_name = "Authorization", key_in = "header")]
+pub struct AdminApiKey(ApiKey);
+
+fn state(req: &Request) -> Result<&AppState, ApiError> {
+    req.data::<AppState>().ok_or_else(ApiError::internal)
+}
+
+fn authorization(req: &Request) -> Option<&str> {
+    req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+/// The token of a `Bearer` header, scheme name case-insensitive.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+fn is_one_of(given: &str, keys: &[String]) -> bool {
+    // Compare with every key so the time does not say which one nearly matched.
+    keys.iter().fold(false, |found, key| found | bool::from(given.as_bytes().ct_eq(key.as_bytes())))
+}
+
+async fn session_from(req: &Request) -> Result<SessionUser, ApiError> {
+    let state = state(req)?;
+    let token = authorization(req).and_then(bearer_token).ok_or_else(ApiError::unauthorized)?;
+    if token.starts_with(crate::services::tokens::API_KEY_TOKEN_PREFIX) {
+        // A well-formed API key on a route that takes sessions only.
+        return Err(if state.tokens.decode(token).is_some() { ApiError::forbidden() } else { ApiError::unauthorized() });
+    }
+    accounts::authenticate_user_token(state, &state.tokens, token).await.map_err(ApiError::from)
+}
+
+fn check_public_key(req: &Request) -> Result<(), ApiError> {
+    let state = state(req)?;
+    if state.config.public_api_keys.is_empty() {
+        return Ok(());
+    }
+    match authorization(req) {
+        Some(key) if is_one_of(key, &state.config.public_api_keys) => Ok(()),
+        _ => Err(ApiError::unauthorized()),
+    }
+}
+
+macro_rules! security_extractor {
+    ($ty:ty, [$($scheme:ty),+], fallback = $fallback:expr, |$req:ident| $body:expr) => {
+        impl<'a> ApiExtractor<'a> for $ty {
+            const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+            type ParamType = ();
+            type ParamRawType = ();
+
+            fn register(registry: &mut Registry) {
+                $(<$scheme as ApiExtractor>::register(registry);)+
+            }
+
+            fn security_schemes() -> Vec<&'static str> {
+                let mut names = vec![];
+                $(names.extend(<$scheme as ApiExtractor>::security_schemes());)+
+                names
+            }
+
+            fn has_security_fallback() -> bool {
+                $fallback
+            }
+
+            async fn from_request(
+                $req: &'a Request,
+                _body: &mut RequestBody,
+                _options: ExtractParamOptions<()>,
+            ) -> poem::Result<Self> {
+                let result: Result<Self, ApiError> = $body;
+                result.map_err(Into::into)
+            }
+        }
+    };
+}
+
+/// A user session token (UT). An API key here is a 403.
+pub struct UserSession(pub SessionUser);
+
+security_extractor!(UserSession, [BearerAuth], fallback = false, |req| {
+    session_from(req).await.map(UserSession)
+});
+
+/// A call with the app's public key (or with none while no keys are configured).
+pub struct PublicAccess;
+
+security_extractor!(PublicAccess, [PublicApiKey], fallback = false, |req| {
+    check_public_key(req).map(|()| PublicAccess)
+});
+
+/// A public key, or none at all; a wrong key is still refused.
+pub struct OptionalPublicAccess;
+
+security_extractor!(OptionalPublicAccess, [PublicApiKey], fallback = true, |req| {
+    match authorization(req) {
+        None => Ok(OptionalPublicAccess),
+        Some(_) => check_public_key(req).map(|()| OptionalPublicAccess),
+    }
+});
+
+/// Either a user session (acting on their own account) or the app's public key.
+pub enum PublicOrSession {
+    Session(SessionUser),
+    Public,
+}
+
+security_extractor!(PublicOrSession, [PublicApiKey, BearerAuth], fallback = false, |req| {
+    match authorization(req).and_then(bearer_token) {
+        Some(_) => session_from(req).await.map(PublicOrSession::Session),
+        None => check_public_key(req).map(|()| PublicOrSession::Public),
+    }
+});
+
+/// E-mail and password from `Basic`; malformed headers are a 401.
+pub struct BasicCredentials {
+    pub email: String,
+    pub password: String,
+}
+
+security_extractor!(BasicCredentials, [BasicAuth], fallback = false, |req| {
+    use base64::Engine;
+    let header = authorization(req).ok_or_else(ApiError::unauthorized)?;
+    let (scheme, encoded) = header.split_once(' ').ok_or_else(ApiError::unauthorized)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ApiError::unauthorized().into());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(ApiError::unauthorized)?;
+    let (email, password) = decoded.split_once(':').ok_or_else(ApiError::unauthorized)?;
+    Ok(BasicCredentials { email: email.to_string(), password: password.to_string() })
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+    }
+
+    #[test]
+    fn key_lists() {
+        let keys = vec!["one".to_string(), "two".to_string()];
+        assert!(is_one_of("two", &keys));
+        assert!(!is_one_of("tw", &keys));
+        assert!(!is_one_of("", &keys));
+    }
+}

@@ -1,0 +1,64 @@
+//! Routes 10–11: the user's own account.
+
+use poem_openapi::{OpenApi, param::Path, payload::Json, types::MaybeUndefined};
+
+use super::{ApiTags, body::JsonBody, error::ApiError, models::*, own_user, security::UserSession};
+use crate::{
+    domain::PersonName,
+    services::accounts::{self, ProfileChanges},
+    state::AppState,
+};
+
+pub struct UsersApi {
+    pub state: AppState,
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+fn name(raw: &str) -> Result<PersonName> {
+    PersonName::parse(raw).map_err(|_| ApiError::invalid_parameters())
+}
+
+#[OpenApi(tag = "ApiTags::User")]
+impl UsersApi {
+    /// View
+    ///
+    /// The caller's account. Works before activation.
+    #[oai(path = "/users/:user_id", method = "get", operation_id = "usersGet")]
+    async fn get(
+        &self,
+        session: UserSession,
+        /// The caller's user id.
+        user_id: Path<String>,
+    ) -> Result<Json<UserEnvelope>> {
+        let user = own_user(&session.0.user, &user_id.0)?;
+        Ok(Json(UserEnvelope::new(User::from(user), "User fetched successfully.")))
+    }
+
+    /// Update
+    ///
+    /// Changes the names or the dark-mode preference; fields left out stay as they are.
+    /// Works before activation.
+    #[oai(path = "/users/:user_id", method = "patch", operation_id = "usersUpdate")]
+    async fn update(
+        &self,
+        session: UserSession,
+        /// The caller's user id.
+        user_id: Path<String>,
+        body: JsonBody<UpdateUserRequest>,
+    ) -> Result<Json<UserEnvelope>> {
+        let user = own_user(&session.0.user, &user_id.0)?;
+        let req = body.0;
+        let changes = ProfileChanges {
+            first_name: req.first_name.as_deref().map(name).transpose()?,
+            last_name: match req.last_name {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(last) => Some(Some(name(&last)?)),
+            },
+            is_dark_mode: req.is_dark_mode,
+        };
+        let user = accounts::update_profile(&self.state, user, changes).await?;
+        Ok(Json(UserEnvelope::new(User::from(&user), "User updated successfully.")))
+    }
+}

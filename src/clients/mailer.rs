@@ -1,0 +1,87 @@
+//! E-mail through lettre over SMTP, or to the log when no `SMTP_URL` is set.
+
+use std::time::Duration;
+
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart},
+};
+
+/// What to send: a subject, a plain-text body and its HTML twin.
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Written to the log instead of the whole body when there is no SMTP server.
+    pub log_line: String,
+}
+
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
+    Log,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MailError(String);
+
+impl Mailer {
+    pub fn new(smtp_url: Option<&str>, from: &str, timeout: Duration) -> Result<Self, MailError> {
+        let Some(url) = smtp_url else { return Ok(Self::Log) };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError(format!("SMTP_URL: {e}")))?
+            .timeout(Some(timeout))
+            .build();
+        let from = from.parse().map_err(|e| MailError(format!("MAIL_FROM: {e}")))?;
+        Ok(Self::Smtp { transport, from })
+    }
+
+    pub async fn send(&self, mail: Mail) -> Result<(), MailError> {
+        match self {
+            Self::Log => {
+                tracing::info!(to = %mail.to, "{}", mail.log_line);
+                Ok(())
+            }
+            Self::Smtp { transport, from } => {
+                let to: Mailbox = mail.to.parse().map_err(|e| MailError(format!("recipient: {e}")))?;
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(mail.subject)
+                    .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
+                    .map_err(|e| MailError(format!("building message: {e}")))?;
+                transport.send(message).await.map_err(|e| MailError(format!("SMTP: {e}")))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn escape_html(value: &str) -> String {
+    value.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The mail that carries a one-time code; `welcome` adds the greeting sent on sign-up.
+pub fn code_mail(to: &str, first_name: &str, code: &str, purpose: &str, otp_type: &str, welcome: bool, ttl_minutes: u64) -> Mail {
+    let (subject, opening) = if welcome {
+        ("Welcome to Clara: activate your account".to_string(), "Welcome to Clara! ")
+    } else {
+        (format!("Your Clara code: {code}"), "")
+    };
+    let text = format!(
+        "Hello {first_name},\n\n{opening}Use this code to {purpose}:\n\n    {code}\n\nIt expires in {ttl_minutes} minutes and works once. If you did not ask for it, ignore this e-mail.\n\nClara"
+    );
+    let name = escape_html(first_name);
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Hello {name},</p><p>{opening}Use this code to {purpose}:</p><p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">{code}</p><p>It expires in {ttl_minutes} minutes and works once. If you did not ask for it, ignore this e-mail.</p><p>Clara</p></body></html>"
+    );
+    Mail {
+        to: to.to_string(),
+        subject,
+        text,
+        html,
+        log_line: format!("{otp_type} code for {to}: {code} (no SMTP_URL set, so it is logged instead of mailed)"),
+    }
+}

@@ -1,0 +1,189 @@
+//! Every environment variable the server reads, parsed once at start-up (CONTRACT §4).
+//!
+//! A bad value stops start-up with one line naming the variable; nothing here panics.
+
+use std::{collections::HashMap, net::IpAddr, time::Duration};
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+fn invalid(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { variable, reason: reason.into() }
+}
+
+pub const DEFAULT_GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub database_url: String,
+    /// None: generated once and kept in the database.
+    pub jwt_secret: Option<String>,
+    pub public_api_keys: Vec<String>,
+    pub admin_api_key: Option<String>,
+    pub bcrypt_cost: u32,
+    pub session_ttl: Duration,
+    pub otp_ttl: Duration,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub google_client_id: Option<String>,
+    pub google_jwks_url: String,
+    pub log_format: LogFormat,
+    /// Largest JSON request body, in bytes.
+    pub json_body_limit: usize,
+    /// How long an outgoing SMTP or HTTP call may take before it counts as failed.
+    pub outbound_timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Reads the process environment (after `.env`, which `main` loads).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_map(&std::env::vars().collect())
+    }
+
+    /// Parses a set of variables; unset and empty mean the same thing.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+
+        let host = match get("HOST") {
+            None => IpAddr::from([127, 0, 0, 1]),
+            Some(v) => v.parse().map_err(|_| invalid("HOST", format!("`{v}` is not an IP address")))?,
+        };
+        let port = parse_number::<u16>(get("PORT"), "PORT", 8000)?;
+        let database_url = get("DATABASE_URL").unwrap_or("sqlite://clara.db?mode=rwc").to_string();
+        let parsed_db = url::Url::parse(&database_url)
+            .map_err(|e| invalid("DATABASE_URL", format!("not a URL ({e})")))?;
+        if !matches!(parsed_db.scheme(), "sqlite" | "postgres" | "postgresql") {
+            return Err(invalid(
+                "DATABASE_URL",
+                format!("scheme `{}` is not supported (use sqlite:// or postgres://)", parsed_db.scheme()),
+            ));
+        }
+        let jwt_secret = get("JWT_SECRET").map(str::to_string);
+        if let Some(secret) = &jwt_secret
+            && secret.len() < 32
+        {
+            return Err(invalid("JWT_SECRET", "must be at least 32 characters"));
+        }
+        let public_api_keys = get("PUBLIC_API_KEYS")
+            .map(|v| v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default();
+        let admin_api_key = get("ADMIN_API_KEY").map(str::to_string);
+        let bcrypt_cost = parse_number::<u32>(get("BCRYPT_COST"), "BCRYPT_COST", 12)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(invalid("BCRYPT_COST", format!("{bcrypt_cost} is outside 4..=31")));
+        }
+        let session_days = parse_number::<u64>(get("SESSION_TTL_DAYS"), "SESSION_TTL_DAYS", 7)?;
+        if !(1..=365).contains(&session_days) {
+            return Err(invalid("SESSION_TTL_DAYS", "must be between 1 and 365"));
+        }
+        let otp_minutes = parse_number::<u64>(get("OTP_TTL_MINUTES"), "OTP_TTL_MINUTES", 10)?;
+        if !(1..=1440).contains(&otp_minutes) {
+            return Err(invalid("OTP_TTL_MINUTES", "must be between 1 and 1440"));
+        }
+        let smtp_url = get("SMTP_URL").map(str::to_string);
+        if let Some(smtp) = &smtp_url {
+            let parsed = url::Url::parse(smtp).map_err(|e| invalid("SMTP_URL", format!("not a URL ({e})")))?;
+            if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                return Err(invalid("SMTP_URL", "scheme must be smtp:// or smtps://"));
+            }
+        }
+        let mail_from = get("MAIL_FROM").unwrap_or("Clara <no-reply@clara.local>").to_string();
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("MAIL_FROM", format!("`{mail_from}` is not a mailbox")));
+        }
+        let google_client_id = get("GOOGLE_CLIENT_ID").map(str::to_string);
+        let google_jwks_url = get("GOOGLE_JWKS_URL").unwrap_or(DEFAULT_GOOGLE_JWKS_URL).to_string();
+        url::Url::parse(&google_jwks_url).map_err(|e| invalid("GOOGLE_JWKS_URL", format!("not a URL ({e})")))?;
+        let log_format = match get("LOG_FORMAT").unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(invalid("LOG_FORMAT", format!("`{other}` is not `text` or `json`"))),
+        };
+
+        Ok(Self {
+            host,
+            port,
+            database_url,
+            jwt_secret,
+            public_api_keys,
+            admin_api_key,
+            bcrypt_cost,
+            session_ttl: Duration::from_secs(session_days * 86_400),
+            otp_ttl: Duration::from_secs(otp_minutes * 60),
+            smtp_url,
+            mail_from,
+            google_client_id,
+            google_jwks_url,
+            log_format,
+            json_body_limit: 1024 * 1024,
+            outbound_timeout: Duration::from_secs(10),
+        })
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    value: Option<&str>,
+    variable: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| invalid(variable, format!("`{v}` is not a valid number"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_map(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_make_a_local_server() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.port, 8000);
+        assert_eq!(config.host.to_string(), "127.0.0.1");
+        assert_eq!(config.database_url, "sqlite://clara.db?mode=rwc");
+        assert_eq!(config.bcrypt_cost, 12);
+        assert!(config.public_api_keys.is_empty());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("PORT", "abc"),
+            ("BCRYPT_COST", "99"),
+            ("DATABASE_URL", "not a url"),
+            ("DATABASE_URL", "mysql://x"),
+            ("HOST", "localhost:80"),
+            ("SMTP_URL", "http://x"),
+            ("LOG_FORMAT", "xml"),
+            ("JWT_SECRET", "short"),
+        ] {
+            let err = parse(&[(name, value)]).unwrap_err();
+            assert_eq!(err.variable, name, "{value}");
+            assert!(err.to_string().contains(name));
+        }
+    }
+
+    #[test]
+    fn public_keys_are_split_and_trimmed() {
+        let config = parse(&[("PUBLIC_API_KEYS", " a, b ,,c ")]).unwrap();
+        assert_eq!(config.public_api_keys, vec!["a", "b", "c"]);
+    }
+}

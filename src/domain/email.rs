@@ -1,0 +1,64 @@
+use std::{fmt, str::FromStr};
+
+use super::ParseError;
+
+/// A deliverable-looking e-mail address, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Email {
+    type Err = ParseError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let value = raw.trim().to_lowercase();
+        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ParseError("invalid e-mail address"));
+        }
+        let parsed = email_address::EmailAddress::from_str(&value)
+            .map_err(|_| ParseError("invalid e-mail address"))?;
+        // A real address has a dotted domain name, not a bare host or an IP literal.
+        let domain = parsed.domain();
+        let labels_ok = domain.split('.').count() >= 2
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if !labels_ok || parsed.local_part().starts_with('"') {
+            return Err(ParseError("invalid e-mail address"));
+        }
+        Ok(Self(value))
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_and_lowercases() {
+        assert_eq!("Hello@Crazi.CO".parse::<Email>().unwrap().as_str(), "hello@crazi.co");
+        assert!("a.b+tag@sub.example.org".parse::<Email>().is_ok());
+    }
+
+    #[test]
+    fn rejects_non_addresses() {
+        for bad in ["", "plain", "a@b", "a@", "@b.com", "a b@c.com", "a@[127.0.0.1]", "a@-x.com", "a@x..com", "\"q\"@x.com"] {
+            assert!(bad.parse::<Email>().is_err(), "{bad}");
+        }
+        assert!(format!("{}@x.com", "a".repeat(250)).parse::<Email>().is_err());
+    }
+}

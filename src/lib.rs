@@ -1,0 +1,130 @@
+//! clara-backend: the Clara API server.
+
+pub mod api;
+pub mod clients;
+pub mod config;
+pub mod domain;
+pub mod services;
+pub mod spec;
+pub mod state;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use poem::{
+    Endpoint, EndpointExt, Route,
+    endpoint::make_sync,
+    http::header::CONTENT_TYPE,
+    web::Html,
+};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::{
+    clients::{google_jwks::GoogleVerifier, mailer::Mailer},
+    config::Config,
+    services::{passwords::PasswordHasher, tokens::TokenKeys},
+    state::{AppState, Clock, Inner},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("DATABASE_URL: cannot open the database: {0}")]
+    Database(sea_orm::DbErr),
+    #[error("DATABASE_URL: migrations failed: {0}")]
+    Migration(sea_orm::DbErr),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub async fn connect(database_url: &str) -> Result<DatabaseConnection, StartError> {
+    let mut options = ConnectOptions::new(database_url);
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    if database_url.starts_with("sqlite") {
+        // One writer at a time either way; a small pool avoids lock convoys.
+        options.max_connections(8);
+    } else {
+        options.max_connections(20);
+    }
+    Database::connect(options).await.map_err(StartError::Database)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartError> {
+    Migrator::up(db, None).await.map_err(StartError::Migration)
+}
+
+/// Connects, migrates and builds the shared state.
+pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, StartError> {
+    let db = connect(&config.database_url).await?;
+    migrate(&db).await?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => services::settings::get_or_insert(&db, "jwt_secret", || {
+            use base64::Engine;
+            let mut bytes = [0u8; 48];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        })
+        .await
+        .map_err(|e| StartError::Other(format!("JWT_SECRET: cannot keep a generated secret: {e}")))?,
+    };
+    let http = reqwest::Client::builder()
+        .timeout(config.outbound_timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| StartError::Other(format!("HTTP client: {e}")))?;
+    let mailer = Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.outbound_timeout)
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    let google = GoogleVerifier::new(config.google_client_id.clone(), config.google_jwks_url.clone(), http);
+    if config.public_api_keys.is_empty() {
+        tracing::warn!("PUBLIC_API_KEYS is empty: public routes accept calls without a key");
+    }
+    if config.smtp_url.is_none() {
+        tracing::warn!("SMTP_URL is not set: one-time codes are written to this log instead of mailed");
+    }
+    Ok(AppState::new(Inner {
+        db,
+        tokens: TokenKeys::new(&secret),
+        passwords: PasswordHasher::new(config.bcrypt_cost),
+        mailer,
+        google,
+        clock,
+        config,
+    }))
+}
+
+/// The served OpenAPI document.
+pub fn openapi_json(state: &AppState) -> String {
+    spec::finalize(&api::service(state).spec())
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> impl Endpoint + 'static {
+    let service = api::service(&state);
+    let raw_spec = service.spec();
+    let spec = spec::finalize(&raw_spec);
+    let docs = service.swagger_ui_html().replace(&raw_spec, &spec);
+    let spec_endpoint = make_sync(move |_| {
+        poem::Response::builder().header(CONTENT_TYPE, "application/json; charset=utf-8").body(spec.clone())
+    });
+    let spec_endpoint = std::sync::Arc::new(spec_endpoint);
+    let docs_endpoint = make_sync(move |_| Html(docs.clone()));
+    Route::new()
+        .nest("/api/v1", service)
+        .at("/openapi.json", spec_endpoint.clone())
+        .at("/api/v1/openapi.json", spec_endpoint)
+        .at("/docs", docs_endpoint)
+        .with(api::middleware::BodyLimit { limit: state.config.json_body_limit })
+        .data(state)
+        .with(poem::middleware::Tracing)
+        .catch_all_error(|err| async move { api::error::error_response(err) })
+}

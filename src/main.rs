@@ -1,0 +1,82 @@
+use std::process::ExitCode;
+
+use clara_backend::{StartError, build_state, config::{Config, LogFormat}, state::Clock};
+use poem::{Server, listener::TcpListener};
+
+fn usage() -> ExitCode {
+    eprintln!("usage: clara-backend [serve | openapi | migrate]");
+    ExitCode::from(2)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    if !matches!(command.as_str(), "serve" | "openapi" | "migrate") {
+        return usage();
+    }
+    let _ = dotenvy::dotenv();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("clara-backend: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if command != "openapi" {
+        init_logging(config.log_format);
+    }
+    match run(&command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("clara-backend: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: &str, config: Config) -> Result<(), StartError> {
+    match command {
+        "openapi" => {
+            // The document does not depend on the database: describe an in-memory one.
+            let mut config = config;
+            config.database_url = "sqlite::memory:".into();
+            config.jwt_secret = Some("x".repeat(32));
+            config.smtp_url = None;
+            let state = build_state(config, Clock::default()).await?;
+            print!("{}", clara_backend::openapi_json(&state));
+            Ok(())
+        }
+        "migrate" => {
+            let db = clara_backend::connect(&config.database_url).await?;
+            clara_backend::migrate(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        _ => {
+            let address = (config.host, config.port);
+            let state = build_state(config, Clock::default()).await?;
+            let listener = TcpListener::bind(address);
+            tracing::info!("listening on http://{}:{} (docs at /docs)", address.0, address.1);
+            Server::new(listener)
+                .run_with_graceful_shutdown(
+                    clara_backend::app(state),
+                    async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    },
+                    Some(std::time::Duration::from_secs(10)),
+                )
+                .await
+                .map_err(|e| StartError::Other(format!("HOST/PORT: {e}")))
+        }
+    }
+}

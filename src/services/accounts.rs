@@ -1,0 +1,323 @@
+//! The account life cycle: sign-up, sign-in, sessions, codes, 2FA and profile changes.
+
+use entity::{sessions, users};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, SqlErr, TransactionTrait,
+};
+
+use super::{
+    Resource, ServiceError, ServiceResult, otp,
+    tokens::{Role, TokenKeys},
+    two_factor::{self, AppSecret, Verified},
+};
+use crate::{
+    clients::{google_jwks::GoogleError, mailer::code_mail},
+    domain::{Email, IdPrefix, OtpType, Password, PersonName, new_id},
+    state::AppState,
+};
+
+/// A signed-in user and the session their token belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: users::Model,
+    pub session_id: String,
+}
+
+pub struct NewAccount {
+    pub first_name: PersonName,
+    pub last_name: Option<PersonName>,
+    pub email: Email,
+    pub password: Password,
+}
+
+async fn user_by_email(state: &AppState, email: &Email) -> ServiceResult<Option<users::Model>> {
+    Ok(users::Entity::find().filter(users::Column::Email.eq(email.as_str())).one(&state.db).await?)
+}
+
+pub async fn find_user(state: &AppState, user_id: &str) -> ServiceResult<users::Model> {
+    users::Entity::find_by_id(user_id.to_string())
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::User))
+}
+
+/// Starts a session row and signs its token.
+async fn start_session(state: &AppState, user_id: &str) -> ServiceResult<String> {
+    let now = state.clock.now_secs();
+    let expires_at = now + state.config.session_ttl.as_secs() as i64;
+    let session_id = new_id(IdPrefix::Session);
+    sessions::ActiveModel {
+        id: Set(session_id.clone()),
+        user_id: Set(user_id.to_string()),
+        created_at: Set(state.clock.now_micros()),
+        expires_at: Set(expires_at),
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(state.tokens.user_token(user_id, &session_id, now, expires_at))
+}
+
+/// The user behind a `clara_user_` token whose session still exists.
+pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: &str) -> ServiceResult<SessionUser> {
+    let claims = keys.decode(token).ok_or(ServiceError::Unauthorized)?;
+    if claims.role != Role::User {
+        return Err(ServiceError::Unauthorized);
+    }
+    let (session, user) = sessions::Entity::find_by_id(claims.jti.clone())
+        .find_also_related(users::Entity)
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    let user = user.ok_or(ServiceError::Unauthorized)?;
+    if session.user_id != claims.sub || session.expires_at <= state.clock.now_secs() {
+        return Err(ServiceError::Unauthorized);
+    }
+    Ok(SessionUser { user, session_id: session.id })
+}
+
+async fn send_code(state: &AppState, user: &users::Model, otp_type: OtpType, welcome: bool) -> ServiceResult<()> {
+    let code = otp::issue(
+        &state.db,
+        &state.tokens,
+        &state.clock,
+        state.config.otp_ttl.as_secs() as i64,
+        &user.id,
+        otp_type,
+    )
+    .await?;
+    let mail = code_mail(
+        &user.email,
+        &user.first_name,
+        &code,
+        otp_type.purpose(),
+        otp_type.as_str(),
+        welcome,
+        state.config.otp_ttl.as_secs() / 60,
+    );
+    state.mailer.send(mail).await.map_err(|err| {
+        tracing::error!(user_id = %user.id, otp_type = otp_type.as_str(), %err, "mail not sent");
+        ServiceError::MailFailed
+    })
+}
+
+pub async fn register(state: &AppState, account: NewAccount) -> ServiceResult<(users::Model, String)> {
+    let hash = state.passwords.hash(&account.password).await?;
+    let now = state.clock.now_micros();
+    let user = users::ActiveModel {
+        id: Set(new_id(IdPrefix::User)),
+        email: Set(account.email.as_str().to_string()),
+        password_hash: Set(Some(hash)),
+        first_name: Set(account.first_name.into_inner()),
+        last_name: Set(account.last_name.map(PersonName::into_inner)),
+        credits: Set(0),
+        is_active: Set(false),
+        is_2fa_enabled: Set(false),
+        is_dark_mode: Set(true),
+        totp_secret: Set(None),
+        totp_pending_secret: Set(None),
+        totp_last_step: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    // The unique index decides, so two racing sign-ups cannot both win.
+    let user = match user.insert(&state.db).await {
+        Ok(user) => user,
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(ServiceError::AlreadyExists);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if let Err(err) = send_code(state, &user, OtpType::Activation, true).await {
+        // Without the mail the account could never be activated: take it back.
+        users::Entity::delete_by_id(user.id.clone()).exec(&state.db).await?;
+        return Err(err);
+    }
+    let token = start_session(state, &user.id).await?;
+    Ok((user, token))
+}
+
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    code: Option<&str>,
+) -> ServiceResult<(users::Model, String)> {
+    let user = match email.parse::<Email>() {
+        Ok(email) => user_by_email(state, &email).await?,
+        Err(_) => None,
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    // Always one bcrypt verify, known e-mail or not.
+    let password_ok = state.passwords.verify(password, hash).await?;
+    let user = match user {
+        Some(user) if password_ok => user,
+        _ => return Err(ServiceError::Unauthorized),
+    };
+    if user.is_2fa_enabled {
+        let Some(code) = code else { return Err(ServiceError::TwoFactor { is_2fa_enabled: true }) };
+        let verified = two_factor::verify(&state.db, &state.tokens, &state.clock, &user, AppSecret::Confirmed, code).await?;
+        if verified.is_none() {
+            return Err(ServiceError::TwoFactor { is_2fa_enabled: true });
+        }
+    }
+    let token = start_session(state, &user.id).await?;
+    Ok((user, token))
+}
+
+/// Signs in with a Google ID token; the flag says whether the account is new.
+pub async fn google(state: &AppState, id_token: &str) -> ServiceResult<(users::Model, String, bool)> {
+    let claims = state.google.verify(id_token).await.map_err(|err| match err {
+        GoogleError::NotConfigured => ServiceError::NotConfigured("GOOGLE_CLIENT_ID (and GOOGLE_JWKS_URL)"),
+        GoogleError::Invalid => ServiceError::Unauthorized,
+        GoogleError::KeySet(reason) => {
+            tracing::error!(%reason, "Google key set unavailable");
+            ServiceError::Unauthorized
+        }
+    })?;
+    let email: Email = claims.email.parse().map_err(|_| ServiceError::Unauthorized)?;
+    if let Some(user) = user_by_email(state, &email).await? {
+        let token = start_session(state, &user.id).await?;
+        return Ok((user, token, false));
+    }
+    let local_part = email.as_str().split('@').next().unwrap_or("User");
+    let first = claims.given_name.as_deref().or(claims.name.as_deref()).unwrap_or(local_part);
+    let first_name = PersonName::parse(&first.chars().take(50).collect::<String>())
+        .or_else(|_| PersonName::parse("User"))
+        .map_err(|_| ServiceError::Internal("default name".into()))?;
+    let last_name = claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
+    let now = state.clock.now_micros();
+    let user = users::ActiveModel {
+        id: Set(new_id(IdPrefix::User)),
+        email: Set(email.as_str().to_string()),
+        password_hash: Set(None),
+        first_name: Set(first_name.into_inner()),
+        last_name: Set(last_name.map(PersonName::into_inner)),
+        credits: Set(0),
+        is_active: Set(true),
+        is_2fa_enabled: Set(false),
+        is_dark_mode: Set(true),
+        totp_secret: Set(None),
+        totp_pending_secret: Set(None),
+        totp_last_step: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let (user, created) = match user.insert(&state.db).await {
+        Ok(user) => (user, true),
+        // A parallel sign-in made it first: log into that one.
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            (user_by_email(state, &email).await?.ok_or(ServiceError::Unauthorized)?, false)
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let token = start_session(state, &user.id).await?;
+    Ok((user, token, created))
+}
+
+pub async fn logout(state: &AppState, session_id: &str) -> ServiceResult<()> {
+    sessions::Entity::delete_by_id(session_id.to_string()).exec(&state.db).await?;
+    Ok(())
+}
+
+pub async fn send_otp(state: &AppState, email: &Email, otp_type: OtpType) -> ServiceResult<()> {
+    let user = user_by_email(state, email).await?.ok_or(ServiceError::NotFound(Resource::User))?;
+    if otp_type == OtpType::Activation && user.is_active {
+        return Err(ServiceError::AlreadyActive);
+    }
+    send_code(state, &user, otp_type, false).await
+}
+
+pub async fn activate(state: &AppState, email: &Email, code: &str) -> ServiceResult<users::Model> {
+    let user = user_by_email(state, email).await?.ok_or(ServiceError::NotFound(Resource::User))?;
+    if user.is_active {
+        return Err(ServiceError::AlreadyActive);
+    }
+    otp::consume(&state.db, &state.tokens, &state.clock, &user.id, OtpType::Activation, code).await?;
+    let mut active = user.into_active_model();
+    active.is_active = Set(true);
+    active.updated_at = Set(state.clock.now_micros());
+    Ok(active.update(&state.db).await?)
+}
+
+/// Sets a new password with a CHANGE_PASSWORD code. `keep_session` is the caller's
+/// session when they used a user token; every other session of the user ends.
+pub async fn change_password(
+    state: &AppState,
+    email: &Email,
+    password: &Password,
+    code: &str,
+    keep_session: Option<&str>,
+) -> ServiceResult<()> {
+    let user = user_by_email(state, email).await?.ok_or(ServiceError::NotFound(Resource::User))?;
+    otp::consume(&state.db, &state.tokens, &state.clock, &user.id, OtpType::ChangePassword, code).await?;
+    let hash = state.passwords.hash(password).await?;
+    let txn = state.db.begin().await?;
+    let mut active = user.clone().into_active_model();
+    active.password_hash = Set(Some(hash));
+    active.updated_at = Set(state.clock.now_micros());
+    active.update(&txn).await?;
+    let mut ended = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(&user.id));
+    if let Some(keep) = keep_session {
+        ended = ended.filter(sessions::Column::Id.ne(keep));
+    }
+    ended.exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn start_totp_enrolment(state: &AppState, user: &users::Model) -> ServiceResult<(String, String)> {
+    let secret = two_factor::new_secret();
+    let mut active = user.clone().into_active_model();
+    active.totp_pending_secret = Set(Some(secret.clone()));
+    active.updated_at = Set(state.clock.now_micros());
+    active.update(&state.db).await?;
+    let url = two_factor::otpauth_url(&secret, &user.email);
+    Ok((secret, url))
+}
+
+/// Turns 2FA on or off after a valid second factor; a wrong code reports the current state.
+pub async fn set_two_factor(state: &AppState, user: &users::Model, enable: bool, code: &str) -> ServiceResult<users::Model> {
+    let which = if enable { AppSecret::PendingOrConfirmed } else { AppSecret::Confirmed };
+    let verified = two_factor::verify(&state.db, &state.tokens, &state.clock, user, which, code)
+        .await?
+        .ok_or(ServiceError::TwoFactor { is_2fa_enabled: user.is_2fa_enabled })?;
+    let mut active = user.clone().into_active_model();
+    active.is_2fa_enabled = Set(enable);
+    if enable {
+        if let Verified::App { secret } = verified {
+            active.totp_secret = Set(Some(secret));
+            active.totp_pending_secret = Set(None);
+        }
+    } else {
+        active.totp_secret = Set(None);
+        active.totp_pending_secret = Set(None);
+        active.totp_last_step = Set(None);
+    }
+    active.updated_at = Set(state.clock.now_micros());
+    Ok(active.update(&state.db).await?)
+}
+
+pub struct ProfileChanges {
+    pub first_name: Option<PersonName>,
+    /// Outer None: leave as is; inner None: clear it.
+    pub last_name: Option<Option<PersonName>>,
+    pub is_dark_mode: Option<bool>,
+}
+
+pub async fn update_profile(state: &AppState, user: &users::Model, changes: ProfileChanges) -> ServiceResult<users::Model> {
+    let mut active = user.clone().into_active_model();
+    if let Some(first) = changes.first_name {
+        active.first_name = Set(first.into_inner());
+    }
+    if let Some(last) = changes.last_name {
+        active.last_name = Set(last.map(PersonName::into_inner));
+    }
+    if let Some(dark) = changes.is_dark_mode {
+        active.is_dark_mode = Set(dark);
+    }
+    if !active.is_changed() {
+        return Ok(user.clone());
+    }
+    active.updated_at = Set(state.clock.now_micros());
+    Ok(active.update(&state.db).await?)
+}

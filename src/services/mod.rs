@@ -1,0 +1,65 @@
+//! The rules of the product: functions over a database connection or transaction.
+//! Nothing here knows about HTTP; errors are [`ServiceError`]s that the API maps.
+
+pub mod accounts;
+pub mod otp;
+pub mod passwords;
+pub mod settings;
+pub mod tokens;
+pub mod two_factor;
+
+use sea_orm::DbErr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid input: {0}")]
+    InvalidInput(&'static str),
+    #[error("user already exists")]
+    AlreadyExists,
+    #[error("account is already active")]
+    AlreadyActive,
+    #[error("credentials or code missing, invalid or expired")]
+    Unauthorized,
+    /// A 2FA code was needed or wrong; carries the user's current 2FA state.
+    #[error("two-factor code required or wrong")]
+    TwoFactor { is_2fa_enabled: bool },
+    #[error("account not activated")]
+    NotActivated,
+    #[error("access denied")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(Resource),
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
+    #[error("e-mail could not be sent")]
+    MailFailed,
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    User,
+}
+
+impl Resource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::User => "User",
+        }
+    }
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<DbErr> for ServiceError {
+    fn from(err: DbErr) -> Self {
+        Self::Internal(format!("database: {err}"))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

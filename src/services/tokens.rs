@@ -1,0 +1,104 @@
+//! Signed credentials: user-session tokens (`clara_user_<JWT>`) and the keyed hash
+//! used to store one-time codes.
+
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+pub const USER_TOKEN_PREFIX: &str = "clara_user_";
+pub const API_KEY_TOKEN_PREFIX: &str = "clara_api_";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    ApiKey,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    pub iat: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// The session row (user tokens) or key row (API keys) that keeps the token alive.
+    pub jti: String,
+}
+
+#[derive(Clone)]
+pub struct TokenKeys {
+    secret: Vec<u8>,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &str) -> Self {
+        Self {
+            secret: secret.as_bytes().to_vec(),
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+        }
+    }
+
+    pub fn user_token(&self, user_id: &str, session_id: &str, iat: i64, exp: i64) -> String {
+        let claims = Claims { sub: user_id.into(), role: Role::User, iat, exp: Some(exp), jti: session_id.into() };
+        // Encoding HS256 with a valid key does not fail.
+        let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default();
+        format!("{USER_TOKEN_PREFIX}{jwt}")
+    }
+
+    /// Checks the prefix, signature, algorithm and expiry; the caller checks the row.
+    pub fn decode(&self, token: &str) -> Option<Claims> {
+        let (jwt, role) = if let Some(jwt) = token.strip_prefix(USER_TOKEN_PREFIX) {
+            (jwt, Role::User)
+        } else if let Some(jwt) = token.strip_prefix(API_KEY_TOKEN_PREFIX) {
+            (jwt, Role::ApiKey)
+        } else {
+            return None;
+        };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.required_spec_claims.clear();
+        validation.validate_exp = role == Role::User;
+        if role == Role::User {
+            validation.set_required_spec_claims(&["exp", "sub"]);
+        }
+        let claims = jsonwebtoken::decode::<Claims>(jwt, &self.decoding, &validation).ok()?.claims;
+        (claims.role == role).then_some(claims)
+    }
+
+    /// Keyed hash of a one-time code: a stolen database does not reveal live codes.
+    pub fn code_hash(&self, scope: &str, code: &str) -> String {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(scope.as_bytes());
+        mac.update(b"\0");
+        mac.update(code.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_tamper() {
+        let keys = TokenKeys::new("a-secret-of-at-least-thirty-two-bytes!!");
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let token = keys.user_token("user_1", "session_1", now, now + 60);
+        let claims = keys.decode(&token).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.jti.as_str(), claims.role), ("user_1", "session_1", Role::User));
+        assert!(keys.decode(&token.replace(USER_TOKEN_PREFIX, API_KEY_TOKEN_PREFIX)).is_none());
+        assert!(keys.decode(&format!("{token}x")).is_none());
+        assert!(TokenKeys::new("another-secret-of-thirty-two-bytes!!!").decode(&token).is_none());
+        let expired = keys.user_token("user_1", "session_1", now - 120, now - 60);
+        assert!(keys.decode(&expired).is_none());
+    }
+}

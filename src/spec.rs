@@ -1,0 +1,71 @@
+//! The served OpenAPI document: poem-openapi's output, tightened for client generators.
+
+use serde_json::Value;
+
+/// Applies the project's spec rules and returns pretty, key-sorted JSON.
+pub fn finalize(raw: &str) -> String {
+    let mut doc: Value = serde_json::from_str(raw).expect("poem-openapi emits valid JSON");
+    unwrap_ref_wrappers(&mut doc);
+    require_nullable_response_fields(&mut doc);
+    let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+    out.push('\n');
+    out
+}
+
+/// `{"allOf": [{"$ref": X}], ...}` becomes `{"$ref": X}`: generators (Swift's among them)
+/// make a new wrapper type for every such `allOf`.
+fn unwrap_ref_wrappers(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let single_ref = match map.get("allOf") {
+                Some(Value::Array(items)) if items.len() == 1 && items[0].get("$ref").is_some() => {
+                    Some(items[0].clone())
+                }
+                _ => None,
+            };
+            if let Some(reference) = single_ref {
+                *value = reference;
+                return;
+            }
+            map.values_mut().for_each(unwrap_ref_wrappers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(unwrap_ref_wrappers),
+        _ => {}
+    }
+}
+
+/// Response objects always carry their nullable fields (as null), so those fields are
+/// required: clients then type them `T | null` rather than `T | null | undefined`.
+fn require_nullable_response_fields(doc: &mut Value) {
+    let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") else { return };
+    for (name, schema) in schemas.iter_mut() {
+        if name.ends_with("Request") {
+            continue;
+        }
+        let nullable: Vec<String> = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|props| {
+                props
+                    .iter()
+                    .filter(|(_, p)| p.get("nullable") == Some(&Value::Bool(true)))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if nullable.is_empty() {
+            continue;
+        }
+        let required = schema
+            .as_object_mut()
+            .map(|s| s.entry("required").or_insert_with(|| Value::Array(vec![])))
+            .and_then(Value::as_array_mut);
+        if let Some(required) = required {
+            for field in nullable {
+                if !required.iter().any(|r| r == &Value::String(field.clone())) {
+                    required.push(Value::String(field));
+                }
+            }
+        }
+    }
+}
