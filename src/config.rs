@@ -63,8 +63,8 @@ impl Config {
         };
         let port = parse_number::<u16>(get("PORT"), "PORT", 8000)?;
         let database_url = get("DATABASE_URL").unwrap_or("sqlite://clara.db?mode=rwc").to_string();
-        let parsed_db = url::Url::parse(&database_url)
-            .map_err(|e| invalid("DATABASE_URL", format!("not a URL ({e})")))?;
+        let parsed_db =
+            url::Url::parse(&database_url).map_err(|e| invalid("DATABASE_URL", format!("not a URL ({e})")))?;
         if !matches!(parsed_db.scheme(), "sqlite" | "postgres" | "postgresql") {
             return Err(invalid(
                 "DATABASE_URL",

@@ -11,12 +11,7 @@ pub mod state;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use poem::{
-    Endpoint, EndpointExt, Route,
-    endpoint::make_sync,
-    http::header::CONTENT_TYPE,
-    web::Html,
-};
+use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, http::header::CONTENT_TYPE, web::Html};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::{
@@ -108,7 +103,7 @@ pub fn openapi_json(state: &AppState) -> String {
 }
 
 /// The whole HTTP application.
-pub fn app(state: AppState) -> impl Endpoint + 'static {
+pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static {
     let service = api::service(&state);
     let raw_spec = service.spec();
     let spec = spec::finalize(&raw_spec);

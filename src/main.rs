@@ -1,6 +1,10 @@
 use std::process::ExitCode;
 
-use clara_backend::{StartError, build_state, config::{Config, LogFormat}, state::Clock};
+use clara_backend::{
+    StartError, build_state,
+    config::{Config, LogFormat},
+    state::Clock,
+};
 use poem::{Server, listener::TcpListener};
 
 fn usage() -> ExitCode {

@@ -5,11 +5,68 @@ use serde_json::Value;
 /// Applies the project's spec rules and returns pretty, key-sorted JSON.
 pub fn finalize(raw: &str) -> String {
     let mut doc: Value = serde_json::from_str(raw).expect("poem-openapi emits valid JSON");
+    let schemas = doc.pointer("/components/schemas").cloned().unwrap_or_default();
+    inline_nullable_refs(&mut doc, &schemas);
+    drop_unreferenced_schemas(&mut doc);
     unwrap_ref_wrappers(&mut doc);
     require_nullable_response_fields(&mut doc);
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
+}
+
+/// A nullable reference is written by poem-openapi as `allOf: [$ref, {nullable}]`, which
+/// generators turn into a wrapper type; the referenced object is inlined instead.
+fn inline_nullable_refs(value: &mut Value, schemas: &Value) {
+    match value {
+        Value::Object(map) => {
+            let inlined = match map.get("allOf") {
+                Some(Value::Array(items)) if items.len() == 2 && map.get("nullable") == Some(&Value::Bool(true)) => {
+                    items[0]
+                        .get("$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                        .and_then(|name| schemas.get(name))
+                        .cloned()
+                }
+                _ => None,
+            };
+            if let Some(Value::Object(mut schema)) = inlined {
+                schema.insert("nullable".into(), Value::Bool(true));
+                if let Some(description) = map.get("description") {
+                    schema.insert("description".into(), description.clone());
+                }
+                schema.remove("title");
+                *value = Value::Object(schema);
+                return;
+            }
+            map.values_mut().for_each(|v| inline_nullable_refs(v, schemas));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| inline_nullable_refs(v, schemas)),
+        _ => {}
+    }
+}
+
+fn collect_refs(value: &Value, refs: &mut std::collections::HashSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                refs.insert(r.trim_start_matches("#/components/schemas/").to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, refs));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}
+
+/// Schemas that only existed to be inlined would be dead weight (and lint warnings).
+fn drop_unreferenced_schemas(doc: &mut Value) {
+    let mut refs = std::collections::HashSet::new();
+    collect_refs(doc, &mut refs);
+    if let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
+        schemas.retain(|name, _| refs.contains(name));
+    }
 }
 
 /// `{"allOf": [{"$ref": X}], ...}` becomes `{"$ref": X}`: generators (Swift's among them)

@@ -31,11 +31,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_users_created_at")
-                    .table(Users::Table)
-                    .col(Users::CreatedAt)
-                    .to_owned(),
+                Index::create().name("idx_users_created_at").table(Users::Table).col(Users::CreatedAt).to_owned(),
             )
             .await
     }

@@ -63,13 +63,13 @@ impl AuthApi {
         let req = body.0;
         let account = (|| {
             Some(NewAccount {
-                first_name: PersonName::parse(&req.first_name).ok()?,
+                first_name: PersonName::parse(&req.first_name.0).ok()?,
                 last_name: match &req.last_name {
-                    Some(last) => Some(PersonName::parse(last).ok()?),
+                    Some(last) => Some(PersonName::parse(&last.0).ok()?),
                     None => None,
                 },
-                email: req.email.parse().ok()?,
-                password: Password::parse(req.password.clone()).ok()?,
+                email: req.email.0.parse().ok()?,
+                password: Password::parse(req.password.0.clone()).ok()?,
             })
         })()
         .ok_or_else(ApiError::invalid_parameters)?;
@@ -86,7 +86,7 @@ impl AuthApi {
     /// `User registered successfully.`); a known one logs in (`User logged in successfully.`).
     #[oai(path = "/auth/google", method = "post", operation_id = "authGoogle")]
     async fn google(&self, _auth: OptionalPublicAccess, body: JsonBody<GoogleRequest>) -> Result<SignedInCreated> {
-        let (user, token, created) = accounts::google(&self.state, &body.0.id_token).await?;
+        let (user, token, created) = accounts::google(&self.state, &body.0.id_token.0).await?;
         let message = if created { "User registered successfully." } else { "User logged in successfully." };
         Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), message))))
     }
@@ -102,7 +102,7 @@ impl AuthApi {
         credentials: BasicCredentials,
         body: OptionalJsonBody<CodeRequest>,
     ) -> Result<Json<UserWithTokenEnvelope>> {
-        let code = body.0.map(|b| b.code);
+        let code = body.0.map(|b| b.code.0);
         let (user, token) =
             accounts::login(&self.state, &credentials.email, &credentials.password, code.as_deref()).await?;
         Ok(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), "User logged in successfully.")))
@@ -139,8 +139,8 @@ impl AuthApi {
             PublicOrSession::Public => None,
         };
         let email = email_from_path(&user_email.0)?;
-        let password = Password::parse(body.0.password).map_err(|_| ApiError::invalid_parameters())?;
-        accounts::change_password(&self.state, &email, &password, &body.0.code, keep_session).await?;
+        let password = Password::parse(body.0.password.0).map_err(|_| ApiError::invalid_parameters())?;
+        accounts::change_password(&self.state, &email, &password, &body.0.code.0, keep_session).await?;
         Ok(Json(NullEnvelope::new("User password changed successfully.")))
     }
 
@@ -174,7 +174,7 @@ impl AuthApi {
         body: JsonBody<CodeRequest>,
     ) -> Result<Json<UserEnvelope>> {
         let email = email_from_path(&user_email.0)?;
-        let user = accounts::activate(&self.state, &email, &body.0.code).await?;
+        let user = accounts::activate(&self.state, &email, &body.0.code.0).await?;
         Ok(Json(UserEnvelope::new(User::from(&user), "User activated successfully.")))
     }
 
@@ -191,7 +191,7 @@ impl AuthApi {
         body: JsonBody<CodeRequest>,
     ) -> Result<Json<NullEnvelope>> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        accounts::set_two_factor(&self.state, user, true, &body.0.code).await?;
+        accounts::set_two_factor(&self.state, user, true, &body.0.code.0).await?;
         Ok(Json(NullEnvelope::new("User 2FA enabled successfully.")))
     }
 
@@ -207,7 +207,7 @@ impl AuthApi {
         body: JsonBody<CodeRequest>,
     ) -> Result<NoContent> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        accounts::set_two_factor(&self.state, user, false, &body.0.code).await?;
+        accounts::set_two_factor(&self.state, user, false, &body.0.code.0).await?;
         Ok(NoContent::NoContent)
     }
 

@@ -18,14 +18,15 @@ pub struct JsonBody<T>(pub T);
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
 fn is_json(content_type: &str) -> bool {
-    content_type.parse::<mime::Mime>().is_ok_and(|m| {
-        m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
-    })
+    content_type
+        .parse::<mime::Mime>()
+        .is_ok_and(|m| m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json")))
 }
 
 /// Reads the bytes; Ok(None) for an empty body.
 async fn read(req: &Request, body: &mut RequestBody) -> Result<Option<serde_json::Value>, ApiError> {
-    let bytes = body.take().map_err(|_| ApiError::empty_body())?.into_bytes().await.map_err(|_| ApiError::empty_body())?;
+    let bytes =
+        body.take().map_err(|_| ApiError::empty_body())?.into_bytes().await.map_err(|_| ApiError::empty_body())?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -84,5 +85,53 @@ impl<'a, T: ParseFromJSON + Type + Send> ApiExtractor<'a> for OptionalJsonBody<T
             None => Ok(Self(None)),
             Some(value) => Ok(Self(Some(parse(value)?))),
         }
+    }
+}
+
+/// A JSON string and nothing else: poem-openapi's `String` also takes numbers and
+/// booleans (`7` would become `"7"`), which the contract calls a wrong type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl Type for Text {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        String::name()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        String::schema_ref()
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Text {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::String(text)) => Ok(Self(text)),
+            other => Err(poem_openapi::types::ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl poem_openapi::types::ToJSON for Text {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.clone()))
+    }
+}
+
+impl From<&str> for Text {
+    fn from(value: &str) -> Self {
+        Self(value.to_string())
     }
 }

@@ -24,7 +24,8 @@ impl MiscApi {
     /// Pings the database; 503 in the envelope when it does not answer.
     #[oai(path = "/health", method = "get", operation_id = "miscHealth")]
     async fn health(&self) -> Result<HealthResponse, ApiError> {
-        let ping = tokio::time::timeout(std::time::Duration::from_secs(2), self.state.db.execute_unprepared("SELECT 1")).await;
+        let ping =
+            tokio::time::timeout(std::time::Duration::from_secs(2), self.state.db.execute_unprepared("SELECT 1")).await;
         match ping {
             Ok(Ok(_)) => Ok(HealthResponse::Healthy(Json(HealthEnvelope::new(
                 Health { service: "clara-backend".into(), status: "healthy".into() },

@@ -4,6 +4,7 @@
 use entity::users;
 use poem_openapi::{Enum, Object, types::MaybeUndefined};
 
+use super::body::Text;
 use crate::domain::{credits_to_number, http_date};
 
 const EXAMPLE_DATE: &str = "Thu, 27 Nov 2025 00:10:11 GMT";
@@ -236,13 +237,13 @@ envelope!(
 #[oai(deny_unknown_fields, example)]
 pub struct RegisterRequest {
     /// 1 to 50 characters; stored title-cased.
-    pub first_name: String,
+    pub first_name: Text,
     /// 1 to 50 characters; stored title-cased.
-    pub last_name: Option<String>,
+    pub last_name: Option<Text>,
     /// Stored lower-case.
-    pub email: String,
+    pub email: Text,
     /// 8 to 72 bytes.
-    pub password: String,
+    pub password: Text,
 }
 
 impl RegisterRequest {
@@ -260,7 +261,7 @@ impl RegisterRequest {
 #[oai(deny_unknown_fields, example)]
 pub struct GoogleRequest {
     /// The ID token Google Sign-In gave the client.
-    pub id_token: String,
+    pub id_token: Text,
 }
 
 impl GoogleRequest {
@@ -274,7 +275,7 @@ impl GoogleRequest {
 #[oai(deny_unknown_fields, example)]
 pub struct CodeRequest {
     #[oai(validator(pattern = r"^[0-9]{6}$"))]
-    pub code: String,
+    pub code: Text,
 }
 
 impl CodeRequest {
@@ -287,10 +288,10 @@ impl CodeRequest {
 #[oai(deny_unknown_fields, example)]
 pub struct ChangePasswordRequest {
     /// The new password, 8 to 72 bytes.
-    pub password: String,
+    pub password: Text,
     /// A CHANGE_PASSWORD code from Send OTP.
     #[oai(validator(pattern = r"^[0-9]{6}$"))]
-    pub code: String,
+    pub code: Text,
 }
 
 impl ChangePasswordRequest {
@@ -302,15 +303,21 @@ impl ChangePasswordRequest {
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct UpdateUserRequest {
-    pub first_name: Option<String>,
+    /// Not null.
+    pub first_name: MaybeUndefined<Text>,
     /// null clears it.
-    pub last_name: MaybeUndefined<String>,
-    pub is_dark_mode: Option<bool>,
+    pub last_name: MaybeUndefined<Text>,
+    /// Not null.
+    pub is_dark_mode: MaybeUndefined<bool>,
 }
 
 impl UpdateUserRequest {
     fn example_value() -> Self {
-        Self { first_name: Some("Vibhanshu".into()), last_name: MaybeUndefined::Value("Rathod".into()), is_dark_mode: Some(false) }
+        Self {
+            first_name: MaybeUndefined::Value("Vibhanshu".into()),
+            last_name: MaybeUndefined::Value("Rathod".into()),
+            is_dark_mode: MaybeUndefined::Value(false),
+        }
     }
 }
 

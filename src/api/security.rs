@@ -67,7 +67,11 @@ async fn session_from(req: &Request) -> Result<SessionUser, ApiError> {
     let token = authorization(req).and_then(bearer_token).ok_or_else(ApiError::unauthorized)?;
     if token.starts_with(crate::services::tokens::API_KEY_TOKEN_PREFIX) {
         // A well-formed API key on a route that takes sessions only.
-        return Err(if state.tokens.decode(token).is_some() { ApiError::forbidden() } else { ApiError::unauthorized() });
+        return Err(if state.tokens.decode(token).is_some() {
+            ApiError::forbidden()
+        } else {
+            ApiError::unauthorized()
+        });
     }
     accounts::authenticate_user_token(state, &state.tokens, token).await.map_err(ApiError::from)
 }
@@ -119,9 +123,7 @@ macro_rules! security_extractor {
 /// A user session token (UT). An API key here is a 403.
 pub struct UserSession(pub SessionUser);
 
-security_extractor!(UserSession, [BearerAuth], fallback = false, |req| {
-    session_from(req).await.map(UserSession)
-});
+security_extractor!(UserSession, [BearerAuth], fallback = false, |req| { session_from(req).await.map(UserSession) });
 
 /// A call with the app's public key (or with none while no keys are configured).
 pub struct PublicAccess;

@@ -50,13 +50,21 @@ impl UsersApi {
         let user = own_user(&session.0.user, &user_id.0)?;
         let req = body.0;
         let changes = ProfileChanges {
-            first_name: req.first_name.as_deref().map(name).transpose()?,
+            first_name: match req.first_name {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => return Err(ApiError::invalid_parameters()),
+                MaybeUndefined::Value(first) => Some(name(&first.0)?),
+            },
             last_name: match req.last_name {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(last) => Some(Some(name(&last)?)),
+                MaybeUndefined::Value(last) => Some(Some(name(&last.0)?)),
             },
-            is_dark_mode: req.is_dark_mode,
+            is_dark_mode: match req.is_dark_mode {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => return Err(ApiError::invalid_parameters()),
+                MaybeUndefined::Value(dark) => Some(dark),
+            },
         };
         let user = accounts::update_profile(&self.state, user, changes).await?;
         Ok(Json(UserEnvelope::new(User::from(&user), "User updated successfully.")))

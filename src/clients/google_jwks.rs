@@ -1,7 +1,11 @@
 //! Google ID-token verification against the JWKS at `GOOGLE_JWKS_URL`, with the keys
 //! cached and re-fetched when a token names a key id we do not have.
 
-use std::{collections::HashMap, sync::Arc, time::{Duration, Instant}};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::Deserialize;
@@ -85,9 +89,8 @@ impl GoogleVerifier {
         validation.set_issuer(&["https://accounts.google.com", "accounts.google.com"]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
-        let claims = jsonwebtoken::decode::<GoogleClaims>(id_token, &key, &validation)
-            .map_err(|_| GoogleError::Invalid)?
-            .claims;
+        let claims =
+            jsonwebtoken::decode::<GoogleClaims>(id_token, &key, &validation).map_err(|_| GoogleError::Invalid)?.claims;
         if !claims.email_verified.is_true() {
             return Err(GoogleError::Invalid);
         }

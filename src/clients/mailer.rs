@@ -64,7 +64,15 @@ fn escape_html(value: &str) -> String {
 }
 
 /// The mail that carries a one-time code; `welcome` adds the greeting sent on sign-up.
-pub fn code_mail(to: &str, first_name: &str, code: &str, purpose: &str, otp_type: &str, welcome: bool, ttl_minutes: u64) -> Mail {
+pub fn code_mail(
+    to: &str,
+    first_name: &str,
+    code: &str,
+    purpose: &str,
+    otp_type: &str,
+    welcome: bool,
+    ttl_minutes: u64,
+) -> Mail {
     let (subject, opening) = if welcome {
         ("Welcome to Clara: activate your account".to_string(), "Welcome to Clara! ")
     } else {

@@ -17,9 +17,9 @@ impl IdPrefix {
 
     /// True when `value` has this prefix followed by 32 lowercase hex digits.
     pub fn matches(self, value: &str) -> bool {
-        value.strip_prefix(self.as_str()).is_some_and(|hex| {
-            hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
+        value
+            .strip_prefix(self.as_str())
+            .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
     }
 }
 

@@ -9,11 +9,11 @@ mod password;
 mod time;
 
 pub use email::Email;
-pub use ids::{new_id, IdPrefix};
+pub use ids::{IdPrefix, new_id};
 pub use names::PersonName;
 pub use otp_type::OtpType;
 pub use password::Password;
-pub use time::{http_date, Timestamp};
+pub use time::{Timestamp, http_date};
 
 /// A value that did not parse; the API answers it with the schema 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

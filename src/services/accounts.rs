@@ -35,10 +35,7 @@ async fn user_by_email(state: &AppState, email: &Email) -> ServiceResult<Option<
 }
 
 pub async fn find_user(state: &AppState, user_id: &str) -> ServiceResult<users::Model> {
-    users::Entity::find_by_id(user_id.to_string())
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound(Resource::User))
+    users::Entity::find_by_id(user_id.to_string()).one(&state.db).await?.ok_or(ServiceError::NotFound(Resource::User))
 }
 
 /// Starts a session row and signs its token.
@@ -76,15 +73,9 @@ pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: 
 }
 
 async fn send_code(state: &AppState, user: &users::Model, otp_type: OtpType, welcome: bool) -> ServiceResult<()> {
-    let code = otp::issue(
-        &state.db,
-        &state.tokens,
-        &state.clock,
-        state.config.otp_ttl.as_secs() as i64,
-        &user.id,
-        otp_type,
-    )
-    .await?;
+    let code =
+        otp::issue(&state.db, &state.tokens, &state.clock, state.config.otp_ttl.as_secs() as i64, &user.id, otp_type)
+            .await?;
     let mail = code_mail(
         &user.email,
         &user.first_name,
@@ -155,7 +146,8 @@ pub async fn login(
     };
     if user.is_2fa_enabled {
         let Some(code) = code else { return Err(ServiceError::TwoFactor { is_2fa_enabled: true }) };
-        let verified = two_factor::verify(&state.db, &state.tokens, &state.clock, &user, AppSecret::Confirmed, code).await?;
+        let verified =
+            two_factor::verify(&state.db, &state.tokens, &state.clock, &user, AppSecret::Confirmed, code).await?;
         if verified.is_none() {
             return Err(ServiceError::TwoFactor { is_2fa_enabled: true });
         }
@@ -184,7 +176,8 @@ pub async fn google(state: &AppState, id_token: &str) -> ServiceResult<(users::M
     let first_name = PersonName::parse(&first.chars().take(50).collect::<String>())
         .or_else(|_| PersonName::parse("User"))
         .map_err(|_| ServiceError::Internal("default name".into()))?;
-    let last_name = claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
+    let last_name =
+        claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
     let now = state.clock.now_micros();
     let user = users::ActiveModel {
         id: Set(new_id(IdPrefix::User)),
@@ -276,7 +269,12 @@ pub async fn start_totp_enrolment(state: &AppState, user: &users::Model) -> Serv
 }
 
 /// Turns 2FA on or off after a valid second factor; a wrong code reports the current state.
-pub async fn set_two_factor(state: &AppState, user: &users::Model, enable: bool, code: &str) -> ServiceResult<users::Model> {
+pub async fn set_two_factor(
+    state: &AppState,
+    user: &users::Model,
+    enable: bool,
+    code: &str,
+) -> ServiceResult<users::Model> {
     let which = if enable { AppSecret::PendingOrConfirmed } else { AppSecret::Confirmed };
     let verified = two_factor::verify(&state.db, &state.tokens, &state.clock, user, which, code)
         .await?
@@ -304,7 +302,11 @@ pub struct ProfileChanges {
     pub is_dark_mode: Option<bool>,
 }
 
-pub async fn update_profile(state: &AppState, user: &users::Model, changes: ProfileChanges) -> ServiceResult<users::Model> {
+pub async fn update_profile(
+    state: &AppState,
+    user: &users::Model,
+    changes: ProfileChanges,
+) -> ServiceResult<users::Model> {
     let mut active = user.clone().into_active_model();
     if let Some(first) = changes.first_name {
         active.first_name = Set(first.into_inner());

@@ -4,7 +4,8 @@
 use entity::otp_codes;
 use rand::Rng;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::{Expr, ExprTrait, OnConflict},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 
 use super::{ServiceError, ServiceResult, tokens::TokenKeys};

@@ -1,0 +1,109 @@
+use serde_json::json;
+
+use crate::support::{google::*, *};
+
+async fn app_with_google() -> (TestApp, FakeJwks) {
+    let jwks = FakeJwks::start().await;
+    let app = TestApp::with_env(&[("GOOGLE_CLIENT_ID", CLIENT_ID), ("GOOGLE_JWKS_URL", &jwks.url)]).await;
+    (app, jwks)
+}
+
+async fn sign_in(app: &TestApp, token: &str) -> Reply {
+    app.post("/auth/google", None, Some(json!({"id_token": token}))).await
+}
+
+#[tokio::test]
+async fn new_email_registers_then_logs_in() {
+    let (app, _jwks) = app_with_google().await;
+    let token = keys()[0].sign(&claims("Grace@Example.com", CLIENT_ID, 600));
+    let first = sign_in(&app, &token).await;
+    first.assert_success(201, "User registered successfully.");
+    assert_eq!(first.data()["email"], "grace@example.com");
+    assert_eq!(first.data()["is_active"], true);
+    assert_eq!(first.data()["first_name"], "Grace");
+    assert_eq!(first.data()["last_name"], "Hopper");
+    let id = first.data()["id"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {}", first.data()["token"].as_str().unwrap());
+    app.get(&format!("/users/{id}"), Some(&bearer)).await.assert_success(200, "User fetched successfully.");
+
+    let second = sign_in(&app, &token).await;
+    second.assert_success(201, "User logged in successfully.");
+    assert_eq!(second.data()["id"], id.as_str());
+    // No password was set: a password login fails until CHANGE_PASSWORD sets one.
+    app.login("grace@example.com", PASSWORD, None).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn known_email_logs_into_the_existing_account() {
+    let (app, _jwks) = app_with_google().await;
+    let (id, _) = app.register("grace@example.com").await;
+    let reply = sign_in(&app, &keys()[0].sign(&claims("grace@example.com", CLIENT_ID, 600))).await;
+    reply.assert_success(201, "User logged in successfully.");
+    assert_eq!(reply.data()["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_and_change_nothing() {
+    let (app, _jwks) = app_with_google().await;
+    let good = claims("grace@example.com", CLIENT_ID, 600);
+    let mut wrong_issuer = good.clone();
+    wrong_issuer["iss"] = json!("https://evil.example.com");
+    let mut unverified = good.clone();
+    unverified["email_verified"] = json!(false);
+    let valid = keys()[0].sign(&good);
+    let (head, rest) = valid.split_once('.').unwrap();
+    let (payload, _) = rest.split_once('.').unwrap();
+    let bad_signature = format!("{head}.{payload}.{}", "A".repeat(342));
+    let cases = [
+        keys()[0].sign(&claims("grace@example.com", "someone-else.apps.googleusercontent.com", 600)),
+        keys()[0].sign(&claims("grace@example.com", CLIENT_ID, -600)),
+        keys()[0].sign(&wrong_issuer),
+        keys()[0].sign(&unverified),
+        bad_signature,
+        "not.a.jwt".to_string(),
+        String::new(),
+    ];
+    for token in cases {
+        sign_in(&app, &token).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    }
+    assert_eq!(app.snapshot().await, [0, 0, 0]);
+}
+
+#[tokio::test]
+async fn an_unknown_key_id_makes_the_server_refetch() {
+    let (app, jwks) = app_with_google().await;
+    sign_in(&app, &keys()[0].sign(&claims("a@example.com", CLIENT_ID, 600)))
+        .await
+        .assert_success(201, "User registered successfully.");
+    let fetched = jwks.fetches.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(fetched, 1);
+    // A second sign-in with the same key uses the cache.
+    sign_in(&app, &keys()[0].sign(&claims("a@example.com", CLIENT_ID, 600)))
+        .await
+        .assert_success(201, "User logged in successfully.");
+    assert_eq!(jwks.fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // A key the server has never seen and Google does not publish: refused.
+    sign_in(&app, &keys()[1].sign(&claims("b@example.com", CLIENT_ID, 600))).await.assert_error(
+        401,
+        "unauthorized",
+        MSG_UNAUTHORIZED,
+    );
+    // Google rotates in that key; after the refetch cooldown it is accepted.
+    jwks.rotate();
+    tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+    sign_in(&app, &keys()[1].sign(&claims("b@example.com", CLIENT_ID, 600)))
+        .await
+        .assert_success(201, "User registered successfully.");
+    assert!(jwks.fetches.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+}
+
+#[tokio::test]
+async fn without_a_client_id_google_sign_in_is_503() {
+    let app = TestApp::new().await;
+    let reply = sign_in(&app, "anything").await;
+    reply.assert_error(
+        503,
+        "not_configured",
+        "This feature is not configured on the server. Set GOOGLE_CLIENT_ID (and GOOGLE_JWKS_URL) to enable it.",
+    );
+}

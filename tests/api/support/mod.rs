@@ -1,0 +1,194 @@
+//! The test harness: the full app in-process over a fresh database (SQLite by default,
+//! PostgreSQL when `TEST_DATABASE_URL` is set), with fake outside services on 127.0.0.1.
+
+pub mod google;
+pub mod smtp;
+
+use std::collections::HashMap;
+
+use clara_backend::{
+    build_state,
+    config::Config,
+    state::{AppState, Clock},
+};
+use poem::{Endpoint, EndpointExt, Response, http::Method, test::TestClient};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+pub use self::smtp::SmtpSink;
+
+pub struct TestApp {
+    pub client: TestClient<poem::endpoint::BoxEndpoint<'static, Response>>,
+    pub state: AppState,
+    pub smtp: SmtpSink,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// Asserts the error envelope with its status, code and message.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str, message: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["status"], "error", "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["message"], message, "body: {}", self.body);
+        assert!(self.body.get("data").is_some(), "envelope has data: {}", self.body);
+    }
+
+    #[track_caller]
+    pub fn assert_success(&self, status: u16, message: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["status"], "success", "body: {}", self.body);
+        assert_eq!(self.body["message"], message, "body: {}", self.body);
+    }
+}
+
+pub const MSG_EMPTY: &str = "Request body is empty.";
+pub const MSG_INVALID: &str = "One or more required parameters are either not given or have invalid schema.";
+pub const MSG_UNAUTHORIZED: &str = "Authorization header or OTP is either missing, invalid or expired.";
+pub const MSG_NOT_ACTIVE: &str = "Please activate your account to access the requested resource.";
+pub const MSG_FORBIDDEN: &str = "You do not have access to the requested resource.";
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A fresh database URL: a file in `dir`, or a new PostgreSQL database.
+async fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("clara_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url).await.expect("TEST_DATABASE_URL connects");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            admin.close().await.ok();
+            let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+        _ => format!("sqlite://{}/test.db?mode=rwc", dir.display()),
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_env(&[]).await
+    }
+
+    /// An app whose configuration has these variables on top of the test defaults.
+    pub async fn with_env(extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let smtp = SmtpSink::start().await;
+        let mut vars: HashMap<String, String> = HashMap::new();
+        vars.insert("DATABASE_URL".into(), fresh_database(dir.path()).await);
+        vars.insert("BCRYPT_COST".into(), "4".into());
+        vars.insert("SMTP_URL".into(), smtp.url());
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_map(&vars).expect("test configuration parses");
+        let state = build_state(config, Clock::default()).await.expect("app builds");
+        let client = TestClient::new(clara_backend::app(state.clone()).boxed());
+        Self { client, state, smtp, _dir: dir }
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<poem::Body>) -> Reply {
+        let mut request = self.client.request(method, path);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.0;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().into_bytes().await.expect("body reads");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply { status, body }
+    }
+
+    /// A JSON call under /api/v1 with an optional `Authorization` value.
+    pub async fn call(&self, method: Method, path: &str, auth: Option<&str>, body: Option<Value>) -> Reply {
+        let mut headers = vec![];
+        if let Some(auth) = auth {
+            headers.push(("Authorization", auth));
+        }
+        let body = body.map(|b| {
+            headers.push(("Content-Type", "application/json"));
+            poem::Body::from_vec(serde_json::to_vec(&b).unwrap())
+        });
+        self.raw(method, &format!("/api/v1{path}"), &headers, body).await
+    }
+
+    pub async fn get(&self, path: &str, auth: Option<&str>) -> Reply {
+        self.call(Method::GET, path, auth, None).await
+    }
+
+    pub async fn post(&self, path: &str, auth: Option<&str>, body: Option<Value>) -> Reply {
+        self.call(Method::POST, path, auth, body).await
+    }
+
+    /// Registers an account; returns (user id, bearer header).
+    pub async fn register(&self, email: &str) -> (String, String) {
+        let reply = self
+            .post(
+                "/auth/register",
+                None,
+                Some(json!({"first_name": "ada", "last_name": "lovelace", "email": email, "password": PASSWORD})),
+            )
+            .await;
+        reply.assert_success(201, "User registered successfully.");
+        let id = reply.data()["id"].as_str().unwrap().to_string();
+        let token = reply.data()["token"].as_str().unwrap().to_string();
+        (id, format!("Bearer {token}"))
+    }
+
+    /// Registers and activates with the mailed code; returns (user id, bearer header).
+    pub async fn active_user(&self, email: &str) -> (String, String) {
+        let (id, bearer) = self.register(email).await;
+        let code = self.smtp.last_code_for(email).await;
+        self.post(&format!("/users/{email}/activate"), None, Some(json!({"code": code})))
+            .await
+            .assert_success(200, "User activated successfully.");
+        (id, bearer)
+    }
+
+    /// Logs in with Basic; returns the reply.
+    pub async fn login(&self, email: &str, password: &str, code: Option<&str>) -> Reply {
+        use base64::Engine;
+        let basic =
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{email}:{password}")));
+        self.post("/auth/session", Some(&basic), code.map(|c| json!({"code": c}))).await
+    }
+
+    pub async fn count<E: EntityTrait>(&self, _entity: E) -> u64
+    where
+        E::Model: Sync,
+    {
+        E::find().count(&self.state.db).await.expect("count")
+    }
+
+    /// Row counts of every table, to show that a refused request changed nothing.
+    pub async fn snapshot(&self) -> [u64; 3] {
+        [
+            self.count(entity::users::Entity).await,
+            self.count(entity::sessions::Entity).await,
+            self.count(entity::otp_codes::Entity).await,
+        ]
+    }
+}
+
+/// Keeps `E: Endpoint` in scope for boxed endpoints.
+#[allow(dead_code)]
+fn _assert_endpoint<E: Endpoint>(_: &E) {}
