@@ -144,13 +144,13 @@ security_extractor!(OptionalPublicAccess, [PublicApiKey], fallback = true, |req|
 
 /// Either a user session (acting on their own account) or the app's public key.
 pub enum PublicOrSession {
-    Session(SessionUser),
+    Session(Box<SessionUser>),
     Public,
 }
 
 security_extractor!(PublicOrSession, [PublicApiKey, BearerAuth], fallback = false, |req| {
     match authorization(req).and_then(bearer_token) {
-        Some(_) => session_from(req).await.map(PublicOrSession::Session),
+        Some(_) => session_from(req).await.map(|s| PublicOrSession::Session(Box::new(s))),
         None => check_public_key(req).map(|()| PublicOrSession::Public),
     }
 });

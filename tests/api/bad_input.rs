@@ -6,11 +6,13 @@ use crate::support::*;
 
 const REGISTER: &str = "/api/v1/auth/register";
 
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
 #[tokio::test]
 async fn bodies_that_are_not_json() {
     let app = TestApp::new().await;
     let json = [("Content-Type", "application/json")];
-    let cases: Vec<(&[(&str, &str)], Option<Body>)> = vec![
+    let cases: Vec<(Headers, Option<Body>)> = vec![
         (&json, None),
         (&json, Some(Body::from_vec(b"".to_vec()))),
         (&json, Some(Body::from_vec(b"{\"first_name\": ".to_vec()))),

@@ -64,8 +64,10 @@ pub const PASSWORD: &str = "correct horse battery";
 async fn fresh_database(dir: &std::path::Path) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
-            let name = format!("clara_test_{}", uuid::Uuid::new_v4().simple());
+            let pid = std::process::id();
+            let name = format!("clara_test_{pid}_{}", uuid::Uuid::new_v4().simple());
             let admin = Database::connect(&admin_url).await.expect("TEST_DATABASE_URL connects");
+            drop_databases_of_earlier_runs(&admin, pid).await;
             admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
             admin.close().await.ok();
             let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
@@ -73,6 +75,26 @@ async fn fresh_database(dir: &std::path::Path) -> String {
             url.to_string()
         }
         _ => format!("sqlite://{}/test.db?mode=rwc", dir.display()),
+    }
+}
+
+/// Each run leaves its databases behind (a test cannot drop its own while the pool is
+/// open); the first test of the next run removes them.
+async fn drop_databases_of_earlier_runs(admin: &sea_orm::DatabaseConnection, pid: u32) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let rows = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            format!("SELECT datname FROM pg_database WHERE datname LIKE 'clara_test_%' AND datname NOT LIKE 'clara_test_{pid}_%'"),
+        ))
+        .await
+        .expect("list test databases");
+    for row in rows {
+        let name: String = row.try_get("", "datname").expect("datname");
+        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.ok();
     }
 }
 
