@@ -91,17 +91,24 @@ async fn send_code(state: &AppState, user: &users::Model, otp_type: OtpType, wel
     })
 }
 
-pub async fn register(state: &AppState, account: NewAccount) -> ServiceResult<(users::Model, String)> {
-    let hash = state.passwords.hash(&account.password).await?;
+/// A new account row with the contract's defaults: 2FA off, dark mode on, 0 credits.
+fn new_user_row(
+    state: &AppState,
+    email: &Email,
+    password_hash: Option<String>,
+    first_name: PersonName,
+    last_name: Option<PersonName>,
+    is_active: bool,
+) -> users::ActiveModel {
     let now = state.clock.now_micros();
-    let user = users::ActiveModel {
+    users::ActiveModel {
         id: Set(new_id(IdPrefix::User)),
-        email: Set(account.email.as_str().to_string()),
-        password_hash: Set(Some(hash)),
-        first_name: Set(account.first_name.into_inner()),
-        last_name: Set(account.last_name.map(PersonName::into_inner)),
+        email: Set(email.as_str().to_string()),
+        password_hash: Set(password_hash),
+        first_name: Set(first_name.into_inner()),
+        last_name: Set(last_name.map(PersonName::into_inner)),
         credits: Set(0),
-        is_active: Set(false),
+        is_active: Set(is_active),
         is_2fa_enabled: Set(false),
         is_dark_mode: Set(true),
         totp_secret: Set(None),
@@ -109,7 +116,12 @@ pub async fn register(state: &AppState, account: NewAccount) -> ServiceResult<(u
         totp_last_step: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    };
+    }
+}
+
+pub async fn register(state: &AppState, account: NewAccount) -> ServiceResult<(users::Model, String)> {
+    let hash = state.passwords.hash(&account.password).await?;
+    let user = new_user_row(state, &account.email, Some(hash), account.first_name, account.last_name, false);
     // The unique index decides, so two racing sign-ups cannot both win.
     let user = match user.insert(&state.db).await {
         Ok(user) => user,
@@ -178,23 +190,7 @@ pub async fn google(state: &AppState, id_token: &str) -> ServiceResult<(users::M
         .map_err(|_| ServiceError::Internal("default name".into()))?;
     let last_name =
         claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
-    let now = state.clock.now_micros();
-    let user = users::ActiveModel {
-        id: Set(new_id(IdPrefix::User)),
-        email: Set(email.as_str().to_string()),
-        password_hash: Set(None),
-        first_name: Set(first_name.into_inner()),
-        last_name: Set(last_name.map(PersonName::into_inner)),
-        credits: Set(0),
-        is_active: Set(true),
-        is_2fa_enabled: Set(false),
-        is_dark_mode: Set(true),
-        totp_secret: Set(None),
-        totp_pending_secret: Set(None),
-        totp_last_step: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let user = new_user_row(state, &email, None, first_name, last_name, true);
     let (user, created) = match user.insert(&state.db).await {
         Ok(user) => (user, true),
         // A parallel sign-in made it first: log into that one.
