@@ -4,6 +4,8 @@
 
 use std::{collections::HashMap, net::IpAddr, time::Duration};
 
+use crate::domain::{CreditBands, DEFAULT_CREDIT_RATES};
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {variable}: {reason}")]
 pub struct ConfigError {
@@ -39,6 +41,13 @@ pub struct Config {
     pub json_body_limit: usize,
     /// How long an outgoing SMTP or HTTP call may take before it counts as failed.
     pub outbound_timeout: Duration,
+    pub stripe_secret_key: Option<String>,
+    pub stripe_webhook_secret: Option<String>,
+    /// Without a trailing slash.
+    pub stripe_api_base: String,
+    /// The web app Stripe sends buyers back to, without a trailing slash.
+    pub client_url: Option<String>,
+    pub credit_bands: CreditBands,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +122,17 @@ impl Config {
             other => return Err(invalid("LOG_FORMAT", format!("`{other}` is not `text` or `json`"))),
         };
 
+        let outbound_ms = parse_number::<u64>(get("OUTBOUND_TIMEOUT_MS"), "OUTBOUND_TIMEOUT_MS", 10_000)?;
+        if !(100..=120_000).contains(&outbound_ms) {
+            return Err(invalid("OUTBOUND_TIMEOUT_MS", "must be between 100 and 120000"));
+        }
+        let stripe_secret_key = get("STRIPE_SECRET_KEY").map(str::to_string);
+        let stripe_webhook_secret = get("STRIPE_WEBHOOK_SECRET").map(str::to_string);
+        let stripe_api_base = http_url(get("STRIPE_API_BASE").unwrap_or(DEFAULT_STRIPE_API_BASE), "STRIPE_API_BASE")?;
+        let client_url = get("CLIENT_URL").map(|v| http_url(v, "CLIENT_URL")).transpose()?;
+        let credit_bands = CreditBands::parse(get("CREDIT_RATES").unwrap_or(DEFAULT_CREDIT_RATES))
+            .map_err(|reason| invalid("CREDIT_RATES", reason))?;
+
         Ok(Self {
             host,
             port,
@@ -129,9 +149,23 @@ impl Config {
             google_jwks_url,
             log_format,
             json_body_limit: 1024 * 1024,
-            outbound_timeout: Duration::from_secs(10),
+            outbound_timeout: Duration::from_millis(outbound_ms),
+            stripe_secret_key,
+            stripe_webhook_secret,
+            stripe_api_base,
+            client_url,
+            credit_bands,
         })
     }
+}
+
+/// An http(s) URL without query or fragment, returned without its trailing slash.
+fn http_url(value: &str, variable: &'static str) -> Result<String, ConfigError> {
+    let parsed = url::Url::parse(value).map_err(|e| invalid(variable, format!("not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid(variable, "must be an http:// or https:// URL without query or fragment"));
+    }
+    Ok(value.trim_end_matches('/').to_string())
 }
 
 fn parse_number<T: std::str::FromStr>(
@@ -174,6 +208,14 @@ mod tests {
             ("SMTP_URL", "http://x"),
             ("LOG_FORMAT", "xml"),
             ("JWT_SECRET", "short"),
+            ("STRIPE_API_BASE", "ftp://x"),
+            ("CLIENT_URL", "not a url"),
+            ("CLIENT_URL", "https://app.example?x=1"),
+            ("CREDIT_RATES", "[]"),
+            (
+                "CREDIT_RATES",
+                r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,
+            ),
         ] {
             let err = parse(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{value}");

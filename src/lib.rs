@@ -15,7 +15,7 @@ use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, http::header::CONT
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::{
-    clients::{google_jwks::GoogleVerifier, mailer::Mailer},
+    clients::{google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
     state::{AppState, Clock, Inner},
@@ -79,7 +79,11 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         .map_err(|e| StartError::Other(format!("HTTP client: {e}")))?;
     let mailer = Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.outbound_timeout)
         .map_err(|e| StartError::Other(e.to_string()))?;
-    let google = GoogleVerifier::new(config.google_client_id.clone(), config.google_jwks_url.clone(), http);
+    let google = GoogleVerifier::new(config.google_client_id.clone(), config.google_jwks_url.clone(), http.clone());
+    let stripe = config.stripe_secret_key.as_deref().map(|key| StripeClient::new(http, &config.stripe_api_base, key));
+    if stripe.is_none() || config.client_url.is_none() {
+        tracing::warn!("STRIPE_SECRET_KEY or CLIENT_URL is not set: Buy and Portal answer 503");
+    }
     if config.public_api_keys.is_empty() {
         tracing::warn!("PUBLIC_API_KEYS is empty: public routes accept calls without a key");
     }
@@ -92,6 +96,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         passwords: PasswordHasher::new(config.bcrypt_cost),
         mailer,
         google,
+        stripe,
         clock,
         config,
     }))

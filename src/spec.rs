@@ -10,9 +10,26 @@ pub fn finalize(raw: &str) -> String {
     drop_unreferenced_schemas(&mut doc);
     unwrap_ref_wrappers(&mut doc);
     require_nullable_response_fields(&mut doc);
+    restore_header_case(&mut doc);
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
+}
+
+/// poem-openapi upper-cases response header names; clients expect the usual spelling.
+fn restore_header_case(doc: &mut Value) {
+    const NAMES: [&str; 2] = ["X-Total-Count", "Retry-After"];
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
+        let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+        for headers in responses.values_mut().filter_map(|r| r.get_mut("headers")).filter_map(Value::as_object_mut) {
+            for name in NAMES {
+                if let Some(header) = headers.remove(&name.to_ascii_uppercase()) {
+                    headers.insert(name.to_string(), header);
+                }
+            }
+        }
+    }
 }
 
 /// A nullable reference is written by poem-openapi as `allOf: [$ref, {nullable}]`, which

@@ -11,7 +11,7 @@ use std::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    clients::{google_jwks::GoogleVerifier, mailer::Mailer},
+    clients::{google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
 };
@@ -49,6 +49,8 @@ pub struct Inner {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub google: GoogleVerifier,
+    /// None without `STRIPE_SECRET_KEY`.
+    pub stripe: Option<StripeClient>,
 }
 
 impl AppState {

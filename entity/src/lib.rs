@@ -3,4 +3,5 @@
 pub mod otp_codes;
 pub mod sessions;
 pub mod settings;
+pub mod transactions;
 pub mod users;

@@ -22,6 +22,8 @@ pub struct Model {
     pub totp_pending_secret: Option<String>,
     /// Last 30-second step accepted from the app, so a code cannot be replayed.
     pub totp_last_step: Option<i64>,
+    /// The Stripe customer made on the first Buy or Portal; never sent to clients.
+    pub stripe_customer_id: Option<String>,
     /// Unix microseconds.
     pub created_at: i64,
     pub updated_at: i64,
@@ -33,6 +35,8 @@ pub enum Relation {
     Sessions,
     #[sea_orm(has_many = "super::otp_codes::Entity")]
     OtpCodes,
+    #[sea_orm(has_many = "super::transactions::Entity")]
+    Transactions,
 }
 
 impl Related<super::sessions::Entity> for Entity {

@@ -6,6 +6,8 @@ mod m20261123_000001_create_users;
 mod m20261123_000002_create_sessions;
 mod m20261123_000003_create_otp_codes;
 mod m20261123_000004_create_settings;
+mod m20261123_000005_add_stripe_customer;
+mod m20261123_000006_create_transactions;
 
 pub struct Migrator;
 
@@ -17,6 +19,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_sessions::Migration),
             Box::new(m20261123_000003_create_otp_codes::Migration),
             Box::new(m20261123_000004_create_settings::Migration),
+            Box::new(m20261123_000005_add_stripe_customer::Migration),
+            Box::new(m20261123_000006_create_transactions::Migration),
         ]
     }
 }

@@ -135,3 +135,50 @@ impl From<&str> for Text {
         Self(value.to_string())
     }
 }
+
+/// A JSON number with at most two decimals, kept exactly as hundredths (`10.5` → 1050).
+/// Strings, negative numbers, `1e2`-style and finer fractions are the schema 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decimal2(pub i64);
+
+impl Type for Decimal2 {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = f64;
+    type RawElementValueType = f64;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        f64::name()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        let mut schema = poem_openapi::registry::MetaSchema::new_with_format("number", "double");
+        schema.minimum = Some(0.0);
+        schema.maximum = Some(crate::domain::hundredths_to_number(crate::domain::MAX_HUNDREDTHS));
+        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn as_raw_value(&self) -> Option<&f64> {
+        None
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a f64> + 'a> {
+        Box::new(std::iter::empty())
+    }
+}
+
+impl ParseFromJSON for Decimal2 {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::Number(number)) => crate::domain::parse_hundredths(&number)
+                .map(Self)
+                .map_err(|e| poem_openapi::types::ParseError::custom(e.to_string())),
+            other => Err(poem_openapi::types::ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl poem_openapi::types::ToJSON for Decimal2 {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        serde_json::Number::from_f64(crate::domain::hundredths_to_number(self.0)).map(serde_json::Value::Number)
+    }
+}

@@ -4,7 +4,10 @@
 use poem::{IntoResponse, Response};
 use poem_openapi::{ApiResponse, Enum, Object, payload::Json};
 
-use crate::services::{Resource, ServiceError};
+use crate::{
+    clients::stripe::StripeError,
+    services::{Resource, ServiceError},
+};
 
 pub const MSG_EMPTY_BODY: &str = "Request body is empty.";
 pub const MSG_INVALID_PARAMETERS: &str = "One or more required parameters are either not given or have invalid schema.";
@@ -35,10 +38,11 @@ pub struct ErrorBody {
     pub message: String,
     pub status: ErrorStatus,
     /// Stable, machine-readable: `empty_body`, `invalid_parameters`, `user_exists`,
-    /// `already_active`, `unauthorized`, `two_factor_required`, `account_not_active`,
-    /// `forbidden`, `user_not_found`, `route_not_found`, `method_not_allowed`,
-    /// `payload_too_large`, `rate_limited`, `internal_error`, `not_configured`,
-    /// `mail_unavailable`, `database_unavailable`.
+    /// `already_active`, `invalid_signature`, `invalid_event`, `unauthorized`,
+    /// `two_factor_required`, `account_not_active`, `forbidden`, `insufficient_credits`,
+    /// `user_not_found`, `transaction_not_found`, `rate_not_found`, `route_not_found`,
+    /// `method_not_allowed`, `payload_too_large`, `rate_limited`, `internal_error`,
+    /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`.
     pub code: String,
 }
 
@@ -56,10 +60,11 @@ pub enum ApiError {
     /// Credentials or code missing, wrong or expired; or the account is not active.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
-    /// Another user's resource, or a credential kind this route does not take.
+    /// Another user's resource, a credential kind this route does not take, or not
+    /// enough credits.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
-    /// No such user or route.
+    /// No such user, transaction, credit band or route.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
     /// The route exists but not with this method.
@@ -74,6 +79,9 @@ pub enum ApiError {
     /// Something unexpected; details are only in the server log.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
+    /// The payment provider failed or refused the call; nothing was changed.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorBody>),
     /// A dependency (database, mail, an unconfigured integration) is unavailable.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
@@ -125,6 +133,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => 413,
             Self::TooManyRequests(..) => 429,
             Self::Internal(_) => 500,
+            Self::BadGateway(_) => 502,
             Self::Unavailable(_) => 503,
         }
     }
@@ -151,6 +160,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(resource) => Self::NotFound(body(
                 match resource {
                     Resource::User => "user_not_found",
+                    Resource::Transaction => "transaction_not_found",
                 },
                 format!("{} with the given identifier does not exist.", resource.name()),
                 None,
@@ -165,6 +175,42 @@ impl From<ServiceError> for ApiError {
                 "The e-mail could not be sent. Please try again later.",
                 None,
             )),
+            ServiceError::InsufficientCredits => Self::Forbidden(body(
+                "insufficient_credits",
+                "You do not have enough credits to perform this action.",
+                None,
+            )),
+            ServiceError::NoRate => {
+                Self::NotFound(body("rate_not_found", "No credits rate found for the given amount.", None))
+            }
+            ServiceError::Payment(err) => {
+                tracing::error!(%err, "payment provider call failed");
+                let reason = match &err {
+                    StripeError::Timeout => "did not answer in time".to_string(),
+                    StripeError::Api { kind, code, .. } => {
+                        format!("refused the request ({})", code.as_deref().unwrap_or(kind))
+                    }
+                    StripeError::Transport(_) | StripeError::Malformed(_) => "could not be reached".to_string(),
+                };
+                Self::BadGateway(body(
+                    "payment_provider_error",
+                    format!("The payment provider {reason}. Nothing was charged; please try again later."),
+                    None,
+                ))
+            }
+            ServiceError::InvalidSignature(err) => Self::BadRequest(body(
+                "invalid_signature",
+                format!("The Stripe-Signature header is invalid: {err}."),
+                None,
+            )),
+            ServiceError::InvalidEvent(detail) => {
+                tracing::warn!(%detail, "webhook body is not a Stripe event");
+                Self::BadRequest(body("invalid_event", "The request body is not a Stripe event.", None))
+            }
+            ServiceError::AlreadyRecorded | ServiceError::BalanceChanged => {
+                tracing::error!("a ledger conflict reached the API unhandled");
+                Self::internal()
+            }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Self::internal()

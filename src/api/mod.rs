@@ -1,5 +1,6 @@
 //! The HTTP face: one `#[OpenApi]` struct per area, composed once in [`service`].
 
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -7,6 +8,8 @@ pub mod middleware;
 pub mod misc;
 pub mod models;
 pub mod security;
+pub mod stripe;
+pub mod transactions;
 pub mod users;
 
 use entity::users as user_rows;
@@ -21,18 +24,28 @@ pub enum ApiTags {
     Auth,
     /// The caller's own account.
     User,
+    /// The caller's credit movements.
+    Transaction,
+    /// Credit rates, buying credits and the billing portal, through Stripe.
+    Stripe,
     /// Health and version.
     Misc,
+    /// Operators, with the admin key.
+    Admin,
 }
 
-pub type Apis = (auth::AuthApi, users::UsersApi, misc::MiscApi);
+pub type Apis =
+    (auth::AuthApi, users::UsersApi, transactions::TransactionsApi, stripe::StripeApi, misc::MiscApi, admin::AdminApi);
 
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             auth::AuthApi { state: state.clone() },
             users::UsersApi { state: state.clone() },
+            transactions::TransactionsApi { state: state.clone() },
+            stripe::StripeApi { state: state.clone() },
             misc::MiscApi { state: state.clone() },
+            admin::AdminApi { state: state.clone() },
         ),
         "Clara API",
         env!("CARGO_PKG_VERSION"),
@@ -49,8 +62,17 @@ pub fn own_user<'a>(caller: &'a user_rows::Model, user_id: &str) -> Result<&'a u
     if caller.id == user_id { Ok(caller) } else { Err(ApiError::forbidden()) }
 }
 
+/// The account must be activated.
+pub fn active(user: &user_rows::Model) -> Result<&user_rows::Model, ApiError> {
+    if user.is_active { Ok(user) } else { Err(ApiError::not_active()) }
+}
+
 /// As [`own_user`], and the account must be activated.
 pub fn own_active_user<'a>(caller: &'a user_rows::Model, user_id: &str) -> Result<&'a user_rows::Model, ApiError> {
-    let user = own_user(caller, user_id)?;
-    if user.is_active { Ok(user) } else { Err(ApiError::not_active()) }
+    active(own_user(caller, user_id)?)
+}
+
+/// Page size when `limit` is left out.
+pub fn default_limit() -> u64 {
+    20
 }

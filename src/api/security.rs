@@ -155,6 +155,28 @@ security_extractor!(PublicOrSession, [PublicApiKey, BearerAuth], fallback = fals
     }
 });
 
+/// The user behind a bearer token of either kind (UT|AK).
+pub struct Caller {
+    pub user: entity::users::Model,
+}
+
+security_extractor!(Caller, [BearerAuth], fallback = false, |req| {
+    let state = state(req)?;
+    let token = authorization(req).and_then(bearer_token).ok_or_else(ApiError::unauthorized)?;
+    accounts::authenticate_bearer(state, token).await.map(|user| Caller { user }).map_err(ApiError::from)
+});
+
+/// The operators' key. With no `ADMIN_API_KEY` configured, nothing gets in.
+pub struct AdminKey;
+
+security_extractor!(AdminKey, [AdminApiKey], fallback = false, |req| {
+    let state = state(req)?;
+    match (authorization(req), &state.config.admin_api_key) {
+        (Some(given), Some(key)) if bool::from(given.as_bytes().ct_eq(key.as_bytes())) => Ok(AdminKey),
+        _ => Err(ApiError::unauthorized()),
+    }
+});
+
 /// E-mail and password from `Basic`; malformed headers are a 401.
 pub struct BasicCredentials {
     pub email: String,

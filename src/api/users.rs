@@ -1,13 +1,30 @@
-//! Routes 10–11: the user's own account.
+//! Routes 10–11: the user's own account; and route 28, an operator deleting an account.
 
-use poem_openapi::{OpenApi, param::Path, payload::Json, types::MaybeUndefined};
+use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json, types::MaybeUndefined};
 
-use super::{ApiTags, body::JsonBody, error::ApiError, models::*, own_user, security::UserSession};
+use super::{
+    ApiTags,
+    body::JsonBody,
+    error::ApiError,
+    models::*,
+    own_user,
+    security::{AdminKey, UserSession},
+};
 use crate::{
     domain::PersonName,
-    services::accounts::{self, ProfileChanges},
+    services::{
+        accounts::{self, ProfileChanges},
+        admin,
+    },
     state::AppState,
 };
+
+#[derive(ApiResponse)]
+pub enum Deleted {
+    /// The account and everything of it are gone.
+    #[oai(status = 204)]
+    NoContent,
+}
 
 pub struct UsersApi {
     pub state: AppState,
@@ -19,12 +36,13 @@ fn name(raw: &str) -> Result<PersonName> {
     PersonName::parse(raw).map_err(|_| ApiError::invalid_parameters())
 }
 
-#[OpenApi(tag = "ApiTags::User")]
+// Tagged per operation: Delete is an admin operation on the same path.
+#[OpenApi]
 impl UsersApi {
     /// View
     ///
     /// The caller's account. Works before activation.
-    #[oai(path = "/users/:user_id", method = "get", operation_id = "usersGet")]
+    #[oai(path = "/users/:user_id", method = "get", operation_id = "usersGet", tag = "ApiTags::User")]
     async fn get(
         &self,
         session: UserSession,
@@ -39,7 +57,7 @@ impl UsersApi {
     ///
     /// Changes the names or the dark-mode preference; fields left out stay as they are.
     /// Works before activation.
-    #[oai(path = "/users/:user_id", method = "patch", operation_id = "usersUpdate")]
+    #[oai(path = "/users/:user_id", method = "patch", operation_id = "usersUpdate", tag = "ApiTags::User")]
     async fn update(
         &self,
         session: UserSession,
@@ -68,5 +86,16 @@ impl UsersApi {
         };
         let user = accounts::update_profile(&self.state, user, changes).await?;
         Ok(Json(UserEnvelope::new(User::from(&user), "User updated successfully.")))
+    }
+
+    /// Delete user
+    ///
+    /// Deletes the account with its sessions, codes and transactions.
+    // Here rather than in AdminApi: poem-openapi keeps one path item per path, so a
+    // second struct with this path would hide View and Update from the spec.
+    #[oai(path = "/users/:user_id", method = "delete", operation_id = "usersDelete", tag = "ApiTags::Admin")]
+    async fn delete(&self, _admin: AdminKey, user_id: Path<String>) -> Result<Deleted> {
+        admin::delete_user(&self.state.db, &user_id.0).await?;
+        Ok(Deleted::NoContent)
     }
 }

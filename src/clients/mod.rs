@@ -1,4 +1,5 @@
-//! Outward connections: SMTP and Google's key set.
+//! Outward connections: SMTP, Google's key set and Stripe.
 
 pub mod google_jwks;
 pub mod mailer;
+pub mod stripe;

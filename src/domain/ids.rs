@@ -4,6 +4,9 @@ pub enum IdPrefix {
     User,
     Session,
     Otp,
+    Transaction,
+    ApiKey,
+    Task,
 }
 
 impl IdPrefix {
@@ -12,6 +15,9 @@ impl IdPrefix {
             Self::User => "user_",
             Self::Session => "session_",
             Self::Otp => "otp_",
+            Self::Transaction => "transaction_",
+            Self::ApiKey => "api_key_",
+            Self::Task => "task_",
         }
     }
 

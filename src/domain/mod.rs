@@ -3,16 +3,20 @@
 
 mod email;
 mod ids;
+mod money;
 mod names;
 mod otp_type;
 mod password;
+mod rates;
 mod time;
 
 pub use email::Email;
 pub use ids::{IdPrefix, new_id};
+pub use money::{MAX_HUNDREDTHS, format_decimal, format_trimmed, format_usd, hundredths_to_number, parse_hundredths};
 pub use names::PersonName;
 pub use otp_type::OtpType;
 pub use password::Password;
+pub use rates::{CreditBand, CreditBands, DEFAULT_CREDIT_RATES};
 pub use time::{Timestamp, http_date};
 
 /// A value that did not parse; the API answers it with the schema 400.
@@ -22,5 +26,5 @@ pub struct ParseError(pub &'static str);
 
 /// Credits are integer hundredths in the database and JSON numbers on the wire.
 pub fn credits_to_number(hundredths: i64) -> f64 {
-    hundredths as f64 / 100.0
+    hundredths_to_number(hundredths)
 }

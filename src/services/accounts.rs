@@ -72,6 +72,15 @@ pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: 
     Ok(SessionUser { user, session_id: session.id })
 }
 
+/// The user behind a bearer token of either kind.
+pub async fn authenticate_bearer(state: &AppState, token: &str) -> ServiceResult<users::Model> {
+    if token.starts_with(super::tokens::API_KEY_TOKEN_PREFIX) {
+        // API keys arrive with issue 4; until a key can be issued, none is valid.
+        return Err(ServiceError::Unauthorized);
+    }
+    Ok(authenticate_user_token(state, &state.tokens, token).await?.user)
+}
+
 async fn send_code(state: &AppState, user: &users::Model, otp_type: OtpType, welcome: bool) -> ServiceResult<()> {
     let code =
         otp::issue(&state.db, &state.tokens, &state.clock, state.config.otp_ttl.as_secs() as i64, &user.id, otp_type)
@@ -114,6 +123,7 @@ fn new_user_row(
         totp_secret: Set(None),
         totp_pending_secret: Set(None),
         totp_last_step: Set(None),
+        stripe_customer_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

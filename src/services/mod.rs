@@ -2,6 +2,9 @@
 //! Nothing here knows about HTTP; errors are [`ServiceError`]s that the API maps.
 
 pub mod accounts;
+pub mod admin;
+pub mod billing;
+pub mod ledger;
 pub mod otp;
 pub mod passwords;
 pub mod settings;
@@ -33,6 +36,23 @@ pub enum ServiceError {
     NotConfigured(&'static str),
     #[error("e-mail could not be sent")]
     MailFailed,
+    #[error("not enough credits")]
+    InsufficientCredits,
+    /// A Buy amount outside every credit band.
+    #[error("no credit rate for this amount")]
+    NoRate,
+    /// A purchase that was already credited (same Checkout Session).
+    #[error("already recorded")]
+    AlreadyRecorded,
+    /// The balance was not the one expected (a concurrent change won).
+    #[error("balance changed concurrently")]
+    BalanceChanged,
+    #[error("payment provider: {0}")]
+    Payment(#[from] crate::clients::stripe::StripeError),
+    #[error("webhook signature: {0}")]
+    InvalidSignature(#[from] crate::clients::stripe::SignatureError),
+    #[error("not a Stripe event: {0}")]
+    InvalidEvent(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -40,12 +60,14 @@ pub enum ServiceError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     User,
+    Transaction,
 }
 
 impl Resource {
     pub fn name(self) -> &'static str {
         match self {
             Self::User => "User",
+            Self::Transaction => "Transaction",
         }
     }
 }

@@ -2,10 +2,15 @@
 
 mod support;
 
+mod admin;
 mod auth;
 mod bad_input;
+mod billing;
 mod google;
+mod ledger;
 mod misc;
 mod otp;
+mod transactions;
 mod two_factor;
 mod users;
+mod webhook;

@@ -3,6 +3,7 @@
 
 pub mod google;
 pub mod smtp;
+pub mod stripe;
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use poem::{Endpoint, EndpointExt, Response, http::Method, test::TestClient};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-pub use self::smtp::SmtpSink;
+pub use self::{smtp::SmtpSink, stripe::FakeStripe};
 
 pub struct TestApp {
     pub client: TestClient<poem::endpoint::BoxEndpoint<'static, Response>>,
@@ -27,11 +28,18 @@ pub struct TestApp {
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    pub headers: poem::http::HeaderMap,
 }
 
 impl Reply {
     pub fn data(&self) -> &Value {
         &self.body["data"]
+    }
+
+    /// `X-Total-Count` as a number.
+    #[track_caller]
+    pub fn total_count(&self) -> u64 {
+        self.headers.get("x-total-count").expect("X-Total-Count").to_str().unwrap().parse().unwrap()
     }
 
     /// Asserts the error envelope with its status, code and message.
@@ -59,6 +67,7 @@ pub const MSG_NOT_ACTIVE: &str = "Please activate your account to access the req
 pub const MSG_FORBIDDEN: &str = "You do not have access to the requested resource.";
 
 pub const PASSWORD: &str = "correct horse battery";
+pub const ADMIN_KEY: &str = "admin-key-for-tests-0123456789";
 
 /// A fresh database URL: a file in `dir`, or a new PostgreSQL database.
 async fn fresh_database(dir: &std::path::Path) -> String {
@@ -130,6 +139,7 @@ impl TestApp {
         }
         let response = request.send().await.0;
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let bytes = response.into_body().into_bytes().await.expect("body reads");
         let body = if bytes.is_empty() {
             Value::Null
@@ -137,7 +147,7 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes)))
         };
-        Reply { status, body }
+        Reply { status, body, headers }
     }
 
     /// A JSON call under /api/v1 with an optional `Authorization` value.
@@ -202,12 +212,82 @@ impl TestApp {
     }
 
     /// Row counts of every table, to show that a refused request changed nothing.
-    pub async fn snapshot(&self) -> [u64; 3] {
+    pub async fn snapshot(&self) -> [u64; 4] {
         [
             self.count(entity::users::Entity).await,
             self.count(entity::sessions::Entity).await,
             self.count(entity::otp_codes::Entity).await,
+            self.count(entity::transactions::Entity).await,
         ]
+    }
+
+    /// An app pointed at a fake Stripe, with an admin key, plus extra variables.
+    pub async fn with_stripe(extra: &[(&str, &str)]) -> (Self, FakeStripe) {
+        let stripe = FakeStripe::start().await;
+        let env = stripe.env();
+        let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        vars.push(("ADMIN_API_KEY", ADMIN_KEY));
+        vars.extend_from_slice(extra);
+        (Self::with_env(&vars).await, stripe)
+    }
+
+    /// The stored balance in hundredths.
+    pub async fn balance(&self, user_id: &str) -> i64 {
+        entity::users::Entity::find_by_id(user_id).one(&self.state.db).await.unwrap().expect("user exists").credits
+    }
+
+    /// The user's transactions, oldest first.
+    pub async fn transactions_of(&self, user_id: &str) -> Vec<entity::transactions::Model> {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+        entity::transactions::Entity::find()
+            .filter(entity::transactions::Column::UserId.eq(user_id))
+            .order_by_asc(entity::transactions::Column::Seq)
+            .all(&self.state.db)
+            .await
+            .unwrap()
+    }
+
+    /// Asserts the ledger invariant: CREDITs minus DEBITs equal the balance.
+    #[track_caller]
+    pub fn assert_ledger_balances(&self, rows: &[entity::transactions::Model], balance: i64) {
+        let sum: i64 =
+            rows.iter().map(|t| if t.kind == "DEBIT" { -t.value_in_credits } else { t.value_in_credits }).sum();
+        assert_eq!(sum, balance, "the transactions explain the balance");
+        assert!(balance >= 0);
+    }
+
+    /// Sets a balance through the ledger (hundredths), as a purchase would.
+    pub async fn give_credits(&self, user_id: &str, hundredths: i64) {
+        clara_backend::services::ledger::move_credits(
+            &self.state.db,
+            &self.state.clock,
+            clara_backend::services::ledger::Movement {
+                user_id: user_id.to_string(),
+                credits: hundredths,
+                fiat_cents: hundredths / 100,
+                description: "Test credit.".into(),
+                stripe_session_id: None,
+                expected_balance: None,
+            },
+        )
+        .await
+        .expect("credit");
+    }
+
+    /// Posts a raw webhook body with an optional `Stripe-Signature`.
+    pub async fn webhook(&self, path: &str, payload: &[u8], signature: Option<&str>) -> Reply {
+        let mut headers = vec![("Content-Type", "application/json; charset=utf-8")];
+        if let Some(signature) = signature {
+            headers.push(("Stripe-Signature", signature));
+        }
+        self.raw(Method::POST, &format!("/api/v1{path}"), &headers, Some(poem::Body::from_vec(payload.to_vec()))).await
+    }
+
+    /// Posts an event signed now with the fake's secret.
+    pub async fn signed_webhook(&self, event: &Value) -> Reply {
+        let payload = serde_json::to_vec(event).unwrap();
+        let header = stripe::signature(stripe::WEBHOOK_SECRET, stripe::now_secs(), &payload);
+        self.webhook("/stripe/webhook", &payload, Some(&header)).await
     }
 }
 

@@ -1,0 +1,69 @@
+//! Routes 14–15: the caller's credit movements.
+
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use super::{ApiTags, default_limit, error::ApiError, models::*, own_active_user, security::Caller};
+use crate::{services::ledger, state::AppState};
+
+pub struct TransactionsApi {
+    pub state: AppState,
+}
+
+#[derive(ApiResponse)]
+pub enum TransactionPage {
+    /// A page of transactions, newest first.
+    #[oai(status = 200)]
+    Ok(
+        Json<TransactionListEnvelope>,
+        /// How many transactions the user has in all.
+        #[oai(header = "X-Total-Count")]
+        u64,
+    ),
+}
+
+#[OpenApi(tag = "ApiTags::Transaction")]
+impl TransactionsApi {
+    /// View All
+    ///
+    /// The caller's transactions, newest first. `offset` skips that many of the newest;
+    /// `X-Total-Count` gives the total.
+    #[oai(path = "/users/:user_id/transactions", method = "get", operation_id = "transactionsList")]
+    async fn list(
+        &self,
+        caller: Caller,
+        /// The caller's user id.
+        user_id: Path<String>,
+        /// Page size, 1 to 100.
+        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<u64>,
+        /// Rows to skip (newest first).
+        #[oai(default, validator(maximum(value = "9007199254740991")))]
+        offset: Query<u64>,
+    ) -> Result<TransactionPage, ApiError> {
+        let user = own_active_user(&caller.user, &user_id.0)?;
+        let (rows, total) = ledger::list(&self.state.db, &user.id, limit.0, offset.0).await?;
+        let data = rows.iter().map(Transaction::from).collect();
+        Ok(TransactionPage::Ok(Json(TransactionListEnvelope::new(data, "Transactions fetched successfully.")), total))
+    }
+
+    /// View
+    ///
+    /// One of the caller's transactions.
+    #[oai(path = "/users/:user_id/transactions/:transaction_id", method = "get", operation_id = "transactionsGet")]
+    async fn get(
+        &self,
+        caller: Caller,
+        /// The caller's user id.
+        user_id: Path<String>,
+        /// `transaction_…`
+        transaction_id: Path<String>,
+    ) -> Result<Json<TransactionEnvelope>, ApiError> {
+        let user = own_active_user(&caller.user, &user_id.0)?;
+        let row = ledger::find(&self.state.db, &user.id, &transaction_id.0).await?;
+        Ok(Json(TransactionEnvelope::new(Transaction::from(&row), "Transaction fetched successfully.")))
+    }
+}

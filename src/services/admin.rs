@@ -1,0 +1,73 @@
+//! What operators do with the admin key: list users, set a balance, delete an account.
+
+use entity::users;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect};
+
+use super::{
+    Resource, ServiceError, ServiceResult,
+    accounts::find_user,
+    ledger::{self, Movement},
+};
+use crate::{domain::format_decimal, state::AppState};
+
+/// A page of all users, newest first, and how many there are.
+pub async fn list_users<C: ConnectionTrait>(
+    db: &C,
+    limit: u64,
+    offset: u64,
+) -> ServiceResult<(Vec<users::Model>, u64)> {
+    let total = users::Entity::find().count(db).await?;
+    let page = users::Entity::find()
+        .order_by_desc(users::Column::CreatedAt)
+        .order_by_desc(users::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?;
+    Ok((page, total))
+}
+
+/// Sets the balance to `credits` (hundredths) through the ledger: one CREDIT or DEBIT for
+/// the difference, valued at the first band's rate. No change writes nothing.
+pub async fn set_credits(state: &AppState, user_id: &str, credits: i64) -> ServiceResult<users::Model> {
+    if credits < 0 {
+        return Err(ServiceError::InvalidInput("credits"));
+    }
+    // A compare-and-set: if another movement lands between the read and the write, read
+    // again, so the description always names the balance that was really replaced.
+    for _ in 0..10 {
+        let user = find_user(state, user_id).await?;
+        if user.credits == credits {
+            return Ok(user);
+        }
+        let difference = credits - user.credits;
+        let movement = Movement {
+            user_id: user.id.clone(),
+            credits: difference,
+            fiat_cents: state.config.credit_bands.first().cents_for(difference.abs()),
+            description: format!(
+                "Admin updated credits from {} to {}.",
+                format_decimal(user.credits),
+                format_decimal(credits)
+            ),
+            stripe_session_id: None,
+            expected_balance: Some(user.credits),
+        };
+        match ledger::move_credits(&state.db, &state.clock, movement).await {
+            Ok(_) => return find_user(state, user_id).await,
+            Err(ServiceError::BalanceChanged) => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(ServiceError::Internal(format!("balance of {user_id} kept changing")))
+}
+
+/// Deletes the account and everything that belongs to it (the foreign keys cascade).
+pub async fn delete_user<C: ConnectionTrait>(db: &C, user_id: &str) -> ServiceResult<()> {
+    let result = users::Entity::delete_by_id(user_id).exec(db).await?;
+    if result.rows_affected == 0 {
+        return Err(ServiceError::NotFound(Resource::User));
+    }
+    tracing::info!(%user_id, "account deleted by an operator");
+    Ok(())
+}
