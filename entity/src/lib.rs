@@ -1,5 +1,6 @@
 //! SeaORM entities. Rows only: the HTTP layer never serializes these directly.
 
+pub mod api_keys;
 pub mod otp_codes;
 pub mod sessions;
 pub mod settings;

@@ -37,6 +37,8 @@ pub enum Relation {
     OtpCodes,
     #[sea_orm(has_many = "super::transactions::Entity")]
     Transactions,
+    #[sea_orm(has_one = "super::api_keys::Entity")]
+    ApiKey,
 }
 
 impl Related<super::sessions::Entity> for Entity {

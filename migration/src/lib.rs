@@ -8,6 +8,7 @@ mod m20261123_000003_create_otp_codes;
 mod m20261123_000004_create_settings;
 mod m20261123_000005_add_stripe_customer;
 mod m20261123_000006_create_transactions;
+mod m20261123_000007_create_api_keys;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_settings::Migration),
             Box::new(m20261123_000005_add_stripe_customer::Migration),
             Box::new(m20261123_000006_create_transactions::Migration),
+            Box::new(m20261123_000007_create_api_keys::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP face: one `#[OpenApi]` struct per area, composed once in [`service`].
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -24,6 +25,8 @@ pub enum ApiTags {
     Auth,
     /// The caller's own account.
     User,
+    /// The caller's API key, a long-lived credential for scripts and MCP clients.
+    ApiKey,
     /// The caller's credit movements.
     Transaction,
     /// Credit rates, buying credits and the billing portal, through Stripe.
@@ -34,14 +37,22 @@ pub enum ApiTags {
     Admin,
 }
 
-pub type Apis =
-    (auth::AuthApi, users::UsersApi, transactions::TransactionsApi, stripe::StripeApi, misc::MiscApi, admin::AdminApi);
+pub type Apis = (
+    auth::AuthApi,
+    users::UsersApi,
+    api_keys::ApiKeysApi,
+    transactions::TransactionsApi,
+    stripe::StripeApi,
+    misc::MiscApi,
+    admin::AdminApi,
+);
 
 pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             auth::AuthApi { state: state.clone() },
             users::UsersApi { state: state.clone() },
+            api_keys::ApiKeysApi { state: state.clone() },
             transactions::TransactionsApi { state: state.clone() },
             stripe::StripeApi { state: state.clone() },
             misc::MiscApi { state: state.clone() },

@@ -66,11 +66,11 @@ async fn session_from(req: &Request) -> Result<SessionUser, ApiError> {
     let state = state(req)?;
     let token = authorization(req).and_then(bearer_token).ok_or_else(ApiError::unauthorized)?;
     if token.starts_with(crate::services::tokens::API_KEY_TOKEN_PREFIX) {
-        // A well-formed API key on a route that takes sessions only.
-        return Err(if state.tokens.decode(token).is_some() {
-            ApiError::forbidden()
-        } else {
-            ApiError::unauthorized()
+        // A live API key on a route that takes sessions only is the wrong kind (403);
+        // a dead or forged one is no credential at all (401).
+        return Err(match crate::services::api_keys::authenticate(state, token).await {
+            Ok(_) => ApiError::forbidden(),
+            Err(err) => err.into(),
         });
     }
     accounts::authenticate_user_token(state, &state.tokens, token).await.map_err(ApiError::from)

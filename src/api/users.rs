@@ -8,7 +8,7 @@ use super::{
     error::ApiError,
     models::*,
     own_user,
-    security::{AdminKey, UserSession},
+    security::{AdminKey, Caller, UserSession},
 };
 use crate::{
     domain::PersonName,
@@ -41,15 +41,15 @@ fn name(raw: &str) -> Result<PersonName> {
 impl UsersApi {
     /// View
     ///
-    /// The caller's account. Works before activation.
+    /// The caller's account, with a user token or an API key. Works before activation.
     #[oai(path = "/users/:user_id", method = "get", operation_id = "usersGet", tag = "ApiTags::User")]
     async fn get(
         &self,
-        session: UserSession,
+        caller: Caller,
         /// The caller's user id.
         user_id: Path<String>,
     ) -> Result<Json<UserEnvelope>> {
-        let user = own_user(&session.0.user, &user_id.0)?;
+        let user = own_user(&caller.user, &user_id.0)?;
         Ok(Json(UserEnvelope::new(User::from(user), "User fetched successfully.")))
     }
 

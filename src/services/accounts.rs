@@ -75,8 +75,7 @@ pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: 
 /// The user behind a bearer token of either kind.
 pub async fn authenticate_bearer(state: &AppState, token: &str) -> ServiceResult<users::Model> {
     if token.starts_with(super::tokens::API_KEY_TOKEN_PREFIX) {
-        // API keys arrive with issue 4; until a key can be issued, none is valid.
-        return Err(ServiceError::Unauthorized);
+        return super::api_keys::authenticate(state, token).await;
     }
     Ok(authenticate_user_token(state, &state.tokens, token).await?.user)
 }

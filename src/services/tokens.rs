@@ -1,4 +1,5 @@
-//! Signed credentials: user-session tokens (`clara_user_<JWT>`) and the keyed hash
+//! Signed credentials: user-session tokens (`clara_user_<JWT>`), API key tokens
+//! (`clara_api_<JWT>`) and the keyed hash
 //! used to store one-time codes.
 
 use hmac::{Hmac, Mac};
@@ -48,6 +49,14 @@ impl TokenKeys {
         // Encoding HS256 with a valid key does not fail.
         let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default();
         format!("{USER_TOKEN_PREFIX}{jwt}")
+    }
+
+    /// The API key token of a key row: the same inputs always sign the same token, so
+    /// View can show it again without storing it.
+    pub fn api_key_token(&self, user_id: &str, key_id: &str, iat: i64) -> String {
+        let claims = Claims { sub: user_id.into(), role: Role::ApiKey, iat, exp: None, jti: key_id.into() };
+        let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default();
+        format!("{API_KEY_TOKEN_PREFIX}{jwt}")
     }
 
     /// Checks the prefix, signature, algorithm and expiry; the caller checks the row.

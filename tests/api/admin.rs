@@ -149,13 +149,16 @@ async fn deleting_a_user_removes_everything_of_theirs_and_nothing_else() {
     app.post("/users/doomed@example.com/otp/CHANGE_PASSWORD", None, None)
         .await
         .assert_success(201, "OTP sent successfully.");
+    app.get(&format!("/users/{doomed}/api_key"), Some(&doomed_bearer))
+        .await
+        .assert_success(200, "API key fetched successfully.");
     let before = app.snapshot().await;
 
     let reply = app.call(Method::DELETE, &format!("/users/{doomed}"), Some(ADMIN_KEY), None).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
     assert_eq!(reply.body, serde_json::Value::Null);
-    // One user, their one session, their one code and their one transaction are gone.
-    assert_eq!(app.snapshot().await, [before[0] - 1, before[1] - 1, before[2] - 1, before[3] - 1]);
+    // One user, their one session, code, transaction and API key are gone.
+    assert_eq!(app.snapshot().await, [before[0] - 1, before[1] - 1, before[2] - 1, before[3] - 1, before[4] - 1]);
     assert!(app.transactions_of(&doomed).await.is_empty());
     app.get(&format!("/users/{doomed}"), Some(&doomed_bearer)).await.assert_error(
         401,

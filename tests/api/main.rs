@@ -3,6 +3,7 @@
 mod support;
 
 mod admin;
+mod api_keys;
 mod auth;
 mod bad_input;
 mod billing;

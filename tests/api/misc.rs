@@ -77,6 +77,8 @@ async fn every_operation_is_documented_for_generators() {
         "authStartTotp",
         "usersGet",
         "usersUpdate",
+        "apiKeysGet",
+        "apiKeysReset",
         "transactionsList",
         "transactionsGet",
         "stripeRate",

@@ -212,12 +212,13 @@ impl TestApp {
     }
 
     /// Row counts of every table, to show that a refused request changed nothing.
-    pub async fn snapshot(&self) -> [u64; 4] {
+    pub async fn snapshot(&self) -> [u64; 5] {
         [
             self.count(entity::users::Entity).await,
             self.count(entity::sessions::Entity).await,
             self.count(entity::otp_codes::Entity).await,
             self.count(entity::transactions::Entity).await,
+            self.count(entity::api_keys::Entity).await,
         ]
     }
 

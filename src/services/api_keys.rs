@@ -1,0 +1,78 @@
+//! API keys: one current key per user, shown as a signed token derived from its row.
+
+use entity::{api_keys, users};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait};
+
+use super::{ServiceError, ServiceResult, tokens::Role};
+use crate::{
+    domain::{IdPrefix, new_id},
+    state::AppState,
+};
+
+/// A key row with its token.
+pub struct IssuedKey {
+    pub key: api_keys::Model,
+    pub token: String,
+}
+
+fn issued(state: &AppState, key: api_keys::Model) -> IssuedKey {
+    let token = state.tokens.api_key_token(&key.user_id, &key.id, key.created_at.div_euclid(1_000_000));
+    IssuedKey { key, token }
+}
+
+fn new_row(state: &AppState, user_id: &str) -> api_keys::ActiveModel {
+    let now = state.clock.now_micros();
+    api_keys::ActiveModel {
+        id: Set(new_id(IdPrefix::ApiKey)),
+        user_id: Set(user_id.to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+async fn current(state: &AppState, user_id: &str) -> ServiceResult<Option<api_keys::Model>> {
+    Ok(api_keys::Entity::find().filter(api_keys::Column::UserId.eq(user_id)).one(&state.db).await?)
+}
+
+/// The user's key, made on first view. Two first views at once get the same key: the
+/// unique user id lets one insert win and the other reads it.
+pub async fn view(state: &AppState, user: &users::Model) -> ServiceResult<IssuedKey> {
+    if let Some(key) = current(state, &user.id).await? {
+        return Ok(issued(state, key));
+    }
+    match new_row(state, &user.id).insert(&state.db).await {
+        Ok(key) => Ok(issued(state, key)),
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            let key = current(state, &user.id).await?.ok_or(ServiceError::Internal("API key vanished".into()))?;
+            Ok(issued(state, key))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Replaces the user's key; the old token stops working at once.
+pub async fn reset(state: &AppState, user: &users::Model) -> ServiceResult<IssuedKey> {
+    let txn = state.db.begin().await?;
+    api_keys::Entity::delete_many().filter(api_keys::Column::UserId.eq(user.id.as_str())).exec(&txn).await?;
+    let key = new_row(state, &user.id).insert(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = %user.id, key_id = %key.id, "API key reset");
+    Ok(issued(state, key))
+}
+
+/// The user behind a `clara_api_` token whose key is still the user's current one.
+pub async fn authenticate(state: &AppState, token: &str) -> ServiceResult<users::Model> {
+    let claims = state.tokens.decode(token).ok_or(ServiceError::Unauthorized)?;
+    if claims.role != Role::ApiKey {
+        return Err(ServiceError::Unauthorized);
+    }
+    let (key, user) = api_keys::Entity::find_by_id(claims.jti)
+        .find_also_related(users::Entity)
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    match user {
+        Some(user) if key.user_id == claims.sub => Ok(user),
+        _ => Err(ServiceError::Unauthorized),
+    }
+}
