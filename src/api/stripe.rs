@@ -85,7 +85,7 @@ impl StripeApi {
     #[oai(path = "/stripe/portal", method = "post", operation_id = "stripePortal")]
     async fn portal(&self, caller: Caller) -> Result<PortalCreated, ApiError> {
         let user = active(&caller.user)?;
-        let url = billing::portal(&self.state, &user).await?;
+        let url = billing::portal(&self.state, user).await?;
         Ok(PortalCreated::Created(Json(PortalSessionEnvelope::new(
             PortalSession { url },
             "Customer portal session created successfully.",
@@ -101,7 +101,7 @@ impl StripeApi {
     async fn buy(&self, caller: Caller, body: JsonBody<BuyRequest>) -> Result<CheckoutCreated, ApiError> {
         let user = active(&caller.user)?;
         let request = body.0;
-        let checkout = billing::buy(&self.state, &user, request.amount.0, &request.return_path.0).await?;
+        let checkout = billing::buy(&self.state, user, request.amount.0, &request.return_path.0).await?;
         Ok(CheckoutCreated::Created(Json(CheckoutEnvelope::new(
             Checkout {
                 url: checkout.url,
