@@ -48,6 +48,28 @@ pub struct Config {
     /// The web app Stripe sends buyers back to, without a trailing slash.
     pub client_url: Option<String>,
     pub credit_bands: CreditBands,
+    /// The OpenAI-compatible model provider; None answers Analysis with 503.
+    pub agent: Option<AgentConfig>,
+    /// Hundredths of a credit debited per analysis.
+    pub analysis_cost: i64,
+    pub max_attachments: usize,
+    pub max_attachment_bytes: u64,
+    /// Where uploaded files are kept until their task is done.
+    pub attachments_dir: std::path::PathBuf,
+    /// Analyses run at once by this process.
+    pub worker_concurrency: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    /// Without a trailing slash, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`.
+    pub api_base: String,
+    pub api_key: Option<String>,
+    pub model: String,
+    /// Audio and video are accepted only when this is set.
+    pub transcription_model: Option<String>,
+    /// How long one provider call may take.
+    pub timeout: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +155,47 @@ impl Config {
         let credit_bands = CreditBands::parse(get("CREDIT_RATES").unwrap_or(DEFAULT_CREDIT_RATES))
             .map_err(|reason| invalid("CREDIT_RATES", reason))?;
 
+        let agent = match get("AGENT_API_BASE") {
+            None => None,
+            Some(base) => Some(AgentConfig {
+                api_base: http_url(base, "AGENT_API_BASE")?,
+                api_key: get("AGENT_API_KEY").map(str::to_string),
+                model: get("AGENT_MODEL")
+                    .ok_or_else(|| invalid("AGENT_MODEL", "must be set with AGENT_API_BASE"))?
+                    .to_string(),
+                transcription_model: get("AGENT_TRANSCRIPTION_MODEL").map(str::to_string),
+                timeout: Duration::from_millis(parse_number::<u64>(
+                    get("AGENT_TIMEOUT_MS"),
+                    "AGENT_TIMEOUT_MS",
+                    120_000,
+                )?),
+            }),
+        };
+        let analysis_cost = match get("ANALYSIS_COST_CREDITS") {
+            None => 2_000,
+            Some(v) => serde_json::from_str::<serde_json::Number>(v)
+                .ok()
+                .and_then(|n| crate::domain::parse_hundredths(&n).ok())
+                .filter(|c| *c > 0)
+                .ok_or_else(|| {
+                    invalid("ANALYSIS_COST_CREDITS", format!("`{v}` is not a positive number of credits"))
+                })?,
+        };
+        let max_attachments = parse_number::<usize>(get("MAX_ATTACHMENTS"), "MAX_ATTACHMENTS", 5)?;
+        if !(1..=20).contains(&max_attachments) {
+            return Err(invalid("MAX_ATTACHMENTS", "must be between 1 and 20"));
+        }
+        let max_attachment_bytes =
+            parse_number::<u64>(get("MAX_ATTACHMENT_BYTES"), "MAX_ATTACHMENT_BYTES", 26_214_400)?;
+        if !(1..=1 << 30).contains(&max_attachment_bytes) {
+            return Err(invalid("MAX_ATTACHMENT_BYTES", "must be between 1 and 1073741824"));
+        }
+        let attachments_dir = get("ATTACHMENTS_DIR").unwrap_or("clara-attachments").into();
+        let worker_concurrency = parse_number::<usize>(get("WORKER_CONCURRENCY"), "WORKER_CONCURRENCY", 4)?;
+        if !(1..=256).contains(&worker_concurrency) {
+            return Err(invalid("WORKER_CONCURRENCY", "must be between 1 and 256"));
+        }
+
         Ok(Self {
             host,
             port,
@@ -155,6 +218,12 @@ impl Config {
             stripe_api_base,
             client_url,
             credit_bands,
+            agent,
+            analysis_cost,
+            max_attachments,
+            max_attachment_bytes,
+            attachments_dir,
+            worker_concurrency,
         })
     }
 }
@@ -212,6 +281,11 @@ mod tests {
             ("CLIENT_URL", "not a url"),
             ("CLIENT_URL", "https://app.example?x=1"),
             ("CREDIT_RATES", "[]"),
+            ("AGENT_API_BASE", "localhost:11434"),
+            ("ANALYSIS_COST_CREDITS", "-1"),
+            ("ANALYSIS_COST_CREDITS", "0"),
+            ("MAX_ATTACHMENTS", "0"),
+            ("WORKER_CONCURRENCY", "0"),
             (
                 "CREDIT_RATES",
                 r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,

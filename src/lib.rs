@@ -15,7 +15,7 @@ use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, http::header::CONT
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::{
-    clients::{google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
+    clients::{agent::AgentClient, google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
     state::{AppState, Clock, Inner},
@@ -80,7 +80,20 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
     let mailer = Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.outbound_timeout)
         .map_err(|e| StartError::Other(e.to_string()))?;
     let google = GoogleVerifier::new(config.google_client_id.clone(), config.google_jwks_url.clone(), http.clone());
-    let stripe = config.stripe_secret_key.as_deref().map(|key| StripeClient::new(http, &config.stripe_api_base, key));
+    let stripe =
+        config.stripe_secret_key.as_deref().map(|key| StripeClient::new(http.clone(), &config.stripe_api_base, key));
+    // The provider client has no overall timeout of its own: each call sets AGENT_TIMEOUT_MS.
+    let agent_http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| StartError::Other(format!("HTTP client: {e}")))?;
+    let agent = config.agent.clone().map(|agent| AgentClient::new(agent_http, agent));
+    if agent.is_none() {
+        tracing::warn!("AGENT_API_BASE is not set: Analysis answers 503");
+    }
+    tokio::fs::create_dir_all(&config.attachments_dir).await.map_err(|e| {
+        StartError::Other(format!("ATTACHMENTS_DIR: cannot create {}: {e}", config.attachments_dir.display()))
+    })?;
     if stripe.is_none() || config.client_url.is_none() {
         tracing::warn!("STRIPE_SECRET_KEY or CLIENT_URL is not set: Buy and Portal answer 503");
     }
@@ -97,6 +110,8 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         mailer,
         google,
         stripe,
+        agent,
+        task_queue: Default::default(),
         clock,
         config,
     }))
@@ -123,7 +138,11 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
         .at("/openapi.json", spec_endpoint.clone())
         .at("/api/v1/openapi.json", spec_endpoint)
         .at("/docs", docs_endpoint)
-        .with(api::middleware::BodyLimit { limit: state.config.json_body_limit })
+        .with(api::middleware::BodyLimit {
+            limit: state.config.json_body_limit,
+            // Every file at its largest, plus the text and the multipart framing.
+            upload_limit: state.config.max_attachments as u64 * state.config.max_attachment_bytes + (1 << 20),
+        })
         .data(state)
         .with(poem::middleware::Tracing)
         .catch_all_error(|err| async move { api::error::error_response(err) })

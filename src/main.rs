@@ -58,6 +58,7 @@ async fn run(command: &str, config: Config) -> Result<(), StartError> {
             config.database_url = "sqlite::memory:".into();
             config.jwt_secret = Some("x".repeat(32));
             config.smtp_url = None;
+            config.attachments_dir = std::env::temp_dir();
             let state = build_state(config, Clock::default()).await?;
             print!("{}", clara_backend::openapi_json(&state));
             Ok(())
@@ -71,9 +72,10 @@ async fn run(command: &str, config: Config) -> Result<(), StartError> {
         _ => {
             let address = (config.host, config.port);
             let state = build_state(config, Clock::default()).await?;
+            let workers = clara_backend::services::worker::Workers::start(&state);
             let listener = TcpListener::bind(address);
             tracing::info!("listening on http://{}:{} (docs at /docs)", address.0, address.1);
-            Server::new(listener)
+            let served = Server::new(listener)
                 .run_with_graceful_shutdown(
                     clara_backend::app(state),
                     async {
@@ -82,7 +84,9 @@ async fn run(command: &str, config: Config) -> Result<(), StartError> {
                     Some(std::time::Duration::from_secs(10)),
                 )
                 .await
-                .map_err(|e| StartError::Other(format!("HOST/PORT: {e}")))
+                .map_err(|e| StartError::Other(format!("HOST/PORT: {e}")));
+            workers.shutdown().await;
+            served
         }
     }
 }

@@ -11,7 +11,7 @@ use std::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    clients::{google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
+    clients::{agent::AgentClient, google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
 };
@@ -51,6 +51,10 @@ pub struct Inner {
     pub google: GoogleVerifier,
     /// None without `STRIPE_SECRET_KEY`.
     pub stripe: Option<StripeClient>,
+    /// None without `AGENT_API_BASE`.
+    pub agent: Option<AgentClient>,
+    /// Wakes an idle worker of this process when a task is queued.
+    pub task_queue: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -4,5 +4,6 @@ pub mod api_keys;
 pub mod otp_codes;
 pub mod sessions;
 pub mod settings;
+pub mod tasks;
 pub mod transactions;
 pub mod users;

@@ -39,6 +39,8 @@ pub enum Relation {
     Transactions,
     #[sea_orm(has_one = "super::api_keys::Entity")]
     ApiKey,
+    #[sea_orm(has_many = "super::tasks::Entity")]
+    Tasks,
 }
 
 impl Related<super::sessions::Entity> for Entity {

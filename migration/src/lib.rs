@@ -9,6 +9,7 @@ mod m20261123_000004_create_settings;
 mod m20261123_000005_add_stripe_customer;
 mod m20261123_000006_create_transactions;
 mod m20261123_000007_create_api_keys;
+mod m20261123_000008_create_tasks;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_add_stripe_customer::Migration),
             Box::new(m20261123_000006_create_transactions::Migration),
             Box::new(m20261123_000007_create_api_keys::Migration),
+            Box::new(m20261123_000008_create_tasks::Migration),
         ]
     }
 }

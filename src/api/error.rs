@@ -40,7 +40,7 @@ pub struct ErrorBody {
     /// Stable, machine-readable: `empty_body`, `invalid_parameters`, `user_exists`,
     /// `already_active`, `invalid_signature`, `invalid_event`, `unauthorized`,
     /// `two_factor_required`, `account_not_active`, `forbidden`, `insufficient_credits`,
-    /// `user_not_found`, `transaction_not_found`, `rate_not_found`, `route_not_found`,
+    /// `user_not_found`, `transaction_not_found`, `task_not_found`, `rate_not_found`, `route_not_found`,
     /// `method_not_allowed`, `payload_too_large`, `rate_limited`, `internal_error`,
     /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`.
     pub code: String,
@@ -161,6 +161,7 @@ impl From<ServiceError> for ApiError {
                 match resource {
                     Resource::User => "user_not_found",
                     Resource::Transaction => "transaction_not_found",
+                    Resource::Task => "task_not_found",
                 },
                 format!("{} with the given identifier does not exist.", resource.name()),
                 None,

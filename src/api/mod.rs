@@ -1,6 +1,7 @@
 //! The HTTP face: one `#[OpenApi]` struct per area, composed once in [`service`].
 
 pub mod admin;
+pub mod agent;
 pub mod api_keys;
 pub mod auth;
 pub mod body;
@@ -10,6 +11,7 @@ pub mod misc;
 pub mod models;
 pub mod security;
 pub mod stripe;
+pub mod tasks;
 pub mod transactions;
 pub mod users;
 
@@ -29,6 +31,10 @@ pub enum ApiTags {
     ApiKey,
     /// The caller's credit movements.
     Transaction,
+    /// The caller's analyses.
+    Task,
+    /// Fact-checking analyses by the agent.
+    Agent,
     /// Credit rates, buying credits and the billing portal, through Stripe.
     Stripe,
     /// Health and version.
@@ -42,6 +48,8 @@ pub type Apis = (
     users::UsersApi,
     api_keys::ApiKeysApi,
     transactions::TransactionsApi,
+    tasks::TasksApi,
+    agent::AgentApi,
     stripe::StripeApi,
     misc::MiscApi,
     admin::AdminApi,
@@ -54,6 +62,8 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
             users::UsersApi { state: state.clone() },
             api_keys::ApiKeysApi { state: state.clone() },
             transactions::TransactionsApi { state: state.clone() },
+            tasks::TasksApi { state: state.clone() },
+            agent::AgentApi { state: state.clone() },
             stripe::StripeApi { state: state.clone() },
             misc::MiscApi { state: state.clone() },
             admin::AdminApi { state: state.clone() },

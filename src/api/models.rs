@@ -1,7 +1,7 @@
 //! Response and request objects of the wire contract. Entities never leave the server
 //! directly; they are mapped into these.
 
-use entity::{api_keys, transactions, users};
+use entity::{api_keys, tasks, transactions, users};
 use poem_openapi::{Enum, Object, types::MaybeUndefined};
 
 use super::body::{Decimal2, Text};
@@ -178,6 +178,128 @@ impl TotpEnrolment {
         Self {
             secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into(),
             otpauth_url: "otpauth://totp/Clara%3Ahello%40crazi.co?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Clara&algorithm=SHA1&digits=6&period=30".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
+#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    True,
+    False,
+    Misleading,
+    Unverifiable,
+    NotAClaim,
+}
+
+/// What the agent concluded.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+pub struct AnalysisResult {
+    pub verdict: Verdict,
+    /// 0 to 1.
+    pub confidence: f64,
+    pub summary: String,
+    /// The specific points established.
+    pub findings: Vec<String>,
+    /// References (URLs or titles) behind the findings.
+    pub sources: Vec<String>,
+}
+
+/// An analysis. Poll it until `status` is COMPLETED (with `result`) or FAILED (with
+/// `error`; the cost is refunded).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Task {
+    pub id: String,
+    pub user_id: String,
+    pub status: TaskStatus,
+    /// Set when COMPLETED.
+    #[oai(nullable)]
+    pub result: Option<AnalysisResult>,
+    /// The `text` sent, if any.
+    #[oai(nullable)]
+    pub input: Option<String>,
+    /// The names of the files sent.
+    pub attachments: Vec<String>,
+    /// Credits the analysis cost (refunded if it failed).
+    pub credits_used: f64,
+    /// Why it failed, when FAILED.
+    #[oai(nullable)]
+    pub error: Option<String>,
+    /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
+    pub created_at: String,
+    /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
+    pub updated_at: String,
+}
+
+impl From<&tasks::Model> for Task {
+    fn from(row: &tasks::Model) -> Self {
+        Self {
+            id: row.id.clone(),
+            user_id: row.user_id.clone(),
+            status: match row.status.as_str() {
+                "RUNNING" => TaskStatus::Running,
+                "COMPLETED" => TaskStatus::Completed,
+                "FAILED" => TaskStatus::Failed,
+                _ => TaskStatus::Pending,
+            },
+            result: row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+            input: row.input.clone(),
+            attachments: crate::services::tasks::attachments_of(row).into_iter().map(|a| a.name).collect(),
+            credits_used: hundredths_to_number(row.credits_used),
+            error: row.error.clone(),
+            created_at: http_date(row.created_at),
+            updated_at: http_date(row.updated_at),
+        }
+    }
+}
+
+impl Task {
+    fn example_value() -> Self {
+        Self {
+            id: "task_0b6f8c4f9d2e4a7b8c1d2e3f4a5b6c7d".into(),
+            user_id: "user_5e5ce11ad8ed4a328df03ffd19fa80ec".into(),
+            status: TaskStatus::Pending,
+            result: None,
+            input: Some("The Eiffel Tower was completed in 1889.".into()),
+            attachments: vec!["photo.jpg".into()],
+            credits_used: 20.0,
+            error: None,
+            created_at: EXAMPLE_DATE.into(),
+            updated_at: EXAMPLE_DATE.into(),
+        }
+    }
+}
+
+/// File extensions Analysis accepts, by kind. Audio and video are listed only when the
+/// server can transcribe them.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct SupportedAttachments {
+    pub audio: Vec<String>,
+    pub image: Vec<String>,
+    pub pdf: Vec<String>,
+    pub video: Vec<String>,
+}
+
+impl SupportedAttachments {
+    fn example_value() -> Self {
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        Self {
+            audio: vec![],
+            image: list(&crate::domain::attachments::IMAGE_EXTENSIONS),
+            pdf: list(&crate::domain::attachments::PDF_EXTENSIONS),
+            video: vec![],
         }
     }
 }
@@ -438,6 +560,15 @@ envelope!(
     TotpEnrolmentEnvelope, TotpEnrolment);
 
 envelope!(
+    /// Success envelope around a Task.
+    TaskEnvelope, Task);
+envelope!(
+    /// Success envelope around a page of Tasks, newest first.
+    TaskListEnvelope, Vec<Task>);
+envelope!(
+    /// Success envelope around the supported attachment types.
+    SupportedAttachmentsEnvelope, SupportedAttachments);
+envelope!(
     /// Success envelope around an API key.
     ApiKeyEnvelope, ApiKey);
 envelope!(
@@ -652,4 +783,14 @@ macro_rules! examples {
     };
 }
 
-examples!(ApiKey, Transaction, Rate, Checkout, PortalSession, BuyRequest, SetCreditsRequest);
+examples!(
+    Task,
+    SupportedAttachments,
+    ApiKey,
+    Transaction,
+    Rate,
+    Checkout,
+    PortalSession,
+    BuyRequest,
+    SetCreditsRequest
+);

@@ -1,6 +1,7 @@
 //! Parsed types: a value of one of these has already been checked, so the rest of the
 //! code never validates it again.
 
+pub mod attachments;
 mod email;
 mod ids;
 mod money;

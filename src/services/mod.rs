@@ -9,8 +9,10 @@ pub mod ledger;
 pub mod otp;
 pub mod passwords;
 pub mod settings;
+pub mod tasks;
 pub mod tokens;
 pub mod two_factor;
+pub mod worker;
 
 use sea_orm::DbErr;
 
@@ -62,6 +64,7 @@ pub enum ServiceError {
 pub enum Resource {
     User,
     Transaction,
+    Task,
 }
 
 impl Resource {
@@ -69,6 +72,7 @@ impl Resource {
         match self {
             Self::User => "User",
             Self::Transaction => "Transaction",
+            Self::Task => "Task",
         }
     }
 }

@@ -158,7 +158,10 @@ async fn deleting_a_user_removes_everything_of_theirs_and_nothing_else() {
     assert_eq!(reply.status, 204, "{}", reply.body);
     assert_eq!(reply.body, serde_json::Value::Null);
     // One user, their one session, code, transaction and API key are gone.
-    assert_eq!(app.snapshot().await, [before[0] - 1, before[1] - 1, before[2] - 1, before[3] - 1, before[4] - 1]);
+    assert_eq!(
+        app.snapshot().await,
+        [before[0] - 1, before[1] - 1, before[2] - 1, before[3] - 1, before[4] - 1, before[5]]
+    );
     assert!(app.transactions_of(&doomed).await.is_empty());
     app.get(&format!("/users/{doomed}"), Some(&doomed_bearer)).await.assert_error(
         401,

@@ -118,7 +118,7 @@ async fn register_validates_every_field() {
         let reply = app.post("/auth/register", None, Some(body.clone())).await;
         reply.assert_error(400, "invalid_parameters", MSG_INVALID);
     }
-    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0]);
+    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0, 0]);
 }
 
 #[tokio::test]
@@ -270,7 +270,7 @@ async fn public_keys_when_configured_are_required() {
         "unauthorized",
         MSG_UNAUTHORIZED,
     );
-    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0]);
+    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0, 0]);
     app.post("/auth/register", Some("pk_two"), Some(body)).await.assert_success(201, "User registered successfully.");
     app.post("/users/ada@example.com/otp/ACTIVATION", None, None).await.assert_error(
         401,
@@ -294,5 +294,5 @@ async fn mail_failure_is_a_503_and_leaves_no_account() {
         )
         .await;
     reply.assert_error(503, "mail_unavailable", "The e-mail could not be sent. Please try again later.");
-    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0]);
+    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0, 0]);
 }

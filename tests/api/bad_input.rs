@@ -28,7 +28,7 @@ async fn bodies_that_are_not_json() {
         let reply = app.raw(Method::POST, REGISTER, headers, body).await;
         reply.assert_error(400, "empty_body", MSG_EMPTY);
     }
-    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0]);
+    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0, 0]);
 }
 
 #[tokio::test]

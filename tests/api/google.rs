@@ -66,7 +66,7 @@ async fn bad_tokens_are_refused_and_change_nothing() {
     for token in cases {
         sign_in(&app, &token).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
     }
-    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0]);
+    assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0, 0]);
 }
 
 #[tokio::test]

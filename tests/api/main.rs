@@ -3,6 +3,7 @@
 mod support;
 
 mod admin;
+mod agent;
 mod api_keys;
 mod auth;
 mod bad_input;

@@ -2,6 +2,7 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set), with fake outside services on 127.0.0.1.
 
 pub mod google;
+pub mod provider;
 pub mod smtp;
 pub mod stripe;
 
@@ -16,7 +17,7 @@ use poem::{Endpoint, EndpointExt, Response, http::Method, test::TestClient};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-pub use self::{smtp::SmtpSink, stripe::FakeStripe};
+pub use self::{provider::FakeProvider, smtp::SmtpSink, stripe::FakeStripe};
 
 pub struct TestApp {
     pub client: TestClient<poem::endpoint::BoxEndpoint<'static, Response>>,
@@ -120,6 +121,7 @@ impl TestApp {
         vars.insert("DATABASE_URL".into(), fresh_database(dir.path()).await);
         vars.insert("BCRYPT_COST".into(), "4".into());
         vars.insert("SMTP_URL".into(), smtp.url());
+        vars.insert("ATTACHMENTS_DIR".into(), dir.path().join("attachments").display().to_string());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
@@ -127,6 +129,11 @@ impl TestApp {
         let state = build_state(config, Clock::default()).await.expect("app builds");
         let client = TestClient::new(clara_backend::app(state.clone()).boxed());
         Self { client, state, smtp, _dir: dir }
+    }
+
+    /// Another server process on the same database and files, with its own clock.
+    pub async fn second_process(&self) -> AppState {
+        build_state(self.state.config.clone(), Clock::default()).await.expect("second process builds")
     }
 
     pub async fn raw(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<poem::Body>) -> Reply {
@@ -212,13 +219,14 @@ impl TestApp {
     }
 
     /// Row counts of every table, to show that a refused request changed nothing.
-    pub async fn snapshot(&self) -> [u64; 5] {
+    pub async fn snapshot(&self) -> [u64; 6] {
         [
             self.count(entity::users::Entity).await,
             self.count(entity::sessions::Entity).await,
             self.count(entity::otp_codes::Entity).await,
             self.count(entity::transactions::Entity).await,
             self.count(entity::api_keys::Entity).await,
+            self.count(entity::tasks::Entity).await,
         ]
     }
 
@@ -230,6 +238,64 @@ impl TestApp {
         vars.push(("ADMIN_API_KEY", ADMIN_KEY));
         vars.extend_from_slice(extra);
         (Self::with_env(&vars).await, stripe)
+    }
+
+    /// An app pointed at a fake model provider (workers not started).
+    pub async fn with_agent(extra: &[(&str, &str)]) -> (Self, FakeProvider) {
+        let provider = FakeProvider::start().await;
+        let mut vars: Vec<(&str, &str)> = vec![
+            ("AGENT_API_BASE", provider.url.as_str()),
+            ("AGENT_MODEL", "test-model"),
+            ("AGENT_API_KEY", "provider-key"),
+            ("AGENT_TIMEOUT_MS", "800"),
+            ("WORKER_CONCURRENCY", "2"),
+        ];
+        vars.extend_from_slice(extra);
+        (Self::with_env(&vars).await, provider)
+    }
+
+    pub fn start_workers(&self) -> clara_backend::services::worker::Workers {
+        clara_backend::services::worker::Workers::start(&self.state)
+    }
+
+    /// Posts a multipart analysis.
+    pub async fn analysis(&self, user_id: &str, auth: &str, parts: &[provider::FormPart<'_>]) -> Reply {
+        let (content_type, body) = provider::multipart(parts);
+        self.raw(
+            Method::POST,
+            &format!("/api/v1/users/{user_id}/agent/analysis"),
+            &[("Authorization", auth), ("Content-Type", &content_type)],
+            Some(poem::Body::from_vec(body)),
+        )
+        .await
+    }
+
+    /// Waits until the task is COMPLETED or FAILED; returns its row.
+    pub async fn finished_task(&self, task_id: &str) -> entity::tasks::Model {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        for _ in 0..400 {
+            let task = entity::tasks::Entity::find()
+                .filter(entity::tasks::Column::Id.eq(task_id))
+                .one(&self.state.db)
+                .await
+                .unwrap()
+                .expect("task exists");
+            if task.status == "COMPLETED" || task.status == "FAILED" {
+                return task;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("task {task_id} did not finish");
+    }
+
+    /// Files left under the attachments directory.
+    pub fn stored_files(&self) -> usize {
+        fn count(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir)
+                .map(|entries| entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum())
+                .unwrap_or(0)
+        }
+        count(&self.state.config.attachments_dir)
     }
 
     /// The stored balance in hundredths.

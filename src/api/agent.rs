@@ -1,0 +1,244 @@
+//! Routes 18–19: what the agent can read, and starting an analysis from a multipart form
+//! that is streamed to disk (memory stays bounded whatever the request's size).
+
+use std::path::Path as FsPath;
+
+use poem::{FromRequest, Request, RequestBody, web::Multipart};
+use poem_openapi::{
+    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, OpenApi,
+    param::Path,
+    payload::Json,
+    registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry},
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{ApiTags, error::ApiError, models::*, own_active_user, own_user, security::Caller};
+use crate::{
+    domain::{
+        IdPrefix,
+        attachments::{Category, Supported, content_matches, extension},
+        new_id,
+    },
+    services::{
+        ServiceError,
+        tasks::{self, StoredAttachment},
+    },
+    state::AppState,
+};
+
+/// Longest `text` accepted, in bytes.
+const MAX_TEXT_BYTES: usize = 100_000;
+/// Bytes of a file looked at to recognise its type.
+const SNIFF_BYTES: usize = 8192;
+
+pub struct AgentApi {
+    pub state: AppState,
+}
+
+#[derive(ApiResponse)]
+pub enum TaskCreated {
+    /// The task, at PENDING. Poll Tasks › View for the result.
+    #[oai(status = 201)]
+    Created(Json<TaskEnvelope>),
+}
+
+/// The analysis form, not yet read: it is streamed only after the caller is checked.
+pub struct AnalysisForm(Multipart);
+
+fn binary() -> MetaSchemaRef {
+    MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")))
+}
+
+impl<'a> ApiExtractor<'a> for AnalysisForm {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(_registry: &mut Registry) {}
+
+    fn request_meta() -> Option<MetaRequest> {
+        let mut text = MetaSchema::new("string");
+        text.description = Some("A claim, a question or a URL to check.");
+        text.max_length = Some(MAX_TEXT_BYTES);
+        let mut files = MetaSchema::new("array");
+        files.description = Some(
+            "Up to MAX_ATTACHMENTS files (5 by default), each under MAX_ATTACHMENT_BYTES, of a type listed by \
+             Supported Attachments. Files under any other field name (the Clara docs name the field after the \
+             file) are accepted too.",
+        );
+        files.items = Some(Box::new(binary()));
+        let mut form = MetaSchema::new("object");
+        form.description = Some("At least one of `text` and a file.");
+        form.properties =
+            vec![("text", MetaSchemaRef::Inline(Box::new(text))), ("files", MetaSchemaRef::Inline(Box::new(files)))];
+        form.additional_properties = Some(Box::new(binary()));
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: "multipart/form-data",
+                schema: MetaSchemaRef::Inline(Box::new(form)),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(req: &'a Request, body: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
+        <Multipart as FromRequest>::from_request(req, body).await.map(Self).map_err(|_| ApiError::empty_body().into())
+    }
+}
+
+fn supported(state: &AppState) -> Supported {
+    Supported { transcription: state.agent.as_ref().is_some_and(|a| a.can_transcribe()) }
+}
+
+/// The last path component of a client's file name, if it is a usable name.
+fn clean_file_name(raw: &str) -> Option<String> {
+    let name = raw.rsplit(['/', '\\']).next()?.trim();
+    (!name.is_empty() && name.len() <= 255 && !name.chars().any(char::is_control)).then(|| name.to_string())
+}
+
+/// Reads the form into `dir`: the text and the files, each checked as it streams in.
+async fn read_form(
+    state: &AppState,
+    mut form: Multipart,
+    dir: &FsPath,
+) -> Result<(Option<String>, Vec<StoredAttachment>), ApiError> {
+    let invalid = ApiError::invalid_parameters;
+    let supported = supported(state);
+    let mut text: Option<String> = None;
+    let mut files = vec![];
+    while let Some(field) = form.next_field().await.map_err(|_| invalid())? {
+        let Some(raw_name) = field.file_name().map(str::to_string) else {
+            // A plain field: only `text`, once.
+            if field.name() != Some("text") || text.is_some() {
+                return Err(invalid());
+            }
+            let mut reader = field.into_async_read().take(MAX_TEXT_BYTES as u64 + 1);
+            let mut bytes = vec![];
+            reader.read_to_end(&mut bytes).await.map_err(|_| invalid())?;
+            if bytes.len() > MAX_TEXT_BYTES {
+                return Err(invalid());
+            }
+            text = Some(String::from_utf8(bytes).map_err(|_| invalid())?);
+            continue;
+        };
+        if files.len() >= state.config.max_attachments {
+            return Err(invalid());
+        }
+        let name = clean_file_name(&raw_name).ok_or_else(invalid)?;
+        let category: Category = supported.category_of(&name).ok_or_else(invalid)?;
+        let extension = extension(&name).ok_or_else(invalid)?;
+        let stored_as = format!("{}{extension}", files.len());
+        if files.is_empty() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| ServiceError::Internal(format!("attachments dir: {e}")))?;
+        }
+        let mut out = tokio::fs::File::create(dir.join(&stored_as))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("attachment file: {e}")))?;
+        let mut reader = field.into_async_read();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        let mut size: u64 = 0;
+        loop {
+            let read = reader.read(&mut chunk).await.map_err(|_| invalid())?;
+            if read == 0 {
+                break;
+            }
+            size += read as u64;
+            if size > state.config.max_attachment_bytes {
+                return Err(invalid());
+            }
+            if head.len() < SNIFF_BYTES {
+                let take = (SNIFF_BYTES - head.len()).min(read);
+                head.extend_from_slice(&chunk[..take]);
+            }
+            out.write_all(&chunk[..read])
+                .await
+                .map_err(|e| ServiceError::Internal(format!("attachment write: {e}")))?;
+        }
+        out.flush().await.map_err(|e| ServiceError::Internal(format!("attachment write: {e}")))?;
+        if size == 0 || !content_matches(&extension, &head) {
+            return Err(invalid());
+        }
+        files.push(StoredAttachment { name, category, extension, size, stored_as });
+    }
+    let text = text.filter(|t| !t.trim().is_empty());
+    if text.is_none() && files.is_empty() {
+        return Err(invalid());
+    }
+    Ok((text, files))
+}
+
+#[OpenApi(tag = "ApiTags::Agent")]
+impl AgentApi {
+    /// Supported Attachments
+    ///
+    /// The file extensions Analysis accepts, by kind.
+    #[oai(
+        path = "/users/:user_id/agent/supported_attachments",
+        method = "get",
+        operation_id = "agentSupportedAttachments"
+    )]
+    async fn supported_attachments(
+        &self,
+        caller: Caller,
+        /// The caller's user id.
+        user_id: Path<String>,
+    ) -> Result<Json<SupportedAttachmentsEnvelope>, ApiError> {
+        own_user(&caller.user, &user_id.0)?;
+        let supported = supported(&self.state);
+        let list = |c| supported.extensions(c).iter().map(|e| e.to_string()).collect();
+        Ok(Json(SupportedAttachmentsEnvelope::new(
+            SupportedAttachments {
+                audio: list(Category::Audio),
+                image: list(Category::Image),
+                pdf: list(Category::Pdf),
+                video: list(Category::Video),
+            },
+            "Supported attachments fetched successfully.",
+        )))
+    }
+
+    /// Analysis
+    ///
+    /// Starts a fact-check of `text` and/or files (multipart). The cost
+    /// (`ANALYSIS_COST_CREDITS`, 20 by default) is debited now and refunded if the task
+    /// fails. Answers at once with the task at PENDING; a worker runs it. 503 when no
+    /// model provider is configured.
+    #[oai(path = "/users/:user_id/agent/analysis", method = "post", operation_id = "agentAnalysis")]
+    async fn analysis(
+        &self,
+        caller: Caller,
+        /// The caller's user id.
+        user_id: Path<String>,
+        form: AnalysisForm,
+    ) -> Result<TaskCreated, ApiError> {
+        let user = own_active_user(&caller.user, &user_id.0)?;
+        if self.state.agent.is_none() {
+            return Err(ServiceError::NotConfigured("AGENT_API_BASE and AGENT_MODEL").into());
+        }
+        // Refuse before reading a large upload; the debit below checks again atomically.
+        if user.credits < self.state.config.analysis_cost {
+            return Err(ServiceError::InsufficientCredits.into());
+        }
+        let task_id = new_id(IdPrefix::Task);
+        let dir = tasks::task_dir(&self.state, &task_id);
+        let created = match read_form(&self.state, form.0, &dir).await {
+            Ok((text, files)) => {
+                tasks::create_analysis(&self.state, user, task_id, text, files).await.map_err(ApiError::from)
+            }
+            Err(err) => Err(err),
+        };
+        match created {
+            Ok(task) => {
+                Ok(TaskCreated::Created(Json(TaskEnvelope::new(Task::from(&task), "Task created successfully."))))
+            }
+            Err(err) => {
+                let _ = tokio::fs::remove_dir_all(&dir).await;
+                Err(err)
+            }
+        }
+    }
+}

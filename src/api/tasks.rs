@@ -1,0 +1,68 @@
+//! Routes 16–17: the caller's analyses.
+
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use super::{ApiTags, default_limit, error::ApiError, models::*, own_active_user, security::Caller};
+use crate::{services::tasks, state::AppState};
+
+pub struct TasksApi {
+    pub state: AppState,
+}
+
+#[derive(ApiResponse)]
+pub enum TaskPage {
+    /// A page of tasks, newest first.
+    #[oai(status = 200)]
+    Ok(
+        Json<TaskListEnvelope>,
+        /// How many tasks the user has in all.
+        #[oai(header = "X-Total-Count")]
+        u64,
+    ),
+}
+
+#[OpenApi(tag = "ApiTags::Task")]
+impl TasksApi {
+    /// View All
+    ///
+    /// The caller's analyses, newest first, with `X-Total-Count`.
+    #[oai(path = "/users/:user_id/tasks", method = "get", operation_id = "tasksList")]
+    async fn list(
+        &self,
+        caller: Caller,
+        /// The caller's user id.
+        user_id: Path<String>,
+        /// Page size, 1 to 100.
+        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<u64>,
+        /// Rows to skip (newest first).
+        #[oai(default, validator(maximum(value = "9007199254740991")))]
+        offset: Query<u64>,
+    ) -> Result<TaskPage, ApiError> {
+        let user = own_active_user(&caller.user, &user_id.0)?;
+        let (rows, total) = tasks::list(&self.state.db, &user.id, limit.0, offset.0).await?;
+        let data = rows.iter().map(Task::from).collect();
+        Ok(TaskPage::Ok(Json(TaskListEnvelope::new(data, "Tasks fetched successfully.")), total))
+    }
+
+    /// View
+    ///
+    /// One of the caller's analyses.
+    #[oai(path = "/users/:user_id/tasks/:task_id", method = "get", operation_id = "tasksGet")]
+    async fn get(
+        &self,
+        caller: Caller,
+        /// The caller's user id.
+        user_id: Path<String>,
+        /// `task_…`
+        task_id: Path<String>,
+    ) -> Result<Json<TaskEnvelope>, ApiError> {
+        let user = own_active_user(&caller.user, &user_id.0)?;
+        let row = tasks::find(&self.state.db, &user.id, &task_id.0).await?;
+        Ok(Json(TaskEnvelope::new(Task::from(&row), "Task fetched successfully.")))
+    }
+}

@@ -1,0 +1,220 @@
+//! Analysis tasks: created with their debit in one transaction, claimed by workers with
+//! an atomic status update, finished by the claim's holder only, refunded once on failure.
+
+use entity::{tasks, users};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Resource, ServiceError, ServiceResult,
+    ledger::{self, Movement},
+};
+use crate::{domain::attachments::Category, state::AppState};
+
+pub const PENDING: &str = "PENDING";
+pub const RUNNING: &str = "RUNNING";
+pub const COMPLETED: &str = "COMPLETED";
+pub const FAILED: &str = "FAILED";
+
+/// A claim older than this belongs to a worker that stopped; the task is claimed again.
+pub fn lease_micros(state: &AppState) -> i64 {
+    let call = state.config.agent.as_ref().map_or(120_000, |a| a.timeout.as_millis() as i64);
+    // Three provider attempts with backoff, transcriptions, and a margin.
+    (call * 4 + 60_000) * 1_000
+}
+
+/// Give up (and refund) a task that has been claimed this many times without finishing.
+pub const MAX_ATTEMPTS: i32 = 3;
+
+/// A file of an analysis, stored on disk under the task's directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAttachment {
+    /// The name the client gave it.
+    pub name: String,
+    pub category: Category,
+    /// Lower-case, with the dot.
+    pub extension: String,
+    pub size: u64,
+    /// The file's name inside the task's directory.
+    pub stored_as: String,
+}
+
+pub fn attachments_of(task: &tasks::Model) -> Vec<StoredAttachment> {
+    serde_json::from_str(&task.attachments).unwrap_or_default()
+}
+
+pub fn task_dir(state: &AppState, task_id: &str) -> std::path::PathBuf {
+    state.config.attachments_dir.join(task_id)
+}
+
+/// Debits the analysis cost and creates the task at PENDING, in one transaction.
+pub async fn create_analysis(
+    state: &AppState,
+    user: &users::Model,
+    task_id: String,
+    input: Option<String>,
+    attachments: Vec<StoredAttachment>,
+) -> ServiceResult<tasks::Model> {
+    let cost = state.config.analysis_cost;
+    let attachments = serde_json::to_string(&attachments).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let txn = state.db.begin().await?;
+    let movement = Movement {
+        user_id: user.id.clone(),
+        credits: -cost,
+        fiat_cents: state.config.credit_bands.first().cents_for(cost),
+        description: format!("Agent analysis {task_id}"),
+        stripe_session_id: None,
+        expected_balance: None,
+    };
+    ledger::move_credits(&txn, &state.clock, movement).await?;
+    let now = state.clock.now_micros();
+    let task = tasks::ActiveModel {
+        id: Set(task_id),
+        user_id: Set(user.id.clone()),
+        status: Set(PENDING.into()),
+        input: Set(input),
+        attachments: Set(attachments),
+        result: Set(None),
+        error: Set(None),
+        credits_used: Set(cost),
+        attempts: Set(0),
+        claim_id: Set(None),
+        claimed_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    state.task_queue.notify_one();
+    Ok(task)
+}
+
+/// A page of the user's tasks, newest first, and how many they have in all.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+    limit: u64,
+    offset: u64,
+) -> ServiceResult<(Vec<tasks::Model>, u64)> {
+    let query = tasks::Entity::find().filter(tasks::Column::UserId.eq(user_id));
+    let total = query.clone().count(db).await?;
+    let page = query.order_by_desc(tasks::Column::Seq).limit(limit).offset(offset).all(db).await?;
+    Ok((page, total))
+}
+
+pub async fn find<C: ConnectionTrait>(db: &C, user_id: &str, task_id: &str) -> ServiceResult<tasks::Model> {
+    tasks::Entity::find()
+        .filter(tasks::Column::Id.eq(task_id))
+        .filter(tasks::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound(Resource::Task))
+}
+
+/// Claims the oldest runnable task: PENDING, or RUNNING under an expired claim. The claim
+/// is a conditional update on the row's state as read, so of several workers (in any
+/// number of processes) exactly one wins each task.
+pub async fn claim_next(state: &AppState) -> ServiceResult<Option<tasks::Model>> {
+    for _ in 0..8 {
+        let now = state.clock.now_micros();
+        let runnable = Condition::any().add(tasks::Column::Status.eq(PENDING)).add(
+            Condition::all()
+                .add(tasks::Column::Status.eq(RUNNING))
+                .add(tasks::Column::ClaimedAt.lt(now - lease_micros(state))),
+        );
+        let Some(candidate) =
+            tasks::Entity::find().filter(runnable).order_by_asc(tasks::Column::Seq).one(&state.db).await?
+        else {
+            return Ok(None);
+        };
+        let claim_id = uuid::Uuid::new_v4().simple().to_string();
+        let mut update = tasks::Entity::update_many()
+            .col_expr(tasks::Column::Status, Expr::value(RUNNING))
+            .col_expr(tasks::Column::ClaimId, Expr::value(claim_id.as_str()))
+            .col_expr(tasks::Column::ClaimedAt, Expr::value(now))
+            .col_expr(tasks::Column::Attempts, Expr::col(tasks::Column::Attempts).add(1))
+            .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
+            .filter(tasks::Column::Id.eq(candidate.id.as_str()))
+            .filter(tasks::Column::Status.eq(candidate.status.as_str()));
+        update = match &candidate.claim_id {
+            Some(previous) => update.filter(tasks::Column::ClaimId.eq(previous.as_str())),
+            None => update.filter(tasks::Column::ClaimId.is_null()),
+        };
+        if update.exec(&state.db).await?.rows_affected != 1 {
+            continue; // another worker won this one
+        }
+        let task = tasks::Entity::find_by_id(candidate.seq)
+            .one(&state.db)
+            .await?
+            .ok_or(ServiceError::NotFound(Resource::Task))?;
+        if task.attempts > MAX_ATTEMPTS {
+            fail(state, &task, "The analysis was interrupted too many times.").await?;
+            continue;
+        }
+        return Ok(Some(task));
+    }
+    Ok(None)
+}
+
+fn held_by(task: &tasks::Model) -> Condition {
+    Condition::all()
+        .add(tasks::Column::Id.eq(task.id.as_str()))
+        .add(tasks::Column::Status.eq(RUNNING))
+        .add(tasks::Column::ClaimId.eq(task.claim_id.as_deref().unwrap_or_default()))
+}
+
+/// Stores the result. False when the claim was lost (another worker took the task over).
+pub async fn complete(state: &AppState, task: &tasks::Model, result: &serde_json::Value) -> ServiceResult<bool> {
+    let now = state.clock.now_micros();
+    let updated = tasks::Entity::update_many()
+        .col_expr(tasks::Column::Status, Expr::value(COMPLETED))
+        .col_expr(tasks::Column::Result, Expr::value(result.to_string()))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
+        .filter(held_by(task))
+        .exec(&state.db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Marks the task FAILED and refunds its cost, in one transaction. The status change is
+/// conditional on the claim, so the refund happens at most once.
+pub async fn fail(state: &AppState, task: &tasks::Model, error: &str) -> ServiceResult<bool> {
+    let txn = state.db.begin().await?;
+    let now = state.clock.now_micros();
+    let updated = tasks::Entity::update_many()
+        .col_expr(tasks::Column::Status, Expr::value(FAILED))
+        .col_expr(tasks::Column::Error, Expr::value(error))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
+        .filter(held_by(task))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    let movement = Movement {
+        user_id: task.user_id.clone(),
+        credits: task.credits_used,
+        fiat_cents: state.config.credit_bands.first().cents_for(task.credits_used),
+        description: format!("Refund for {}", task.id),
+        stripe_session_id: None,
+        expected_balance: None,
+    };
+    ledger::move_credits(&txn, &state.clock, movement).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// How many tasks are waiting, for the logs at start-up.
+pub async fn pending_count(state: &AppState) -> ServiceResult<u64> {
+    Ok(tasks::Entity::find()
+        .filter(tasks::Column::Status.is_in([PENDING, RUNNING]))
+        .select_only()
+        .count(&state.db)
+        .await?)
+}

@@ -1,0 +1,142 @@
+//! The analysis worker pool inside the server: each worker claims a task, turns its
+//! input into a model request, and stores the result or fails it with a refund.
+
+use std::time::Duration;
+
+use base64::Engine;
+use entity::tasks as task_rows;
+use tokio::{sync::watch, task::JoinHandle};
+
+use super::tasks::{self, StoredAttachment};
+use crate::{
+    clients::agent::{AgentClient, AgentError, Part},
+    domain::attachments::{Category, media_type},
+    state::AppState,
+};
+
+/// How often an idle worker looks for tasks other processes queued.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// PDF text beyond this is cut; models have finite context.
+const MAX_PDF_CHARS: usize = 200_000;
+
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `WORKER_CONCURRENCY` workers, or none without a model provider.
+    pub fn start(state: &AppState) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let handles = match &state.agent {
+            None => vec![],
+            Some(agent) => (0..state.config.worker_concurrency)
+                .map(|n| tokio::spawn(work(state.clone(), agent.clone(), stopped.clone(), n)))
+                .collect(),
+        };
+        Self { stop, handles }
+    }
+
+    /// Lets each worker finish the task in hand, then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+
+    /// Stops at once, mid-task, as a crash would; claimed tasks stay RUNNING until their
+    /// lease runs out and another worker takes them.
+    pub fn abort(self) {
+        self.handles.iter().for_each(JoinHandle::abort);
+    }
+}
+
+async fn work(state: AppState, agent: AgentClient, mut stopped: watch::Receiver<bool>, number: usize) {
+    tracing::debug!(worker = number, "analysis worker started");
+    while !*stopped.borrow() {
+        match tasks::claim_next(&state).await {
+            Ok(Some(task)) => run(&state, &agent, task).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = state.task_queue.notified() => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = stopped.changed() => {}
+                }
+            }
+            Err(err) => {
+                tracing::error!(%err, "claiming a task failed");
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+}
+
+/// Runs one claimed task to COMPLETED or FAILED.
+pub async fn run(state: &AppState, agent: &AgentClient, task: task_rows::Model) {
+    let started = std::time::Instant::now();
+    let outcome = match prepare(state, agent, &task).await {
+        Ok(parts) => agent.analyse(&parts).await.map_err(|e| readable(&e)),
+        Err(message) => Err(message),
+    };
+    let stored = match outcome {
+        Ok(result) => {
+            let value = serde_json::to_value(&result).unwrap_or_default();
+            tasks::complete(state, &task, &value).await.map(|held| (held, "COMPLETED"))
+        }
+        Err(message) => tasks::fail(state, &task, &message).await.map(|held| (held, "FAILED")),
+    };
+    match stored {
+        Ok((true, status)) => {
+            tracing::info!(task_id = %task.id, status, elapsed_ms = started.elapsed().as_millis() as u64, "task finished");
+            let _ = tokio::fs::remove_dir_all(tasks::task_dir(state, &task.id)).await;
+        }
+        Ok((false, _)) => tracing::warn!(task_id = %task.id, "task was taken over by another worker; result dropped"),
+        Err(err) => tracing::error!(task_id = %task.id, %err, "storing the task's outcome failed"),
+    }
+}
+
+fn readable(err: &AgentError) -> String {
+    match err {
+        AgentError::Status { status, .. } => format!("The model provider failed (HTTP {status})."),
+        AgentError::Timeout => "The model provider did not answer in time.".into(),
+        AgentError::Transport(_) => "The model provider could not be reached.".into(),
+        AgentError::Malformed(detail) => format!("The model's answer was not a valid analysis: {detail}."),
+    }
+}
+
+/// The user message: the text, then each file as an image, extracted text or transcript.
+async fn prepare(state: &AppState, agent: &AgentClient, task: &task_rows::Model) -> Result<Vec<Part>, String> {
+    let mut parts = vec![];
+    if let Some(text) = &task.input {
+        parts.push(Part::Text(format!("Material to check:\n{text}")));
+    }
+    let dir = tasks::task_dir(state, &task.id);
+    for file in tasks::attachments_of(task) {
+        let StoredAttachment { name, category, extension, stored_as, .. } = file;
+        let bytes = tokio::fs::read(dir.join(&stored_as))
+            .await
+            .map_err(|_| format!("The file {name} is no longer available."))?;
+        match category {
+            Category::Image => {
+                let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                parts.push(Part::Image(format!("data:{};base64,{data}", media_type(&extension))));
+            }
+            Category::Pdf => {
+                let text = tokio::task::spawn_blocking(move || pdf_extract::extract_text_from_mem(&bytes))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .ok_or_else(|| format!("The PDF {name} could not be read."))?;
+                let text: String = text.chars().take(MAX_PDF_CHARS).collect();
+                parts.push(Part::Text(format!("Text of the PDF {name}:\n{}", text.trim())));
+            }
+            Category::Audio | Category::Video => {
+                let transcript =
+                    agent.transcribe(&name, media_type(&extension), bytes).await.map_err(|e| readable(&e))?;
+                parts.push(Part::Text(format!("Transcript of {name}:\n{transcript}")));
+            }
+        }
+    }
+    Ok(parts)
+}
