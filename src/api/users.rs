@@ -95,7 +95,7 @@ impl UsersApi {
     // second struct with this path would hide View and Update from the spec.
     #[oai(path = "/users/:user_id", method = "delete", operation_id = "usersDelete", tag = "ApiTags::Admin")]
     async fn delete(&self, _admin: AdminKey, user_id: Path<String>) -> Result<Deleted> {
-        admin::delete_user(&self.state.db, &user_id.0).await?;
+        admin::delete_user(&self.state, &user_id.0).await?;
         Ok(Deleted::NoContent)
     }
 }

@@ -1,7 +1,7 @@
 //! What operators do with the admin key: list users, set a balance, delete an account.
 
-use entity::users;
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect};
+use entity::{tasks, users};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     Resource, ServiceError, ServiceResult,
@@ -62,11 +62,22 @@ pub async fn set_credits(state: &AppState, user_id: &str, credits: i64) -> Servi
     Err(ServiceError::Internal(format!("balance of {user_id} kept changing")))
 }
 
-/// Deletes the account and everything that belongs to it (the foreign keys cascade).
-pub async fn delete_user<C: ConnectionTrait>(db: &C, user_id: &str) -> ServiceResult<()> {
-    let result = users::Entity::delete_by_id(user_id).exec(db).await?;
+/// Deletes the account and everything that belongs to it: the rows through the
+/// cascading foreign keys, then the files of its unfinished analyses.
+pub async fn delete_user(state: &AppState, user_id: &str) -> ServiceResult<()> {
+    let task_ids: Vec<String> = tasks::Entity::find()
+        .filter(tasks::Column::UserId.eq(user_id))
+        .select_only()
+        .column(tasks::Column::Id)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let result = users::Entity::delete_by_id(user_id).exec(&state.db).await?;
     if result.rows_affected == 0 {
         return Err(ServiceError::NotFound(Resource::User));
+    }
+    for task_id in task_ids {
+        let _ = tokio::fs::remove_dir_all(super::tasks::task_dir(state, &task_id)).await;
     }
     tracing::info!(%user_id, "account deleted by an operator");
     Ok(())

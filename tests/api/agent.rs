@@ -359,3 +359,15 @@ async fn tasks_are_listed_newest_first_and_private() {
     let via_key = app.analysis(&user_id, &key, &[("text", None, b"By key.")]).await;
     task_id(&via_key);
 }
+
+#[tokio::test]
+async fn deleting_an_account_removes_its_waiting_files() {
+    let (app, _provider) = TestApp::with_agent(&[("ADMIN_API_KEY", ADMIN_KEY)]).await;
+    let (user_id, bearer) = funded_user(&app, "leaving@example.com", 100).await;
+    task_id(&app.analysis(&user_id, &bearer, &[("files", Some("p.png"), PNG)]).await);
+    assert_eq!(app.stored_files(), 1);
+    let reply = app.call(poem::http::Method::DELETE, &format!("/users/{user_id}"), Some(ADMIN_KEY), None).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(app.count(entity::tasks::Entity).await, 0);
+    assert_eq!(app.stored_files(), 0);
+}
