@@ -10,13 +10,13 @@ use poem_openapi::{
     payload::Json,
     registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry},
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use super::{ApiTags, error::ApiError, models::*, own_active_user, own_user, security::Caller};
 use crate::{
     domain::{
         IdPrefix,
-        attachments::{Category, Supported, content_matches, extension},
+        attachments::{Category, Supported},
         new_id,
     },
     services::{
@@ -28,8 +28,6 @@ use crate::{
 
 /// Longest `text` accepted, in bytes.
 const MAX_TEXT_BYTES: usize = 100_000;
-/// Bytes of a file looked at to recognise its type.
-const SNIFF_BYTES: usize = 8192;
 
 pub struct AgentApi {
     pub state: AppState,
@@ -88,13 +86,7 @@ impl<'a> ApiExtractor<'a> for AnalysisForm {
 }
 
 fn supported(state: &AppState) -> Supported {
-    Supported { transcription: state.agent.as_ref().is_some_and(|a| a.can_transcribe()) }
-}
-
-/// The last path component of a client's file name, if it is a usable name.
-fn clean_file_name(raw: &str) -> Option<String> {
-    let name = raw.rsplit(['/', '\\']).next()?.trim();
-    (!name.is_empty() && name.len() <= 255 && !name.chars().any(char::is_control)).then(|| name.to_string())
+    tasks::supported(state)
 }
 
 /// Reads the form into `dir`: the text and the files, each checked as it streams in.
@@ -104,7 +96,6 @@ async fn read_form(
     dir: &FsPath,
 ) -> Result<(Option<String>, Vec<StoredAttachment>), ApiError> {
     let invalid = ApiError::invalid_parameters;
-    let supported = supported(state);
     let mut text: Option<String> = None;
     let mut files = vec![];
     while let Some(field) = form.next_field().await.map_err(|_| invalid())? {
@@ -125,44 +116,8 @@ async fn read_form(
         if files.len() >= state.config.max_attachments {
             return Err(invalid());
         }
-        let name = clean_file_name(&raw_name).ok_or_else(invalid)?;
-        let category: Category = supported.category_of(&name).ok_or_else(invalid)?;
-        let extension = extension(&name).ok_or_else(invalid)?;
-        let stored_as = format!("{}{extension}", files.len());
-        if files.is_empty() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| ServiceError::Internal(format!("attachments dir: {e}")))?;
-        }
-        let mut out = tokio::fs::File::create(dir.join(&stored_as))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("attachment file: {e}")))?;
-        let mut reader = field.into_async_read();
-        let mut chunk = vec![0u8; 64 * 1024];
-        let mut head = Vec::with_capacity(SNIFF_BYTES);
-        let mut size: u64 = 0;
-        loop {
-            let read = reader.read(&mut chunk).await.map_err(|_| invalid())?;
-            if read == 0 {
-                break;
-            }
-            size += read as u64;
-            if size > state.config.max_attachment_bytes {
-                return Err(invalid());
-            }
-            if head.len() < SNIFF_BYTES {
-                let take = (SNIFF_BYTES - head.len()).min(read);
-                head.extend_from_slice(&chunk[..take]);
-            }
-            out.write_all(&chunk[..read])
-                .await
-                .map_err(|e| ServiceError::Internal(format!("attachment write: {e}")))?;
-        }
-        out.flush().await.map_err(|e| ServiceError::Internal(format!("attachment write: {e}")))?;
-        if size == 0 || !content_matches(&extension, &head) {
-            return Err(invalid());
-        }
-        files.push(StoredAttachment { name, category, extension, size, stored_as });
+        let stored = tasks::store_attachment(state, dir, files.len(), &raw_name, field.into_async_read()).await?;
+        files.push(stored);
     }
     let text = text.filter(|t| !t.trim().is_empty());
     if text.is_none() && files.is_empty() {

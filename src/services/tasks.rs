@@ -13,7 +13,15 @@ use super::{
     Resource, ServiceError, ServiceResult,
     ledger::{self, Movement},
 };
-use crate::{domain::attachments::Category, state::AppState};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use crate::{
+    domain::attachments::{Category, Supported, content_matches, extension},
+    state::AppState,
+};
+
+/// Bytes of a file looked at to recognise its type.
+const SNIFF_BYTES: usize = 8192;
 
 pub const PENDING: &str = "PENDING";
 pub const RUNNING: &str = "RUNNING";
@@ -49,6 +57,60 @@ pub fn attachments_of(task: &tasks::Model) -> Vec<StoredAttachment> {
 
 pub fn task_dir(state: &AppState, task_id: &str) -> std::path::PathBuf {
     state.config.attachments_dir.join(task_id)
+}
+
+/// What this server can read, given its configuration.
+pub fn supported(state: &AppState) -> Supported {
+    Supported { transcription: state.agent.as_ref().is_some_and(|a| a.can_transcribe()) }
+}
+
+/// The last path component of a client's file name, if it is a usable name.
+fn clean_file_name(raw: &str) -> Option<String> {
+    let name = raw.rsplit(['/', '\\']).next()?.trim();
+    (!name.is_empty() && name.len() <= 255 && !name.chars().any(char::is_control)).then(|| name.to_string())
+}
+
+/// Streams one file into `dir` as attachment number `index`, checking as it goes: a
+/// supported extension, at most `MAX_ATTACHMENT_BYTES`, not empty, and first bytes of the
+/// kind the extension claims. On an error the caller removes `dir`.
+pub async fn store_attachment(
+    state: &AppState,
+    dir: &std::path::Path,
+    index: usize,
+    raw_name: &str,
+    mut reader: impl AsyncRead + Unpin,
+) -> ServiceResult<StoredAttachment> {
+    let invalid = || ServiceError::InvalidInput("attachment");
+    let name = clean_file_name(raw_name).ok_or_else(invalid)?;
+    let category = supported(state).category_of(&name).ok_or_else(invalid)?;
+    let extension = extension(&name).ok_or_else(invalid)?;
+    let stored_as = format!("{index}{extension}");
+    let io = |e: std::io::Error| ServiceError::Internal(format!("attachment file: {e}"));
+    tokio::fs::create_dir_all(dir).await.map_err(io)?;
+    let mut out = tokio::fs::File::create(dir.join(&stored_as)).await.map_err(io)?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    let mut size: u64 = 0;
+    loop {
+        let read = reader.read(&mut chunk).await.map_err(|_| invalid())?;
+        if read == 0 {
+            break;
+        }
+        size += read as u64;
+        if size > state.config.max_attachment_bytes {
+            return Err(invalid());
+        }
+        if head.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - head.len()).min(read);
+            head.extend_from_slice(&chunk[..take]);
+        }
+        out.write_all(&chunk[..read]).await.map_err(io)?;
+    }
+    out.flush().await.map_err(io)?;
+    if size == 0 || !content_matches(&extension, &head) {
+        return Err(invalid());
+    }
+    Ok(StoredAttachment { name, category, extension, size, stored_as })
 }
 
 /// Debits the analysis cost and creates the task at PENDING, in one transaction.
