@@ -4,6 +4,7 @@ pub mod api;
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod mcp;
 pub mod services;
 pub mod spec;
 pub mod state;
@@ -138,6 +139,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
         .at("/openapi.json", spec_endpoint.clone())
         .at("/api/v1/openapi.json", spec_endpoint)
         .at("/docs", docs_endpoint)
+        .at("/mcp", mcp::McpEndpoint::new(state.clone()))
         .with(api::middleware::BodyLimit {
             limit: state.config.json_body_limit,
             // Every file at its largest, plus the text and the multipart framing.

@@ -123,6 +123,22 @@ impl ApiError {
         Self::Unavailable(body("database_unavailable", "The database is unavailable.", None))
     }
 
+    /// The envelope this error is sent as.
+    pub fn body(&self) -> &ErrorBody {
+        match self {
+            Self::BadRequest(b)
+            | Self::Unauthorized(b)
+            | Self::Forbidden(b)
+            | Self::NotFound(b)
+            | Self::MethodNotAllowed(b)
+            | Self::PayloadTooLarge(b)
+            | Self::TooManyRequests(b, _)
+            | Self::Internal(b)
+            | Self::BadGateway(b)
+            | Self::Unavailable(b) => &b.0,
+        }
+    }
+
     pub fn status_code(&self) -> u16 {
         match self {
             Self::BadRequest(_) => 400,
