@@ -58,6 +58,14 @@ pub struct Config {
     pub attachments_dir: std::path::PathBuf,
     /// Analyses run at once by this process.
     pub worker_concurrency: usize,
+    /// Requests per second per credential (per address when anonymous).
+    pub rate_limit_per_second: std::num::NonZeroU32,
+    /// Shared limiter state; None keeps it in this process's memory.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key this server writes.
+    pub redis_prefix: String,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone, Debug)]
@@ -195,6 +203,32 @@ impl Config {
         if !(1..=256).contains(&worker_concurrency) {
             return Err(invalid("WORKER_CONCURRENCY", "must be between 1 and 256"));
         }
+        let rate = parse_number::<u32>(get("RATE_LIMIT_PER_SECOND"), "RATE_LIMIT_PER_SECOND", 10)?;
+        let rate_limit_per_second = std::num::NonZeroU32::new(rate)
+            .filter(|r| r.get() <= 1_000_000)
+            .ok_or_else(|| invalid("RATE_LIMIT_PER_SECOND", "must be between 1 and 1000000"))?;
+        let redis_url = get("REDIS_URL").map(str::to_string);
+        if let Some(url) = &redis_url {
+            let parsed = url::Url::parse(url).map_err(|e| invalid("REDIS_URL", format!("not a URL ({e})")))?;
+            if !matches!(parsed.scheme(), "redis" | "rediss") {
+                return Err(invalid("REDIS_URL", "scheme must be redis:// or rediss://"));
+            }
+        }
+        let redis_prefix = get("REDIS_PREFIX").unwrap_or("clara:").to_string();
+        let trusted_proxies = get("TRUSTED_PROXIES")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        p.parse::<ipnet::IpNet>().or_else(|_| p.parse::<IpAddr>().map(ipnet::IpNet::from)).map_err(
+                            |_| invalid("TRUSTED_PROXIES", format!("`{p}` is not an IP address or CIDR range")),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
 
         Ok(Self {
             host,
@@ -224,6 +258,10 @@ impl Config {
             max_attachment_bytes,
             attachments_dir,
             worker_concurrency,
+            rate_limit_per_second,
+            redis_url,
+            redis_prefix,
+            trusted_proxies,
         })
     }
 }
@@ -286,6 +324,9 @@ mod tests {
             ("ANALYSIS_COST_CREDITS", "0"),
             ("MAX_ATTACHMENTS", "0"),
             ("WORKER_CONCURRENCY", "0"),
+            ("RATE_LIMIT_PER_SECOND", "0"),
+            ("REDIS_URL", "http://x"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
             (
                 "CREDIT_RATES",
                 r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,

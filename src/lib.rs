@@ -4,6 +4,7 @@ pub mod api;
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod limits;
 pub mod mcp;
 pub mod services;
 pub mod spec;
@@ -92,6 +93,12 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
     if agent.is_none() {
         tracing::warn!("AGENT_API_BASE is not set: Analysis answers 503");
     }
+    let limits = match &config.redis_url {
+        Some(url) => limits::Limits::redis(url, &config.redis_prefix, config.rate_limit_per_second)
+            .await
+            .map_err(|e| StartError::Other(format!("REDIS_URL: cannot connect: {e}")))?,
+        None => limits::Limits::memory(config.rate_limit_per_second),
+    };
     tokio::fs::create_dir_all(&config.attachments_dir).await.map_err(|e| {
         StartError::Other(format!("ATTACHMENTS_DIR: cannot create {}: {e}", config.attachments_dir.display()))
     })?;
@@ -112,6 +119,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         google,
         stripe,
         agent,
+        limits,
         task_queue: Default::default(),
         clock,
         config,
@@ -145,6 +153,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
             // Every file at its largest, plus the text and the multipart framing.
             upload_limit: state.config.max_attachments as u64 * state.config.max_attachment_bytes + (1 << 20),
         })
+        .with(api::middleware::RateLimit)
         .data(state)
         .with(poem::middleware::Tracing)
         .catch_all_error(|err| async move { api::error::error_response(err) })

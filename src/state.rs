@@ -53,6 +53,7 @@ pub struct Inner {
     pub stripe: Option<StripeClient>,
     /// None without `AGENT_API_BASE`.
     pub agent: Option<AgentClient>,
+    pub limits: crate::limits::Limits,
     /// Wakes an idle worker of this process when a task is queued.
     pub task_queue: Arc<tokio::sync::Notify>,
 }

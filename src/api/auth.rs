@@ -1,18 +1,23 @@
 //! Routes 1–9 and 29: sign-up, sign-in, sessions, one-time codes and 2FA.
 
+use poem::Request;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
 
 use super::{
     ApiTags,
     body::{JsonBody, OptionalJsonBody},
     error::ApiError,
+    middleware::ClientAddr,
     models::*,
     own_active_user,
     security::{BasicCredentials, OptionalPublicAccess, PublicAccess, PublicOrSession, UserSession},
 };
 use crate::{
     domain::{Email, OtpType, Password, PersonName},
-    services::accounts::{self, NewAccount},
+    services::{
+        accounts::{self, NewAccount},
+        throttle::{self, Attempt},
+    },
     state::AppState,
 };
 
@@ -47,6 +52,11 @@ pub enum NoContent {
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
+
+/// The client address the rate-limit middleware found.
+fn client(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions().get::<ClientAddr>().and_then(|c| c.0)
+}
 
 fn email_from_path(raw: &str) -> Result<Email> {
     raw.parse().map_err(|_| ApiError::invalid_parameters())
@@ -99,12 +109,15 @@ impl AuthApi {
     #[oai(path = "/auth/session", method = "post", operation_id = "authLogin")]
     async fn login(
         &self,
+        req: &Request,
         credentials: BasicCredentials,
         body: OptionalJsonBody<CodeRequest>,
     ) -> Result<Json<UserWithTokenEnvelope>> {
         let code = body.0.map(|b| b.code.0);
+        let attempt = accounts::login(&self.state, &credentials.email, &credentials.password, code.as_deref());
         let (user, token) =
-            accounts::login(&self.state, &credentials.email, &credentials.password, code.as_deref()).await?;
+            throttle::guarded(&self.state, Attempt::Login, &credentials.email, client(req), code.is_some(), attempt)
+                .await?;
         Ok(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), "User logged in successfully.")))
     }
 
@@ -124,6 +137,7 @@ impl AuthApi {
     #[oai(path = "/users/:user_email/password", method = "patch", operation_id = "authChangePassword")]
     async fn change_password(
         &self,
+        req: &Request,
         auth: PublicOrSession,
         /// The account's e-mail address.
         user_email: Path<String>,
@@ -140,7 +154,8 @@ impl AuthApi {
         };
         let email = email_from_path(&user_email.0)?;
         let password = Password::parse(body.0.password.0).map_err(|_| ApiError::invalid_parameters())?;
-        accounts::change_password(&self.state, &email, &password, &body.0.code.0, keep_session).await?;
+        let attempt = accounts::change_password(&self.state, &email, &password, &body.0.code.0, keep_session);
+        throttle::guarded(&self.state, Attempt::Code, email.as_str(), client(req), true, attempt).await?;
         Ok(Json(NullEnvelope::new("User password changed successfully.")))
     }
 
@@ -151,6 +166,7 @@ impl AuthApi {
     #[oai(path = "/users/:user_email/otp/:otp_type", method = "post", operation_id = "authSendOtp")]
     async fn send_otp(
         &self,
+        req: &Request,
         _auth: PublicAccess,
         /// The account's e-mail address.
         user_email: Path<String>,
@@ -158,6 +174,7 @@ impl AuthApi {
         otp_type: Path<OtpType>,
     ) -> Result<NullCreated> {
         let email = email_from_path(&user_email.0)?;
+        throttle::may_send_code(&self.state, email.as_str(), otp_type.0, client(req)).await?;
         accounts::send_otp(&self.state, &email, otp_type.0).await?;
         Ok(NullCreated::Created(Json(NullEnvelope::new("OTP sent successfully."))))
     }
@@ -168,13 +185,15 @@ impl AuthApi {
     #[oai(path = "/users/:user_email/activate", method = "post", operation_id = "authActivate")]
     async fn activate(
         &self,
+        req: &Request,
         _auth: PublicAccess,
         /// The account's e-mail address.
         user_email: Path<String>,
         body: JsonBody<CodeRequest>,
     ) -> Result<Json<UserEnvelope>> {
         let email = email_from_path(&user_email.0)?;
-        let user = accounts::activate(&self.state, &email, &body.0.code.0).await?;
+        let attempt = accounts::activate(&self.state, &email, &body.0.code.0);
+        let user = throttle::guarded(&self.state, Attempt::Code, email.as_str(), client(req), true, attempt).await?;
         Ok(Json(UserEnvelope::new(User::from(&user), "User activated successfully.")))
     }
 
@@ -185,13 +204,15 @@ impl AuthApi {
     #[oai(path = "/users/:user_id/2fa", method = "post", operation_id = "authEnable2fa")]
     async fn enable_2fa(
         &self,
+        req: &Request,
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
         body: JsonBody<CodeRequest>,
     ) -> Result<Json<NullEnvelope>> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        accounts::set_two_factor(&self.state, user, true, &body.0.code.0).await?;
+        let attempt = accounts::set_two_factor(&self.state, user, true, &body.0.code.0);
+        throttle::guarded(&self.state, Attempt::Code, &user.email, client(req), true, attempt).await?;
         Ok(Json(NullEnvelope::new("User 2FA enabled successfully.")))
     }
 
@@ -201,13 +222,15 @@ impl AuthApi {
     #[oai(path = "/users/:user_id/2fa", method = "delete", operation_id = "authDisable2fa")]
     async fn disable_2fa(
         &self,
+        req: &Request,
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
         body: JsonBody<CodeRequest>,
     ) -> Result<NoContent> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        accounts::set_two_factor(&self.state, user, false, &body.0.code.0).await?;
+        let attempt = accounts::set_two_factor(&self.state, user, false, &body.0.code.0);
+        throttle::guarded(&self.state, Attempt::Code, &user.email, client(req), true, attempt).await?;
         Ok(NoContent::NoContent)
     }
 

@@ -119,6 +119,9 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::Internal(body("internal_error", MSG_INTERNAL, None))
     }
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self::TooManyRequests(body("rate_limited", "You have exceeded the rate limit.", None), retry_after.max(1))
+    }
     pub fn database_unavailable() -> Self {
         Self::Unavailable(body("database_unavailable", "The database is unavailable.", None))
     }
@@ -192,6 +195,7 @@ impl From<ServiceError> for ApiError {
                 "The e-mail could not be sent. Please try again later.",
                 None,
             )),
+            ServiceError::RateLimited(retry_after) => Self::rate_limited(retry_after),
             ServiceError::InsufficientCredits => Self::Forbidden(body(
                 "insufficient_credits",
                 "You do not have enough credits to perform this action.",

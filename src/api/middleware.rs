@@ -1,6 +1,14 @@
 //! Request-level guards that run before any route.
 
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::header::CONTENT_LENGTH};
+use std::net::IpAddr;
+
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::header::{AUTHORIZATION, CONTENT_LENGTH},
+};
+use sha2::{Digest, Sha256};
+
+use crate::state::AppState;
 
 use super::error::ApiError;
 
@@ -54,6 +62,84 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                 return Ok(ApiError::payload_too_large().into_response());
             }
             Err(_) => return Ok(ApiError::empty_body().into_response()),
+        }
+        self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}
+
+/// The client's address: the peer, or the first address in `X-Forwarded-For` (from the
+/// right) that is not a trusted proxy when the peer is one.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+fn client_addr(req: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip().to_canonical())?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer))
+}
+
+/// Never limited: probes, the spec and the docs; and Stripe's signed deliveries, whose
+/// own retry schedule a 429 would only delay.
+fn is_exempt(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/health"
+            | "/api/v1/version"
+            | "/openapi.json"
+            | "/api/v1/openapi.json"
+            | "/docs"
+            | "/metrics"
+            | "/api/v1/stripe/webhook"
+            | "/api/v1/stripe/settle"
+    )
+}
+
+/// `RATE_LIMIT_PER_SECOND` per credential (a hash of the `Authorization` value), or per
+/// client address when there is none; 429 in the envelope with `Retry-After`.
+pub struct RateLimit;
+
+impl<E: Endpoint> Middleware<E> for RateLimit {
+    type Output = RateLimitEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RateLimitEndpoint { inner }
+    }
+}
+
+pub struct RateLimitEndpoint<E> {
+    inner: E,
+}
+
+impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let Some(state) = req.data::<AppState>().cloned() else {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        };
+        let client = client_addr(&req, &state.config.trusted_proxies);
+        req.extensions_mut().insert(ClientAddr(client));
+        if !is_exempt(req.uri().path()) {
+            let key = match req.headers().get(AUTHORIZATION) {
+                Some(value) => {
+                    format!("credential:{}", crate::services::tokens::hex(&Sha256::digest(value.as_bytes())))
+                }
+                None => format!("address:{}", client.map_or_else(|| "unknown".into(), |ip| ip.to_string())),
+            };
+            if let Err(retry) = state.limits.check_rate(&key, state.clock.now_secs()).await {
+                return Ok(ApiError::rate_limited(retry.0).into_response());
+            }
         }
         self.inner.call(req).await.map(IntoResponse::into_response)
     }

@@ -10,6 +10,7 @@ pub mod otp;
 pub mod passwords;
 pub mod settings;
 pub mod tasks;
+pub mod throttle;
 pub mod tokens;
 pub mod two_factor;
 pub mod worker;
@@ -56,6 +57,9 @@ pub enum ServiceError {
     InvalidSignature(#[from] crate::clients::stripe::SignatureError),
     #[error("not a Stripe event: {0}")]
     InvalidEvent(String),
+    /// Too many requests or attempts; retry after this many seconds.
+    #[error("rate limited for {0} s")]
+    RateLimited(u64),
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -10,6 +10,7 @@ mod bad_input;
 mod billing;
 mod google;
 mod ledger;
+mod limits;
 mod mcp;
 mod misc;
 mod otp;

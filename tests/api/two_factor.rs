@@ -4,6 +4,8 @@ use serde_json::json;
 use crate::support::*;
 
 async fn email_code(app: &TestApp, email: &str) -> String {
+    // One code per minute per e-mail and type.
+    app.state.clock.advance(std::time::Duration::from_secs(61));
     app.post(&format!("/users/{email}/otp/TWO_FACTOR_AUTH"), None, None)
         .await
         .assert_success(201, "OTP sent successfully.");

@@ -121,6 +121,14 @@ impl TestApp {
         vars.insert("DATABASE_URL".into(), fresh_database(dir.path()).await);
         vars.insert("BCRYPT_COST".into(), "4".into());
         vars.insert("SMTP_URL".into(), smtp.url());
+        // Tests make many calls a second with one token; the rate-limit tests lower this.
+        vars.insert("RATE_LIMIT_PER_SECOND".into(), "1000000".into());
+        if let Ok(redis) = std::env::var("TEST_REDIS_URL")
+            && !redis.is_empty()
+        {
+            vars.insert("REDIS_URL".into(), redis);
+            vars.insert("REDIS_PREFIX".into(), format!("clara-test:{}:", uuid::Uuid::new_v4().simple()));
+        }
         vars.insert("ATTACHMENTS_DIR".into(), dir.path().join("attachments").display().to_string());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());

@@ -1,0 +1,188 @@
+//! Rate limits and attempt counters. In memory for one process (governor for the
+//! per-second limit); in Redis when `REDIS_URL` is set, so that several processes share
+//! them. Windows and locks are computed from the app's clock, not from Redis TTLs alone,
+//! so both modes behave the same.
+//!
+//! A limiter that cannot reach Redis lets the request through and logs: an outage of
+//! the limiter must not become an outage of the API.
+
+use std::{collections::HashMap, num::NonZeroU32, sync::Mutex};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use redis::aio::ConnectionManager;
+
+/// A refusal: retry after this many seconds (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
+
+pub struct Limits {
+    backend: Backend,
+    per_second: NonZeroU32,
+}
+
+enum Backend {
+    Memory { per_second: DefaultKeyedRateLimiter<String>, counters: Mutex<HashMap<String, Counter>> },
+    Redis { connection: ConnectionManager, prefix: String },
+}
+
+/// A count within a window, or a lock, in memory.
+#[derive(Debug, Clone, Copy)]
+struct Counter {
+    value: i64,
+    /// Unix seconds after which the entry is void.
+    expires_at: i64,
+}
+
+impl Limits {
+    pub fn memory(per_second: NonZeroU32) -> Self {
+        Self {
+            backend: Backend::Memory {
+                per_second: RateLimiter::keyed(Quota::per_second(per_second)),
+                counters: Mutex::default(),
+            },
+            per_second,
+        }
+    }
+
+    pub async fn redis(url: &str, prefix: &str, per_second: NonZeroU32) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let connection = ConnectionManager::new(client).await?;
+        Ok(Self { backend: Backend::Redis { connection, prefix: prefix.to_string() }, per_second })
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Redis { .. })
+    }
+
+    /// One request of a credential (or an address) against the per-second limit.
+    pub async fn check_rate(&self, key: &str, now_secs: i64) -> Result<(), RetryAfter> {
+        match &self.backend {
+            Backend::Memory { per_second, .. } => match per_second.check_key(&key.to_string()) {
+                Ok(()) => Ok(()),
+                Err(not_until) => {
+                    use governor::clock::{Clock, DefaultClock};
+                    let wait = not_until.wait_time_from(DefaultClock::default().now());
+                    Err(RetryAfter(wait.as_secs_f64().ceil().max(1.0) as u64))
+                }
+            },
+            Backend::Redis { .. } => {
+                let count = self.incr_window(&format!("rate:{key}:{now_secs}"), 2).await;
+                if count.is_some_and(|c| c > i64::from(self.per_second.get())) { Err(RetryAfter(1)) } else { Ok(()) }
+            }
+        }
+    }
+
+    /// Counts one event in the current `window` (seconds); refused once `max` are counted.
+    pub async fn hit_window(&self, key: &str, now_secs: i64, window: i64, max: i64) -> Result<(), RetryAfter> {
+        let start = now_secs - now_secs.rem_euclid(window);
+        let count = match &self.backend {
+            Backend::Memory { counters, .. } => {
+                let mut counters = counters.lock().unwrap_or_else(|p| p.into_inner());
+                if counters.len() > 100_000 {
+                    counters.retain(|_, c| c.expires_at > now_secs);
+                }
+                let entry = counters
+                    .entry(format!("win:{key}:{start}"))
+                    .or_insert(Counter { value: 0, expires_at: start + window });
+                entry.value += 1;
+                Some(entry.value)
+            }
+            Backend::Redis { .. } => self.incr_window(&format!("win:{key}:{start}"), window as u64 + 1).await,
+        };
+        match count {
+            Some(count) if count > max => Err(RetryAfter((start + window - now_secs).max(1) as u64)),
+            _ => Ok(()),
+        }
+    }
+
+    /// At most one event per `period` seconds under `key`.
+    pub async fn cooldown(&self, key: &str, now_secs: i64, period: i64) -> Result<(), RetryAfter> {
+        let key = format!("cool:{key}");
+        match self.lock_until(&key).await {
+            Some(until) if until > now_secs => Err(RetryAfter((until - now_secs) as u64)),
+            _ => {
+                self.set_lock(&key, now_secs + period, period).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Refused while a lock set by [`Self::record_failure`] holds.
+    pub async fn check_lock(&self, key: &str, now_secs: i64) -> Result<(), RetryAfter> {
+        match self.lock_until(&format!("lock:{key}")).await {
+            Some(until) if until > now_secs => Err(RetryAfter((until - now_secs) as u64)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failure; the `max`-th within `window` seconds locks the key for `lock` seconds.
+    pub async fn record_failure(&self, key: &str, now_secs: i64, max: i64, window: i64, lock: i64) {
+        if self.hit_window(&format!("fail:{key}"), now_secs, window, max - 1).await.is_err() {
+            self.set_lock(&format!("lock:{key}"), now_secs + lock, lock).await;
+            tracing::warn!(%key, lock_secs = lock, "too many failures: locked");
+        }
+    }
+
+    async fn lock_until(&self, key: &str) -> Option<i64> {
+        match &self.backend {
+            Backend::Memory { counters, .. } => {
+                counters.lock().unwrap_or_else(|p| p.into_inner()).get(key).map(|c| c.value)
+            }
+            Backend::Redis { connection, prefix } => {
+                let mut connection = connection.clone();
+                let value: Result<Option<i64>, _> =
+                    redis::cmd("GET").arg(format!("{prefix}{key}")).query_async(&mut connection).await;
+                value.unwrap_or_else(|err| {
+                    tracing::error!(%err, "rate limiter: Redis unavailable");
+                    None
+                })
+            }
+        }
+    }
+
+    async fn set_lock(&self, key: &str, until: i64, ttl: i64) {
+        match &self.backend {
+            Backend::Memory { counters, .. } => {
+                let mut counters = counters.lock().unwrap_or_else(|p| p.into_inner());
+                counters.retain(|_, c| c.expires_at > until - ttl);
+                counters.insert(key.to_string(), Counter { value: until, expires_at: until });
+            }
+            Backend::Redis { connection, prefix } => {
+                let mut connection = connection.clone();
+                // The TTL only cleans up; `until` (on the app's clock) decides.
+                let result: Result<(), _> = redis::cmd("SET")
+                    .arg(format!("{prefix}{key}"))
+                    .arg(until)
+                    .arg("EX")
+                    .arg(ttl.max(1) as u64 + 60)
+                    .query_async(&mut connection)
+                    .await;
+                if let Err(err) = result {
+                    tracing::error!(%err, "rate limiter: Redis unavailable");
+                }
+            }
+        }
+    }
+
+    /// INCR with an expiry set on the first increment; None when Redis is unavailable.
+    async fn incr_window(&self, key: &str, ttl_secs: u64) -> Option<i64> {
+        let Backend::Redis { connection, prefix } = &self.backend else { return None };
+        let mut connection = connection.clone();
+        let result: Result<(i64, i64), _> = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(format!("{prefix}{key}"))
+            .cmd("EXPIRE")
+            .arg(format!("{prefix}{key}"))
+            .arg(ttl_secs)
+            .query_async(&mut connection)
+            .await;
+        match result {
+            Ok((count, _)) => Some(count),
+            Err(err) => {
+                tracing::error!(%err, "rate limiter: Redis unavailable");
+                None
+            }
+        }
+    }
+}
