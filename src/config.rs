@@ -66,6 +66,14 @@ pub struct Config {
     pub redis_prefix: String,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Browser origins allowed to call the API (CORS); `*` for any; empty for none.
+    pub cors_allowed_origins: Vec<String>,
+    /// Longest a request may take (uploads and MCP get ten times as long).
+    pub request_timeout: Duration,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// How long shutdown waits for in-flight requests and running analyses.
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -229,6 +237,36 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
+        let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(|o| o.trim_end_matches('/').to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in &cors_allowed_origins {
+            if origin != "*" {
+                let parsed = url::Url::parse(origin)
+                    .map_err(|_| invalid("CORS_ALLOWED_ORIGINS", format!("`{origin}` is not an origin")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.path() != "/" {
+                    return Err(invalid(
+                        "CORS_ALLOWED_ORIGINS",
+                        format!("`{origin}` is not an origin like https://app.example.com"),
+                    ));
+                }
+            }
+        }
+        let timeout_secs = parse_number::<u64>(get("REQUEST_TIMEOUT_SECS"), "REQUEST_TIMEOUT_SECS", 30)?;
+        if !(1..=3600).contains(&timeout_secs) {
+            return Err(invalid("REQUEST_TIMEOUT_SECS", "must be between 1 and 3600"));
+        }
+        let metrics_token = get("METRICS_TOKEN").map(str::to_string);
+        let grace_secs = parse_number::<u64>(get("SHUTDOWN_GRACE_SECS"), "SHUTDOWN_GRACE_SECS", 20)?;
+        if grace_secs > 3600 {
+            return Err(invalid("SHUTDOWN_GRACE_SECS", "must be at most 3600"));
+        }
 
         Ok(Self {
             host,
@@ -262,6 +300,10 @@ impl Config {
             redis_url,
             redis_prefix,
             trusted_proxies,
+            cors_allowed_origins,
+            request_timeout: Duration::from_secs(timeout_secs),
+            metrics_token,
+            shutdown_grace: Duration::from_secs(grace_secs),
         })
     }
 }
@@ -327,6 +369,8 @@ mod tests {
             ("RATE_LIMIT_PER_SECOND", "0"),
             ("REDIS_URL", "http://x"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path"),
+            ("REQUEST_TIMEOUT_SECS", "0"),
             (
                 "CREDIT_RATES",
                 r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod limits;
 pub mod mcp;
+pub mod metrics;
 pub mod services;
 pub mod spec;
 pub mod state;
@@ -120,6 +121,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         stripe,
         agent,
         limits,
+        metrics: Default::default(),
         task_queue: Default::default(),
         clock,
         config,
@@ -142,19 +144,77 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
     });
     let spec_endpoint = std::sync::Arc::new(spec_endpoint);
     let docs_endpoint = make_sync(move |_| Html(docs.clone()));
+    let metrics_endpoint = poem::endpoint::make(|req: poem::Request| async move { metrics_response(&req).await });
+    let cors = {
+        let origins = &state.config.cors_allowed_origins;
+        let mut cors = poem::middleware::Cors::new()
+            .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+            .allow_headers(["authorization", "content-type", "x-request-id"])
+            .expose_headers(["x-total-count", "retry-after", "x-request-id"])
+            .max_age(600);
+        if !origins.iter().any(|o| o == "*") {
+            cors = cors.allow_origins(origins.iter().map(String::as_str));
+        }
+        cors
+    };
+    let timeout = state.config.request_timeout;
+    let cors_enabled = !state.config.cors_allowed_origins.is_empty();
     Route::new()
         .nest("/api/v1", service)
         .at("/openapi.json", spec_endpoint.clone())
         .at("/api/v1/openapi.json", spec_endpoint)
         .at("/docs", docs_endpoint)
         .at("/mcp", mcp::McpEndpoint::new(state.clone()))
+        .at("/metrics", metrics_endpoint)
         .with(api::middleware::BodyLimit {
             limit: state.config.json_body_limit,
             // Every file at its largest, plus the text and the multipart framing.
             upload_limit: state.config.max_attachments as u64 * state.config.max_attachment_bytes + (1 << 20),
         })
         .with(api::middleware::RateLimit)
+        .with(api::middleware::Observe)
         .data(state)
-        .with(poem::middleware::Tracing)
+        .with_if(cors_enabled, cors)
+        .with(api::middleware::Harden { timeout })
         .catch_all_error(|err| async move { api::error::error_response(err) })
+}
+
+/// Serves the app on `acceptor` until `shutdown` resolves, with the analysis workers.
+/// On shutdown: stop accepting, give in-flight requests and running analyses
+/// `SHUTDOWN_GRACE_SECS`, then hand unfinished analyses back to PENDING.
+pub async fn serve<A>(
+    state: AppState,
+    acceptor: A,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()>
+where
+    A: poem::listener::Acceptor + 'static,
+{
+    let workers = services::worker::Workers::start(&state);
+    let grace = state.config.shutdown_grace;
+    let served =
+        poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app(state), shutdown, Some(grace)).await;
+    tracing::info!("stopped accepting requests; stopping the analysis workers");
+    workers.shutdown(grace).await;
+    served
+}
+
+/// `/metrics`: Prometheus text, behind `METRICS_TOKEN` when it is set.
+async fn metrics_response(req: &poem::Request) -> poem::Response {
+    use poem::IntoResponse;
+    use subtle::ConstantTimeEq;
+    let Some(state) = req.data::<AppState>() else { return api::error::ApiError::internal().into_response() };
+    if let Some(token) = &state.config.metrics_token {
+        let expected = format!("Bearer {token}");
+        let given = req.headers().get(poem::http::header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
+        if !bool::from(given.ct_eq(expected.as_bytes())) {
+            return api::error::ApiError::unauthorized().into_response();
+        }
+    }
+    match services::tasks::stats(state).await {
+        Ok((counts, oldest)) => poem::Response::builder()
+            .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+            .body(state.metrics.render(&counts, oldest)),
+        Err(err) => api::error::ApiError::from(err).into_response(),
+    }
 }

@@ -5,7 +5,7 @@ use clara_backend::{
     config::{Config, LogFormat},
     state::Clock,
 };
-use poem::{Server, listener::TcpListener};
+use poem::listener::{Listener, TcpListener};
 
 fn usage() -> ExitCode {
     eprintln!("usage: clara-backend [serve | openapi | migrate]");
@@ -72,21 +72,36 @@ async fn run(command: &str, config: Config) -> Result<(), StartError> {
         _ => {
             let address = (config.host, config.port);
             let state = build_state(config, Clock::default()).await?;
-            let workers = clara_backend::services::worker::Workers::start(&state);
-            let listener = TcpListener::bind(address);
+            let acceptor = TcpListener::bind(address).into_acceptor().await.map_err(|e| {
+                StartError::Other(format!("HOST/PORT: cannot listen on {}:{}: {e}", address.0, address.1))
+            })?;
             tracing::info!("listening on http://{}:{} (docs at /docs)", address.0, address.1);
-            let served = Server::new(listener)
-                .run_with_graceful_shutdown(
-                    clara_backend::app(state),
-                    async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    },
-                    Some(std::time::Duration::from_secs(10)),
-                )
+            clara_backend::serve(state, acceptor, shutdown_signal())
                 .await
-                .map_err(|e| StartError::Other(format!("HOST/PORT: {e}")));
-            workers.shutdown().await;
-            served
+                .map_err(|e| StartError::Other(format!("HOST/PORT: {e}")))
         }
+    }
+}
+
+/// SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

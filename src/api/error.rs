@@ -42,7 +42,8 @@ pub struct ErrorBody {
     /// `two_factor_required`, `account_not_active`, `forbidden`, `insufficient_credits`,
     /// `user_not_found`, `transaction_not_found`, `task_not_found`, `rate_not_found`, `route_not_found`,
     /// `method_not_allowed`, `payload_too_large`, `rate_limited`, `internal_error`,
-    /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`.
+    /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`,
+    /// `timed_out`.
     pub code: String,
 }
 
@@ -121,6 +122,9 @@ impl ApiError {
     }
     pub fn rate_limited(retry_after: u64) -> Self {
         Self::TooManyRequests(body("rate_limited", "You have exceeded the rate limit.", None), retry_after.max(1))
+    }
+    pub fn timed_out() -> Self {
+        Self::Unavailable(body("timed_out", "The request took too long. Please try again.", None))
     }
     pub fn database_unavailable() -> Self {
         Self::Unavailable(body("database_unavailable", "The database is unavailable.", None))

@@ -144,3 +144,132 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         self.inner.call(req).await.map(IntoResponse::into_response)
     }
 }
+
+/// An `X-Request-Id` from the client when it is sane, else a new one.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .filter(|id| id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// The outermost layer: request id (accepted or made, echoed), security headers on every
+/// response, and a time limit on the whole request.
+pub struct Harden {
+    pub timeout: std::time::Duration,
+}
+
+impl<E: Endpoint> Middleware<E> for Harden {
+    type Output = HardenEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        HardenEndpoint { inner, timeout: self.timeout }
+    }
+}
+
+pub struct HardenEndpoint<E> {
+    inner: E,
+    timeout: std::time::Duration,
+}
+
+impl<E: Endpoint> Endpoint for HardenEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        use poem::http::HeaderValue;
+        let id = request_id(&req);
+        req.extensions_mut().insert(RequestId(id.clone()));
+        let path = req.uri().path().to_string();
+        // Uploads and MCP may legitimately take longer than a JSON call.
+        let limit = if is_upload(&path) || path == "/mcp" { self.timeout * 10 } else { self.timeout };
+        let mut response = match tokio::time::timeout(limit, self.inner.call(req)).await {
+            Ok(Ok(response)) => response.into_response(),
+            // CORS refusals and anything else the inner layers left as errors.
+            Ok(Err(err)) => crate::api::error::error_response(err),
+            Err(_) => {
+                tracing::warn!(request_id = %id, %path, "request timed out");
+                ApiError::timed_out().into_response()
+            }
+        };
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            headers.insert("x-request-id", value);
+        }
+        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.insert("strict-transport-security", HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+        if path != "/docs" {
+            // Swagger UI needs its scripts; everything else is data, never a page.
+            headers.insert(
+                "content-security-policy",
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+            headers.insert("cache-control", HeaderValue::from_static("no-store"));
+        }
+        Ok(response)
+    }
+}
+
+/// Per request: a log line with the operation id, status and latency, and the metrics.
+pub struct Observe;
+
+impl<E: Endpoint> Middleware<E> for Observe {
+    type Output = ObserveEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        ObserveEndpoint { inner }
+    }
+}
+
+pub struct ObserveEndpoint<E> {
+    inner: E,
+}
+
+impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        use tracing::Instrument;
+        let started = std::time::Instant::now();
+        let state = req.data::<AppState>().cloned();
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let span = tracing::info_span!("request", %request_id, %method, %path);
+        let result = self.inner.call(req).instrument(span.clone()).await;
+        let (mut response, error_operation) = match result {
+            Ok(response) => (response.into_response(), None),
+            Err(err) => {
+                let operation = err.data::<poem_openapi::OperationId>().map(|o| o.0);
+                (crate::api::error::error_response(err), operation)
+            }
+        };
+        let operation = error_operation
+            .or_else(|| response.data::<poem_openapi::OperationId>().map(|o| o.0))
+            .unwrap_or(match path.as_str() {
+                "/mcp" => "mcp",
+                "/metrics" => "metrics",
+                "/openapi.json" | "/api/v1/openapi.json" => "openapi",
+                "/docs" => "docs",
+                _ => "unmatched",
+            });
+        let status = response.status();
+        let elapsed = started.elapsed();
+        if let Some(state) = state {
+            state.metrics.requests.with_label_values(&[operation, status.as_str()]).inc();
+            state.metrics.latency.with_label_values(&[operation]).observe(elapsed.as_secs_f64());
+        }
+        span.in_scope(|| {
+            tracing::info!(operation, status = status.as_u16(), latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
+        });
+        response.set_data(poem_openapi::OperationId(operation));
+        Ok(response)
+    }
+}

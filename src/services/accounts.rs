@@ -93,7 +93,9 @@ async fn send_code(state: &AppState, user: &users::Model, otp_type: OtpType, wel
         welcome,
         state.config.otp_ttl.as_secs() / 60,
     );
-    state.mailer.send(mail).await.map_err(|err| {
+    let sent = state.mailer.send(mail).await;
+    state.metrics.emails.with_label_values(&[if sent.is_ok() { "sent" } else { "failed" }]).inc();
+    sent.map_err(|err| {
         tracing::error!(user_id = %user.id, otp_type = otp_type.as_str(), %err, "mail not sent");
         ServiceError::MailFailed
     })

@@ -172,6 +172,12 @@ pub async fn handle_webhook(
         _ => WebhookOutcome::Ignored,
     };
     tracing::info!(event_id = %event.id, kind = %event.kind, ?outcome, "stripe webhook");
+    let label = match outcome {
+        WebhookOutcome::Credited => "credited",
+        WebhookOutcome::Duplicate => "duplicate",
+        WebhookOutcome::Ignored => "ignored",
+    };
+    state.metrics.webhooks.with_label_values(&[label]).inc();
     Ok((event.id, outcome))
 }
 

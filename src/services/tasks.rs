@@ -280,3 +280,32 @@ pub async fn pending_count(state: &AppState) -> ServiceResult<u64> {
         .count(&state.db)
         .await?)
 }
+
+/// Hands a claimed task back to PENDING (shutdown could not wait for it).
+pub async fn release(state: &AppState, task: &tasks::Model) -> ServiceResult<bool> {
+    let updated = tasks::Entity::update_many()
+        .col_expr(tasks::Column::Status, Expr::value(PENDING))
+        .col_expr(tasks::Column::ClaimId, Expr::value(Option::<String>::None))
+        .col_expr(tasks::Column::ClaimedAt, Expr::value(Option::<i64>::None))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(state.clock.now_micros()))
+        .filter(held_by(task))
+        .exec(&state.db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Tasks per status and the age in seconds of the oldest PENDING one, for `/metrics`.
+pub async fn stats(state: &AppState) -> ServiceResult<(Vec<(&'static str, i64)>, i64)> {
+    let mut counts = vec![];
+    for status in [PENDING, RUNNING, COMPLETED, FAILED] {
+        let count = tasks::Entity::find().filter(tasks::Column::Status.eq(status)).count(&state.db).await?;
+        counts.push((status, count as i64));
+    }
+    let oldest = tasks::Entity::find()
+        .filter(tasks::Column::Status.eq(PENDING))
+        .order_by_asc(tasks::Column::Seq)
+        .one(&state.db)
+        .await?
+        .map_or(0, |task| (state.clock.now_micros() - task.created_at) / 1_000_000);
+    Ok((counts, oldest))
+}

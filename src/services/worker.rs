@@ -1,7 +1,11 @@
 //! The analysis worker pool inside the server: each worker claims a task, turns its
 //! input into a model request, and stores the result or fails it with a refund.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use base64::Engine;
 use entity::tasks as task_rows;
@@ -20,28 +24,45 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 const MAX_PDF_CHARS: usize = 200_000;
 
 pub struct Workers {
+    state: AppState,
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
+    /// The task each worker holds, to hand back if shutdown cannot wait for it.
+    holding: Holding,
 }
+
+type Holding = Arc<Mutex<HashMap<usize, task_rows::Model>>>;
 
 impl Workers {
     /// Starts `WORKER_CONCURRENCY` workers, or none without a model provider.
     pub fn start(state: &AppState) -> Self {
         let (stop, stopped) = watch::channel(false);
+        let holding: Holding = Arc::default();
         let handles = match &state.agent {
             None => vec![],
             Some(agent) => (0..state.config.worker_concurrency)
-                .map(|n| tokio::spawn(work(state.clone(), agent.clone(), stopped.clone(), n)))
+                .map(|n| tokio::spawn(work(state.clone(), agent.clone(), stopped.clone(), n, holding.clone())))
                 .collect(),
         };
-        Self { stop, handles }
+        Self { state: state.clone(), stop, handles, holding }
     }
 
-    /// Lets each worker finish the task in hand, then returns.
-    pub async fn shutdown(self) {
+    /// Stops taking tasks and gives the tasks in hand `grace` to finish. Those still
+    /// running then are stopped and handed back to PENDING for another worker.
+    pub async fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);
-        for handle in self.handles {
-            let _ = handle.await;
+        let aborts: Vec<_> = self.handles.iter().map(JoinHandle::abort_handle).collect();
+        if tokio::time::timeout(grace, futures_util::future::join_all(self.handles)).await.is_err() {
+            aborts.iter().for_each(|handle| handle.abort());
+            let held: Vec<task_rows::Model> =
+                self.holding.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, task)| task).collect();
+            for task in held {
+                match tasks::release(&self.state, &task).await {
+                    Ok(true) => tracing::info!(task_id = %task.id, "running task handed back to PENDING at shutdown"),
+                    Ok(false) => {}
+                    Err(err) => tracing::error!(task_id = %task.id, %err, "could not hand a task back"),
+                }
+            }
         }
     }
 
@@ -52,11 +73,21 @@ impl Workers {
     }
 }
 
-async fn work(state: AppState, agent: AgentClient, mut stopped: watch::Receiver<bool>, number: usize) {
+async fn work(
+    state: AppState,
+    agent: AgentClient,
+    mut stopped: watch::Receiver<bool>,
+    number: usize,
+    holding: Holding,
+) {
     tracing::debug!(worker = number, "analysis worker started");
     while !*stopped.borrow() {
         match tasks::claim_next(&state).await {
-            Ok(Some(task)) => run(&state, &agent, task).await,
+            Ok(Some(task)) => {
+                holding.lock().unwrap_or_else(|p| p.into_inner()).insert(number, task.clone());
+                run(&state, &agent, task).await;
+                holding.lock().unwrap_or_else(|p| p.into_inner()).remove(&number);
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = state.task_queue.notified() => {}

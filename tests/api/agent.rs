@@ -65,7 +65,7 @@ async fn a_text_analysis_is_debited_run_and_completed() {
 
     let workers = app.start_workers();
     let task = app.finished_task(&id).await;
-    workers.shutdown().await;
+    workers.shutdown(std::time::Duration::from_secs(30)).await;
     assert_eq!(task.status, "COMPLETED", "{:?}", task.error);
 
     let view = app.get(&format!("/users/{user_id}/tasks/{id}"), Some(&bearer)).await;
@@ -109,7 +109,7 @@ async fn images_arrive_as_data_urls_and_pdfs_as_their_text() {
 
     let workers = app.start_workers();
     let task = app.finished_task(&id).await;
-    workers.shutdown().await;
+    workers.shutdown(std::time::Duration::from_secs(30)).await;
     assert_eq!(task.status, "COMPLETED", "{:?}", task.error);
     assert_eq!(app.stored_files(), 0, "files are removed once the task is done");
 
@@ -130,7 +130,7 @@ async fn audio_is_transcribed_when_a_transcription_model_is_set() {
     let id = task_id(&app.analysis(&user_id, &bearer, &[("talk.mp3", Some("talk.mp3"), mp3)]).await);
     let workers = app.start_workers();
     let task = app.finished_task(&id).await;
-    workers.shutdown().await;
+    workers.shutdown(std::time::Duration::from_secs(30)).await;
     assert_eq!(task.status, "COMPLETED", "{:?}", task.error);
     let transcription = provider.requests().into_iter().find(|r| r.path.ends_with("/audio/transcriptions")).unwrap();
     let raw = String::from_utf8_lossy(&transcription.raw);
@@ -162,7 +162,7 @@ async fn provider_failures_end_failed_with_one_refund() {
         let id = task_id(&app.analysis(&user_id, &bearer, &[("text", None, b"A claim.")]).await);
         let workers = app.start_workers();
         let task = app.finished_task(&id).await;
-        workers.shutdown().await;
+        workers.shutdown(std::time::Duration::from_secs(30)).await;
         assert_eq!(task.status, "FAILED", "{behaviour:?}");
         assert!(task.error.as_deref().unwrap().contains(error), "{behaviour:?}: {:?}", task.error);
         assert_eq!(provider.chats().len(), attempts, "{behaviour:?}: retried on 429/5xx/timeouts only");
@@ -271,7 +271,7 @@ async fn a_task_left_running_by_a_crash_is_finished_after_restart() {
     app.state.clock.advance(Duration::from_secs(3600));
     let workers = app.start_workers();
     let task = app.finished_task(&id).await;
-    workers.shutdown().await;
+    workers.shutdown(std::time::Duration::from_secs(30)).await;
     assert_eq!(task.status, "COMPLETED");
     assert_eq!(task.attempts, 2);
     assert_eq!(app.balance(&user_id).await, 8_000, "debited once, never refunded");
@@ -293,8 +293,8 @@ async fn two_processes_never_run_the_same_task() {
     for id in &ids {
         assert_eq!(app.finished_task(id).await.status, "COMPLETED");
     }
-    here.shutdown().await;
-    there.shutdown().await;
+    here.shutdown(Duration::from_secs(30)).await;
+    there.shutdown(Duration::from_secs(30)).await;
     let mut texts: Vec<String> =
         provider.chats().iter().map(|c| c["messages"][1]["content"][0]["text"].as_str().unwrap().to_string()).collect();
     assert_eq!(texts.len(), 12, "one provider call per task");

@@ -149,7 +149,7 @@ async fn every_tool_answers_like_its_rest_route() {
     let task_id = started["id"].as_str().unwrap().to_string();
     let workers = app.start_workers();
     app.finished_task(&task_id).await;
-    workers.shutdown().await;
+    workers.shutdown(std::time::Duration::from_secs(30)).await;
     let task = data(&call(&client, "get_task", json!({"task_id": task_id})).await);
     assert_eq!(task["status"], "COMPLETED");
     assert_eq!(task["result"]["verdict"], "FALSE");

@@ -83,31 +83,30 @@ async fn create(req: &Request, body: Body, shared: Data<&Shared>) -> Response {
         requests.len()
     };
     let behaviour = shared.behaviour.lock().unwrap().clone();
-    let answer = match behaviour {
+    match behaviour {
         Behaviour::Fail { status, body } => {
             return Response::builder()
                 .status(StatusCode::from_u16(status).unwrap())
                 .content_type("application/json")
                 .body(body.to_string());
         }
-        Behaviour::Stall(duration) => {
-            tokio::time::sleep(duration).await;
-            json!({})
-        }
-        Behaviour::Succeed => match path.as_str() {
-            "/v1/customers" => json!({"id": format!("cus_test_{number}"), "object": "customer"}),
-            "/v1/checkout/sessions" => json!({
-                "id": format!("cs_test_{number}"),
-                "object": "checkout.session",
-                "url": format!("https://checkout.stripe.test/c/pay/cs_test_{number}"),
-            }),
-            "/v1/billing_portal/sessions" => json!({
-                "id": format!("bps_test_{number}"),
-                "object": "billing_portal.session",
-                "url": format!("https://billing.stripe.test/p/session/test_{number}"),
-            }),
-            _ => return Response::builder().status(StatusCode::NOT_FOUND).body("{}"),
-        },
+        // A slow Stripe: the answer comes, late.
+        Behaviour::Stall(duration) => tokio::time::sleep(duration).await,
+        Behaviour::Succeed => {}
+    }
+    let answer = match path.as_str() {
+        "/v1/customers" => json!({"id": format!("cus_test_{number}"), "object": "customer"}),
+        "/v1/checkout/sessions" => json!({
+            "id": format!("cs_test_{number}"),
+            "object": "checkout.session",
+            "url": format!("https://checkout.stripe.test/c/pay/cs_test_{number}"),
+        }),
+        "/v1/billing_portal/sessions" => json!({
+            "id": format!("bps_test_{number}"),
+            "object": "billing_portal.session",
+            "url": format!("https://billing.stripe.test/p/session/test_{number}"),
+        }),
+        _ => return Response::builder().status(StatusCode::NOT_FOUND).body("{}"),
     };
     Response::builder().content_type("application/json").body(answer.to_string())
 }

@@ -1,0 +1,70 @@
+//! Prometheus metrics, served at `/metrics` (behind `METRICS_TOKEN` when it is set).
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub latency: HistogramVec,
+    pub emails: IntCounterVec,
+    pub webhooks: IntCounterVec,
+    tasks: IntGaugeVec,
+    queue_age: prometheus::IntGauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("clara".into()), None).expect("a valid prefix");
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by operation id and status."),
+            &["operation", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by operation id.")
+                .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["operation"],
+        )
+        .expect("valid metric");
+        let emails = IntCounterVec::new(Opts::new("emails_total", "E-mails by result (sent, failed)."), &["result"])
+            .expect("valid metric");
+        let webhooks = IntCounterVec::new(
+            Opts::new("stripe_webhooks_total", "Stripe webhook deliveries by outcome."),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let tasks =
+            IntGaugeVec::new(Opts::new("tasks", "Analysis tasks by status."), &["status"]).expect("valid metric");
+        let queue_age =
+            prometheus::IntGauge::new("task_queue_age_seconds", "Age of the oldest PENDING task (0 when none).")
+                .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(emails.clone()),
+            Box::new(webhooks.clone()),
+            Box::new(tasks.clone()),
+            Box::new(queue_age.clone()),
+        ] {
+            registry.register(collector).expect("metrics register once");
+        }
+        Self { registry, requests, latency, emails, webhooks, tasks, queue_age }
+    }
+
+    /// The text exposition, with the task gauges set from the given counts.
+    pub fn render(&self, tasks_by_status: &[(&str, i64)], oldest_pending_age: i64) -> String {
+        for (status, count) in tasks_by_status {
+            self.tasks.with_label_values(&[status]).set(*count);
+        }
+        self.queue_age.set(oldest_pending_age.max(0));
+        let mut out = vec![];
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
