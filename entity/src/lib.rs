@@ -2,6 +2,8 @@
 
 pub mod api_keys;
 pub mod otp_codes;
+pub mod recovery_codes;
+pub mod security_events;
 pub mod sessions;
 pub mod settings;
 pub mod tasks;

@@ -41,6 +41,8 @@ pub enum Relation {
     ApiKey,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
+    #[sea_orm(has_many = "super::recovery_codes::Entity")]
+    RecoveryCodes,
 }
 
 impl Related<super::sessions::Entity> for Entity {

@@ -10,6 +10,8 @@ mod m20261123_000005_add_stripe_customer;
 mod m20261123_000006_create_transactions;
 mod m20261123_000007_create_api_keys;
 mod m20261123_000008_create_tasks;
+mod m20261123_000009_create_recovery_codes;
+mod m20261123_000010_create_security_events;
 
 pub struct Migrator;
 
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_create_transactions::Migration),
             Box::new(m20261123_000007_create_api_keys::Migration),
             Box::new(m20261123_000008_create_tasks::Migration),
+            Box::new(m20261123_000009_create_recovery_codes::Migration),
+            Box::new(m20261123_000010_create_security_events::Migration),
         ]
     }
 }

@@ -6,8 +6,16 @@ use poem_openapi::{
     payload::Json,
 };
 
-use super::{ApiTags, body::JsonBody, default_limit, error::ApiError, models::*, security::AdminKey};
-use crate::{services::admin, state::AppState};
+use poem::Request;
+
+use super::{ApiTags, auth::origin, body::JsonBody, default_limit, error::ApiError, models::*, security::AdminKey};
+use crate::{
+    services::{
+        admin,
+        events::{self, EventKind},
+    },
+    state::AppState,
+};
 
 pub struct AdminApi {
     pub state: AppState,
@@ -20,6 +28,18 @@ pub enum UserPage {
     Ok(
         Json<UserListEnvelope>,
         /// How many users there are in all.
+        #[oai(header = "X-Total-Count")]
+        u64,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum SecurityEventPage {
+    /// A page of events, newest first.
+    #[oai(status = 200)]
+    Ok(
+        Json<SecurityEventListEnvelope>,
+        /// How many events match in all.
         #[oai(header = "X-Total-Count")]
         u64,
     ),
@@ -53,11 +73,45 @@ impl AdminApi {
     #[oai(path = "/users/:user_id/credits", method = "put", operation_id = "adminUsersSetCredits")]
     async fn set_credits(
         &self,
+        req: &Request,
         _admin: AdminKey,
         user_id: Path<String>,
         body: JsonBody<SetCreditsRequest>,
     ) -> Result<Json<UserEnvelope>, ApiError> {
+        let before = crate::services::accounts::find_user(&self.state, &user_id.0).await?.credits;
         let user = admin::set_credits(&self.state, &user_id.0, body.0.credits.0).await?;
+        let detail = format!(
+            "from {} to {}",
+            crate::domain::format_decimal(before),
+            crate::domain::format_decimal(user.credits)
+        );
+        events::record(&self.state, EventKind::AdminCreditsChanged, Some(&user.id), &origin(req), Some(detail)).await;
         Ok(Json(UserEnvelope::new(User::from(&user), "User credits updated successfully.")))
+    }
+
+    /// Security events
+    ///
+    /// The security trail, newest first: logins (succeeded, failed, locked), password and
+    /// 2FA changes, recovery codes, API key resets, deletions and admin actions, with the
+    /// client's address and user agent. `user_id` narrows it to one account.
+    #[oai(path = "/security_events", method = "get", operation_id = "adminSecurityEventsList")]
+    async fn security_events(
+        &self,
+        _admin: AdminKey,
+        /// Only this account's events.
+        user_id: Query<Option<String>>,
+        /// Page size, 1 to 100.
+        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<u64>,
+        /// Rows to skip (newest first).
+        #[oai(default, validator(maximum(value = "9007199254740991")))]
+        offset: Query<u64>,
+    ) -> Result<SecurityEventPage, ApiError> {
+        let (rows, total) = events::list(&self.state.db, user_id.0.as_deref(), limit.0, offset.0).await?;
+        let data = rows.iter().map(SecurityEvent::from).collect();
+        Ok(SecurityEventPage::Ok(
+            Json(SecurityEventListEnvelope::new(data, "Security events fetched successfully.")),
+            total,
+        ))
     }
 }

@@ -3,7 +3,13 @@
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
 
 use super::{ApiTags, error::ApiError, models::*, own_active_user, security::UserSession};
-use crate::{services::api_keys, state::AppState};
+use crate::{
+    services::{
+        api_keys,
+        events::{self, EventKind},
+    },
+    state::AppState,
+};
 
 pub struct ApiKeysApi {
     pub state: AppState,
@@ -40,12 +46,14 @@ impl ApiKeysApi {
     #[oai(path = "/users/:user_id/api_key", method = "post", operation_id = "apiKeysReset")]
     async fn reset(
         &self,
+        req: &poem::Request,
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
     ) -> Result<ApiKeyCreated, ApiError> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
         let issued = api_keys::reset(&self.state, user).await?;
+        events::record(&self.state, EventKind::ApiKeyReset, Some(&user.id), &super::auth::origin(req), None).await;
         Ok(ApiKeyCreated::Created(Json(ApiKeyEnvelope::new(
             ApiKey::new(&issued.key, issued.token),
             "API key reset successfully.",

@@ -15,7 +15,9 @@ use super::{
 use crate::{
     domain::{Email, OtpType, Password, PersonName},
     services::{
+        ServiceError,
         accounts::{self, NewAccount},
+        events::{self, EventKind, Origin},
         throttle::{self, Attempt},
     },
     state::AppState,
@@ -39,6 +41,13 @@ pub enum NullCreated {
 }
 
 #[derive(ApiResponse)]
+pub enum RecoveryCodesCreated {
+    /// The new set; the previous set no longer works.
+    #[oai(status = 201)]
+    Created(Json<RecoveryCodesEnvelope>),
+}
+
+#[derive(ApiResponse)]
 pub enum TotpCreated {
     #[oai(status = 201)]
     Created(Json<TotpEnrolmentEnvelope>),
@@ -56,6 +65,14 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// The client address the rate-limit middleware found.
 fn client(req: &Request) -> Option<std::net::IpAddr> {
     req.extensions().get::<ClientAddr>().and_then(|c| c.0)
+}
+
+/// Where the request came from, for the security trail.
+pub fn origin(req: &Request) -> Origin {
+    Origin {
+        address: client(req).map(|ip| ip.to_string()),
+        user_agent: req.headers().get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_string),
+    }
 }
 
 fn email_from_path(raw: &str) -> Result<Email> {
@@ -111,13 +128,27 @@ impl AuthApi {
         &self,
         req: &Request,
         credentials: BasicCredentials,
-        body: OptionalJsonBody<CodeRequest>,
+        body: OptionalJsonBody<SecondFactorRequest>,
     ) -> Result<Json<UserWithTokenEnvelope>> {
         let code = body.0.map(|b| b.code.0);
         let attempt = accounts::login(&self.state, &credentials.email, &credentials.password, code.as_deref());
-        let (user, token) =
+        let outcome =
             throttle::guarded(&self.state, Attempt::Login, &credentials.email, client(req), code.is_some(), attempt)
-                .await?;
+                .await;
+        let kind = match &outcome {
+            Ok(_) => EventKind::LoginSucceeded,
+            Err(ServiceError::RateLimited(_)) => EventKind::LoginLocked,
+            Err(ServiceError::Unauthorized) => EventKind::LoginFailed,
+            Err(ServiceError::TwoFactor { .. }) if code.is_some() => EventKind::LoginFailed,
+            Err(_) => return Err(outcome.err().map(ApiError::from).unwrap_or_else(ApiError::internal)),
+        };
+        let user_id = match &outcome {
+            Ok((user, _)) => Some(user.id.clone()),
+            Err(_) => accounts::user_id_for_email(&self.state, &credentials.email).await,
+        };
+        let detail = (kind != EventKind::LoginSucceeded).then(|| format!("email: {}", credentials.email.trim()));
+        events::record(&self.state, kind, user_id.as_deref(), &origin(req), detail).await;
+        let (user, token) = outcome?;
         Ok(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), "User logged in successfully.")))
     }
 
@@ -156,6 +187,8 @@ impl AuthApi {
         let password = Password::parse(body.0.password.0).map_err(|_| ApiError::invalid_parameters())?;
         let attempt = accounts::change_password(&self.state, &email, &password, &body.0.code.0, keep_session);
         throttle::guarded(&self.state, Attempt::Code, email.as_str(), client(req), true, attempt).await?;
+        let user_id = accounts::user_id_for_email(&self.state, email.as_str()).await;
+        events::record(&self.state, EventKind::PasswordChanged, user_id.as_deref(), &origin(req), None).await;
         Ok(Json(NullEnvelope::new("User password changed successfully.")))
     }
 
@@ -208,11 +241,12 @@ impl AuthApi {
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
-        body: JsonBody<CodeRequest>,
+        body: JsonBody<SecondFactorRequest>,
     ) -> Result<Json<NullEnvelope>> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
         let attempt = accounts::set_two_factor(&self.state, user, true, &body.0.code.0);
         throttle::guarded(&self.state, Attempt::Code, &user.email, client(req), true, attempt).await?;
+        events::record(&self.state, EventKind::TwoFactorEnabled, Some(&user.id), &origin(req), None).await;
         Ok(Json(NullEnvelope::new("User 2FA enabled successfully.")))
     }
 
@@ -226,11 +260,12 @@ impl AuthApi {
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
-        body: JsonBody<CodeRequest>,
+        body: JsonBody<SecondFactorRequest>,
     ) -> Result<NoContent> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
         let attempt = accounts::set_two_factor(&self.state, user, false, &body.0.code.0);
         throttle::guarded(&self.state, Attempt::Code, &user.email, client(req), true, attempt).await?;
+        events::record(&self.state, EventKind::TwoFactorDisabled, Some(&user.id), &origin(req), None).await;
         Ok(NoContent::NoContent)
     }
 
@@ -250,6 +285,30 @@ impl AuthApi {
         Ok(TotpCreated::Created(Json(TotpEnrolmentEnvelope::new(
             TotpEnrolment { secret, otpauth_url },
             "TOTP enrolment started successfully.",
+        ))))
+    }
+
+    /// Recovery codes
+    ///
+    /// Makes a new set of ten single-use recovery codes (the old set stops working) and
+    /// shows it once. Each is accepted once wherever a 2FA code is (login, Disable 2FA,
+    /// this route). Needs 2FA on and a current second factor in `code`.
+    #[oai(path = "/users/:user_id/2fa/recovery_codes", method = "post", operation_id = "authRecoveryCodes")]
+    async fn recovery_codes(
+        &self,
+        req: &Request,
+        session: UserSession,
+        /// The caller's user id.
+        user_id: Path<String>,
+        body: JsonBody<SecondFactorRequest>,
+    ) -> Result<RecoveryCodesCreated> {
+        let user = own_active_user(&session.0.user, &user_id.0)?;
+        let attempt = accounts::new_recovery_codes(&self.state, user, &body.0.code.0);
+        let codes = throttle::guarded(&self.state, Attempt::Code, &user.email, client(req), true, attempt).await?;
+        events::record(&self.state, EventKind::RecoveryCodesCreated, Some(&user.id), &origin(req), None).await;
+        Ok(RecoveryCodesCreated::Created(Json(RecoveryCodesEnvelope::new(
+            RecoveryCodes { codes },
+            "Recovery codes created successfully.",
         ))))
     }
 }

@@ -560,6 +560,12 @@ envelope!(
     TotpEnrolmentEnvelope, TotpEnrolment);
 
 envelope!(
+    /// Success envelope around a new set of recovery codes.
+    RecoveryCodesEnvelope, RecoveryCodes);
+envelope!(
+    /// Success envelope around a page of security events, newest first.
+    SecurityEventListEnvelope, Vec<SecurityEvent>);
+envelope!(
     /// Success envelope around a Task.
     TaskEnvelope, Task);
 envelope!(
@@ -676,6 +682,70 @@ impl CodeRequest {
     }
 }
 
+/// A second factor: an e-mailed TWO_FACTOR_AUTH code, the authenticator app's current
+/// code, or (once 2FA is on) one of the recovery codes.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct SecondFactorRequest {
+    /// Six digits, or a recovery code like `abcde-23456`.
+    #[oai(validator(pattern = r"^([0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5})$"))]
+    pub code: Text,
+}
+
+impl SecondFactorRequest {
+    fn example_value() -> Self {
+        Self { code: "245522".into() }
+    }
+}
+
+/// Ten single-use codes, each accepted once wherever a 2FA code is. Shown only now.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+impl RecoveryCodes {
+    fn example_value() -> Self {
+        Self { codes: vec!["k7mqx-3vhpt".into(), "9drwa-ueb4n".into()] }
+    }
+}
+
+/// A security-relevant event of an account.
+#[derive(Debug, Clone, Object)]
+pub struct SecurityEvent {
+    pub id: String,
+    /// The account, when known (kept after it is deleted).
+    #[oai(nullable)]
+    pub user_id: Option<String>,
+    /// `login_succeeded`, `login_failed`, `login_locked`, `password_changed`,
+    /// `two_factor_enabled`, `two_factor_disabled`, `recovery_codes_created`,
+    /// `api_key_reset`, `account_deleted`, `admin_credits_changed`, `admin_account_deleted`.
+    pub kind: String,
+    #[oai(nullable)]
+    pub client_address: Option<String>,
+    #[oai(nullable)]
+    pub user_agent: Option<String>,
+    #[oai(nullable)]
+    pub detail: Option<String>,
+    /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
+    pub created_at: String,
+}
+
+impl From<&entity::security_events::Model> for SecurityEvent {
+    fn from(row: &entity::security_events::Model) -> Self {
+        Self {
+            id: row.id.clone(),
+            user_id: row.user_id.clone(),
+            kind: row.kind.clone(),
+            client_address: row.client_address.clone(),
+            user_agent: row.user_agent.clone(),
+            detail: row.detail.clone(),
+            created_at: http_date(row.created_at),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct ChangePasswordRequest {
@@ -784,6 +854,8 @@ macro_rules! examples {
 }
 
 examples!(
+    SecondFactorRequest,
+    RecoveryCodes,
     Task,
     SupportedAttachments,
     ApiKey,

@@ -177,6 +177,23 @@ security_extractor!(AdminKey, [AdminApiKey], fallback = false, |req| {
     }
 });
 
+/// The operators' key, or a user session (acting on their own account).
+pub enum AdminOrSession {
+    Admin,
+    Session(Box<SessionUser>),
+}
+
+security_extractor!(AdminOrSession, [AdminApiKey, BearerAuth], fallback = false, |req| {
+    let state = state(req)?;
+    match (authorization(req), &state.config.admin_api_key) {
+        (Some(header), _) if bearer_token(header).is_some() => {
+            session_from(req).await.map(|s| AdminOrSession::Session(Box::new(s)))
+        }
+        (Some(given), Some(key)) if bool::from(given.as_bytes().ct_eq(key.as_bytes())) => Ok(AdminOrSession::Admin),
+        _ => Err(ApiError::unauthorized()),
+    }
+});
+
 /// E-mail and password from `Basic`; malformed headers are a 401.
 pub struct BasicCredentials {
     pub email: String,

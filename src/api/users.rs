@@ -1,20 +1,26 @@
-//! Routes 10–11: the user's own account; and route 28, an operator deleting an account.
+//! Routes 10–11: the user's own account; routes 28 and 31, deleting an account (an
+//! operator with the admin key, or the user with an e-mailed code).
 
+use poem::Request;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json, types::MaybeUndefined};
 
 use super::{
     ApiTags,
-    body::JsonBody,
+    auth::origin,
+    body::{JsonBody, OptionalJsonBody},
     error::ApiError,
+    middleware::ClientAddr,
     models::*,
     own_user,
-    security::{AdminKey, Caller, UserSession},
+    security::{AdminOrSession, Caller, UserSession},
 };
 use crate::{
     domain::PersonName,
     services::{
         accounts::{self, ProfileChanges},
         admin,
+        events::{self, EventKind},
+        throttle::{self, Attempt},
     },
     state::AppState,
 };
@@ -88,14 +94,37 @@ impl UsersApi {
         Ok(Json(UserEnvelope::new(User::from(&user), "User updated successfully.")))
     }
 
-    /// Delete user
+    /// Delete account
     ///
-    /// Deletes the account with its sessions, codes and transactions.
+    /// Deletes the account with everything of it (sessions, codes, transactions, API
+    /// key, tasks and their files), in one transaction. With the admin key: any account.
+    /// With a user token: the caller's own, with a `DELETE_ACCOUNT` code from Send OTP.
     // Here rather than in AdminApi: poem-openapi keeps one path item per path, so a
     // second struct with this path would hide View and Update from the spec.
-    #[oai(path = "/users/:user_id", method = "delete", operation_id = "usersDelete", tag = "ApiTags::Admin")]
-    async fn delete(&self, _admin: AdminKey, user_id: Path<String>) -> Result<Deleted> {
-        admin::delete_user(&self.state, &user_id.0).await?;
+    #[oai(path = "/users/:user_id", method = "delete", operation_id = "usersDelete", tag = "ApiTags::User")]
+    async fn delete(
+        &self,
+        req: &Request,
+        auth: AdminOrSession,
+        /// The account's user id.
+        user_id: Path<String>,
+        /// With a user token: `{"code": "<DELETE_ACCOUNT code>"}`. Not needed with the admin key.
+        body: OptionalJsonBody<CodeRequest>,
+    ) -> Result<Deleted> {
+        match auth {
+            AdminOrSession::Admin => {
+                admin::delete_user(&self.state, &user_id.0).await?;
+                events::record(&self.state, EventKind::AdminAccountDeleted, Some(&user_id.0), &origin(req), None).await;
+            }
+            AdminOrSession::Session(session) => {
+                let user = own_user(&session.user, &user_id.0)?;
+                let code = body.0.ok_or_else(ApiError::invalid_parameters)?.code.0;
+                let attempt = accounts::delete_own_account(&self.state, user, &code);
+                let address = req.extensions().get::<ClientAddr>().and_then(|c| c.0);
+                throttle::guarded(&self.state, Attempt::Code, &user.email, address, true, attempt).await?;
+                events::record(&self.state, EventKind::AccountDeleted, Some(&user.id), &origin(req), None).await;
+            }
+        }
         Ok(Deleted::NoContent)
     }
 }

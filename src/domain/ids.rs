@@ -7,6 +7,8 @@ pub enum IdPrefix {
     Transaction,
     ApiKey,
     Task,
+    RecoveryCode,
+    SecurityEvent,
 }
 
 impl IdPrefix {
@@ -18,6 +20,8 @@ impl IdPrefix {
             Self::Transaction => "transaction_",
             Self::ApiKey => "api_key_",
             Self::Task => "task_",
+            Self::RecoveryCode => "recovery_code_",
+            Self::SecurityEvent => "event_",
         }
     }
 

@@ -7,6 +7,8 @@ pub enum OtpType {
     Activation,
     TwoFactorAuth,
     ChangePassword,
+    /// Beyond the Clara docs: confirms self-service account deletion.
+    DeleteAccount,
 }
 
 impl OtpType {
@@ -15,6 +17,7 @@ impl OtpType {
             Self::Activation => "ACTIVATION",
             Self::TwoFactorAuth => "TWO_FACTOR_AUTH",
             Self::ChangePassword => "CHANGE_PASSWORD",
+            Self::DeleteAccount => "DELETE_ACCOUNT",
         }
     }
 
@@ -24,6 +27,7 @@ impl OtpType {
             Self::Activation => "activate your Clara account",
             Self::TwoFactorAuth => "confirm a two-factor authentication step",
             Self::ChangePassword => "change your Clara password",
+            Self::DeleteAccount => "delete your Clara account (this cannot be undone)",
         }
     }
 }

@@ -34,6 +34,12 @@ async fn user_by_email(state: &AppState, email: &Email) -> ServiceResult<Option<
     Ok(users::Entity::find().filter(users::Column::Email.eq(email.as_str())).one(&state.db).await?)
 }
 
+/// The id of the account with this e-mail, if any (for the security trail).
+pub async fn user_id_for_email(state: &AppState, email: &str) -> Option<String> {
+    let email: Email = email.parse().ok()?;
+    user_by_email(state, &email).await.ok().flatten().map(|u| u.id)
+}
+
 pub async fn find_user(state: &AppState, user_id: &str) -> ServiceResult<users::Model> {
     users::Entity::find_by_id(user_id.to_string()).one(&state.db).await?.ok_or(ServiceError::NotFound(Resource::User))
 }
@@ -286,6 +292,8 @@ pub async fn set_two_factor(
     let verified = two_factor::verify(&state.db, &state.tokens, &state.clock, user, which, code)
         .await?
         .ok_or(ServiceError::TwoFactor { is_2fa_enabled: user.is_2fa_enabled })?;
+    // A new state of 2FA starts without recovery codes; Recovery Codes makes a set.
+    two_factor::clear_recovery_codes(&state.db, &user.id).await?;
     let mut active = user.clone().into_active_model();
     active.is_2fa_enabled = Set(enable);
     if enable {
@@ -300,6 +308,25 @@ pub async fn set_two_factor(
     }
     active.updated_at = Set(state.clock.now_micros());
     Ok(active.update(&state.db).await?)
+}
+
+/// A new set of ten recovery codes, after a valid second factor (2FA must be on).
+pub async fn new_recovery_codes(state: &AppState, user: &users::Model, code: &str) -> ServiceResult<Vec<String>> {
+    if !user.is_2fa_enabled {
+        return Err(ServiceError::TwoFactor { is_2fa_enabled: false });
+    }
+    two_factor::verify(&state.db, &state.tokens, &state.clock, user, AppSecret::Confirmed, code)
+        .await?
+        .ok_or(ServiceError::TwoFactor { is_2fa_enabled: true })?;
+    two_factor::new_recovery_set(&state.db, &state.tokens, &state.clock, &user.id).await
+}
+
+/// Checks a DELETE_ACCOUNT code, then deletes the account with everything of it.
+pub async fn delete_own_account(state: &AppState, user: &users::Model, code: &str) -> ServiceResult<()> {
+    if !otp::check(&state.db, &state.tokens, &state.clock, &user.id, OtpType::DeleteAccount, code).await? {
+        return Err(ServiceError::Unauthorized);
+    }
+    super::admin::delete_user(state, &user.id).await
 }
 
 pub struct ProfileChanges {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod billing;
+pub mod events;
 pub mod ledger;
 pub mod otp;
 pub mod passwords;

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod account_safety;
 mod admin;
 mod agent;
 mod api_keys;

@@ -75,6 +75,8 @@ async fn every_operation_is_documented_for_generators() {
         "authEnable2fa",
         "authDisable2fa",
         "authStartTotp",
+        "authRecoveryCodes",
+        "adminSecurityEventsList",
         "usersGet",
         "usersUpdate",
         "apiKeysGet",

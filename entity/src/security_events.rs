@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+
+/// An append-only record of something security-relevant that happened to an account.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "security_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    #[sea_orm(unique)]
+    pub id: String,
+    /// Kept after the account is deleted (no foreign key).
+    pub user_id: Option<String>,
+    pub kind: String,
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+    /// Unix microseconds.
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
