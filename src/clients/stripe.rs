@@ -183,7 +183,8 @@ pub fn verify_webhook_signature(
     let mut timestamp = None;
     let mut signatures = vec![];
     for part in header.split(',') {
-        let (key, value) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+        // Like Stripe's own libraries, skip what is not `key=value`.
+        let Some((key, value)) = part.trim().split_once('=') else { continue };
         match key {
             "t" => timestamp = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
             "v1" => signatures.push(value),
@@ -232,8 +233,28 @@ mod tests {
         assert_eq!(check(&format!("t=1000,v1={other}"), 1000), Err(SignatureError::Mismatch));
         assert_eq!(check(&format!("t=1001,v1={good}"), 1000), Err(SignatureError::Mismatch));
         assert_eq!(check("t=1000,v1=zz", 1000), Err(SignatureError::Mismatch));
+        assert_eq!(check(&format!(",garbage,t=1000,,v1={good}"), 1000), Ok(()));
         for malformed in ["", "garbage", "t=abc,v1=00", &format!("v1={good}"), "t=1000", "t=1000,v0=00"] {
             assert_eq!(check(malformed, 1000), Err(SignatureError::Malformed), "{malformed}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn any_header_is_refused_without_panicking(header in any::<String>(), body in any::<Vec<u8>>(), now in any::<i64>()) {
+                prop_assert!(verify_webhook_signature("whsec_a", &header, &body, now).is_err());
+            }
+
+            #[test]
+            fn a_real_signature_is_found_among_noise(body in any::<Vec<u8>>(), noise in "[a-su-z0-9=,]{0,40}", t in 0i64..4_000_000_000) {
+                let header = format!("{noise},t={t},v1={},v0=00", sign("whsec_a", t, &body));
+                prop_assert_eq!(verify_webhook_signature("whsec_a", &header, &body, t), Ok(()));
+            }
         }
     }
 }

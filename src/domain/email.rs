@@ -63,3 +63,31 @@ mod tests {
         assert!(format!("{}@x.com", "a".repeat(250)).parse::<Email>().is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(raw in any::<String>()) {
+            if let Ok(email) = raw.parse::<Email>() {
+                let text = email.as_str();
+                prop_assert!(text.len() <= 254);
+                prop_assert_eq!(text, text.to_lowercase());
+                prop_assert!(text.contains('@'));
+                prop_assert!(!text.chars().any(char::is_whitespace));
+            }
+        }
+
+        #[test]
+        fn generated_addresses_parse_to_their_lower_case(local in "[a-zA-Z0-9._+-]{1,20}", domain in "[a-z0-9]{1,10}\\.[a-z]{2,6}") {
+            prop_assume!(!local.starts_with('.') && !local.ends_with('.') && !local.contains(".."));
+            let raw = format!("{local}@{domain}");
+            let email: Email = raw.parse().unwrap();
+            prop_assert_eq!(email.as_str(), raw.to_lowercase());
+        }
+    }
+}

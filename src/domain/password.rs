@@ -40,3 +40,18 @@ mod tests {
         assert!(Password::parse("abc\0defgh".into()).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn only_8_to_72_bytes_without_nul_are_passwords(raw in any::<String>()) {
+            let expected = (8..=72).contains(&raw.len()) && !raw.contains('\0');
+            prop_assert_eq!(Password::parse(raw).is_ok(), expected);
+        }
+    }
+}

@@ -16,6 +16,7 @@ mod limits;
 mod mcp;
 mod misc;
 mod otp;
+mod properties;
 mod shutdown;
 mod transactions;
 mod two_factor;
