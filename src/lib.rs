@@ -56,14 +56,44 @@ pub async fn connect(database_url: &str) -> Result<DatabaseConnection, StartErro
     Database::connect(options).await.map_err(StartError::Database)
 }
 
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), StartError> {
-    Migrator::up(db, None).await.map_err(StartError::Migration)
+/// Applies the migrations. Several processes may start at once: on PostgreSQL they take
+/// turns under an advisory lock; on SQLite a process that loses the race tries again once
+/// the winner is done (then nothing is left to apply).
+pub async fn migrate(database_url: &str) -> Result<(), StartError> {
+    use sea_orm::ConnectionTrait;
+    const LOCK_KEY: i64 = 0x0063_6c61_7261; // "clara"
+    let mut options = ConnectOptions::new(database_url);
+    options.sqlx_logging(false).max_connections(1).min_connections(1).connect_timeout(Duration::from_secs(5));
+    options.map_sqlx_sqlite_opts(|opts| opts.busy_timeout(Duration::from_secs(10)).foreign_keys(true));
+    let conn = Database::connect(options).await.map_err(StartError::Database)?;
+    let postgres = conn.get_database_backend() == sea_orm::DbBackend::Postgres;
+    if postgres {
+        conn.execute_unprepared(&format!("SELECT pg_advisory_lock({LOCK_KEY})"))
+            .await
+            .map_err(StartError::Migration)?;
+    }
+    let mut attempt = 0;
+    let result = loop {
+        attempt += 1;
+        match Migrator::up(&conn, None).await {
+            Err(err) if !postgres && attempt < 20 => {
+                tracing::debug!(%err, attempt, "migration raced another process; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            other => break other,
+        }
+    };
+    if postgres {
+        let _ = conn.execute_unprepared(&format!("SELECT pg_advisory_unlock({LOCK_KEY})")).await;
+    }
+    let _ = conn.close().await;
+    result.map_err(StartError::Migration)
 }
 
 /// Connects, migrates and builds the shared state.
 pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, StartError> {
+    migrate(&config.database_url).await?;
     let db = connect(&config.database_url).await?;
-    migrate(&db).await?;
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
         None => services::settings::get_or_insert(&db, "jwt_secret", || {

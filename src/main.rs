@@ -64,8 +64,7 @@ async fn run(command: &str, config: Config) -> Result<(), StartError> {
             Ok(())
         }
         "migrate" => {
-            let db = clara_backend::connect(&config.database_url).await?;
-            clara_backend::migrate(&db).await?;
+            clara_backend::migrate(&config.database_url).await?;
             tracing::info!("migrations applied");
             Ok(())
         }

@@ -17,6 +17,7 @@ mod mcp;
 mod misc;
 mod otp;
 mod properties;
+mod scale_out;
 mod shutdown;
 mod transactions;
 mod two_factor;

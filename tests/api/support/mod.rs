@@ -71,7 +71,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub const ADMIN_KEY: &str = "admin-key-for-tests-0123456789";
 
 /// A fresh database URL: a file in `dir`, or a new PostgreSQL database.
-async fn fresh_database(dir: &std::path::Path) -> String {
+pub async fn fresh_database(dir: &std::path::Path) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let pid = std::process::id();
