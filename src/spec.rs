@@ -11,9 +11,21 @@ pub fn finalize(raw: &str) -> String {
     unwrap_ref_wrappers(&mut doc);
     require_nullable_response_fields(&mut doc);
     restore_header_case(&mut doc);
+    declare_open_operations(&mut doc);
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
+}
+
+/// An operation without credentials says so (`security: []`), rather than leaving
+/// readers and linters to guess whether a requirement was forgotten.
+fn declare_open_operations(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
+        if let Some(operation) = operation.as_object_mut() {
+            operation.entry("security").or_insert_with(|| Value::Array(vec![]));
+        }
+    }
 }
 
 /// poem-openapi upper-cases response header names; clients expect the usual spelling.

@@ -76,6 +76,7 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
          `{data, message, status}`; errors add a stable `code`.",
     )
     .server("/api/v1")
+    .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
 }
 
 /// The path must name the caller (403 otherwise, whether or not that user exists).

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Swagger UI in Debian's Chromium against a live server (see .ci/node/browser.mjs).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "ci: installing Debian's chromium"
+    apt-get install -y -q chromium >/dev/null
+fi
+(cd .ci/node && npm ci --no-audit --no-fund --loglevel=error)
+source .ci/live-stack.sh
+trap stop_live_stack EXIT
+start_live_stack
+SCREENSHOT="${SCREENSHOT:-target/swagger-ui.png}" node .ci/node/browser.mjs
