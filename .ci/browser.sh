@@ -10,4 +10,4 @@ fi
 source .ci/live-stack.sh
 trap stop_live_stack EXIT
 start_live_stack
-SCREENSHOT="${SCREENSHOT:-target/swagger-ui.png}" node .ci/node/browser.mjs
+SCREENSHOT="${SCREENSHOT:-${CARGO_TARGET_DIR:-target}/swagger-ui.png}" node .ci/node/browser.mjs

@@ -44,7 +44,7 @@ start_live_stack() {
         GOOGLE_CLIENT_ID=live-checks.apps.googleusercontent.com GOOGLE_JWKS_URL="http://127.0.0.1:${PORT_PROVIDER}/certs" \
         ATTACHMENTS_DIR="${LIVE_DIR}/files" RATE_LIMIT_PER_SECOND=1000000 \
         CORS_ALLOWED_ORIGINS="*" LOG_FORMAT=json RUST_LOG=warn \
-        ./target/release/clara-backend serve > "${LIVE_DIR}/server.log" 2>&1 &
+        "${CARGO_TARGET_DIR:-target}/release/clara-backend" serve > "${LIVE_DIR}/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
         if curl -fsS "${BASE}/api/v1/health" >/dev/null 2>&1 && grep -q ready "${LIVE_DIR}/fakes.log"; then
