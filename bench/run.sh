@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Benchmarks, run by hand (not in CI): a release server on SQLite, then on PostgreSQL,
+# loaded with wrk from another process. Figures go to bench/results/ and are summed up in
+# docs/performance.md.
+#
+# Usage: bash bench/run.sh            (needs wrk, python3, PostgreSQL on 127.0.0.1:5432)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 2; }
+
+VENV="${VENV:-.ci/.venv}"
+[ -x "${VENV}/bin/python" ] || python3 -m venv "$VENV"
+"${VENV}/bin/pip" install --quiet --disable-pip-version-check -r .ci/requirements.txt
+cargo build --release --quiet
+cargo build --release --quiet --example bcrypt_verify
+BIN="${CARGO_TARGET_DIR:-target}/release/clara-backend"
+RESULTS=bench/results
+mkdir -p "$RESULTS"
+WORK="$(mktemp -d)"
+PORT=18200
+BASE="http://127.0.0.1:${PORT}"
+PUBLIC_KEY=bench-public-key
+ADMIN_KEY=bench-admin-key-0123456789
+SECRET=whsec_bench
+CORES="$(nproc)"
+DURATION="${BENCH_SECONDS:-10}"
+
+"${VENV}/bin/python" .ci/fakes.py --stripe 18201 --provider 18202 --smtp 18203 --mail-log "$WORK/mails.txt" >"$WORK/fakes.log" 2>&1 &
+FAKES=$!
+SERVER=""
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; kill "$FAKES" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_server() {
+    # $1: DATABASE_URL
+    env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$1" PORT="$PORT" BCRYPT_COST=12 \
+        PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" RATE_LIMIT_PER_SECOND=10000000 \
+        SMTP_URL=smtp://127.0.0.1:18203 STRIPE_SECRET_KEY=sk_bench STRIPE_WEBHOOK_SECRET="$SECRET" \
+        STRIPE_API_BASE=http://127.0.0.1:18201 CLIENT_URL=http://localhost:3000 \
+        AGENT_API_BASE=http://127.0.0.1:18202/v1 AGENT_MODEL=bench WORKER_CONCURRENCY=8 \
+        ATTACHMENTS_DIR="$WORK/files" RUST_LOG=error "$BIN" serve >"$WORK/server.log" 2>&1 &
+    SERVER=$!
+}
+
+wait_ready() {
+    for _ in $(seq 1 3000); do
+        curl -fsS "$BASE/api/v1/health" >/dev/null 2>&1 && return 0
+        sleep 0.01
+    done
+    cat "$WORK/server.log"; return 1
+}
+
+rps() { grep "Requests/sec" | awk '{print $2}'; }
+p99() { grep -E "^\s+99%" | awk '{print $2}'; }
+
+bench_one() {
+    # $1: label, $2: DATABASE_URL
+    local label="$1" url="$2"
+    start_server "$url"; wait_ready
+    local creds user_id ut ak
+    creds="$("${VENV}/bin/python" .ci/bootstrap.py "$BASE" "$PUBLIC_KEY" "$ADMIN_KEY" "$WORK/mails.txt" "bench-${label}@example.com")"
+    user_id="$(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')"
+    ut="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_token"])')"
+    ak="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
+    curl -fsS -X PUT "$BASE/api/v1/users/$user_id/credits" -H "Authorization: $ADMIN_KEY" \
+        -H 'Content-Type: application/json' -d '{"credits": 30000}' >/dev/null
+
+    # Start-up to the first 200, migrations already applied.
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+    local t0 t1
+    t0=$(date +%s%N); start_server "$url"; wait_ready; t1=$(date +%s%N)
+    local startup_ms=$(( (t1 - t0) / 1000000 ))
+
+    local version ut_rps ak_rps
+    version=$(wrk -t2 -c64 -d"${DURATION}s" "$BASE/api/v1/version" | rps)
+    ut_rps=$(wrk -t2 -c64 -d"${DURATION}s" -H "Authorization: $ut" "$BASE/api/v1/users/$user_id" | rps)
+    ak_rps=$(wrk -t2 -c64 -d"${DURATION}s" -H "Authorization: $ak" "$BASE/api/v1/users/$user_id" | rps)
+
+    # Login against the bound: cores ÷ one verify, measured now.
+    local verify_ms bound login_rps health_p99
+    verify_ms=$("${CARGO_TARGET_DIR:-target}/release/examples/bcrypt_verify" 12 20)
+    bound=$("${VENV}/bin/python" -c "print(round($CORES / ($verify_ms / 1000), 2))")
+    local basic
+    basic="Basic $(printf 'bench-%s@example.com:correct horse battery staple' "$label" | base64 -w0)"
+    printf 'wrk.method = "POST"\nwrk.headers["Authorization"] = "%s"\n' "$basic" > "$WORK/login.lua"
+    login_rps=$(wrk -t2 -c16 -d"${DURATION}s" -s "$WORK/login.lua" "$BASE/api/v1/auth/session" | rps)
+    # Health while logins saturate the hashing.
+    wrk -t1 -c16 -d"$((DURATION + 2))s" -s "$WORK/login.lua" "$BASE/api/v1/auth/session" >/dev/null &
+    local loader=$!
+    sleep 1
+    health_p99=$(wrk -t1 -c4 -d"${DURATION}s" --latency "$BASE/api/v1/health" | p99)
+    wait "$loader"
+
+    # Peak memory at 256 concurrent connections.
+    wrk -t2 -c256 -d"${DURATION}s" -H "Authorization: $ut" "$BASE/api/v1/users/$user_id" >/dev/null
+    local peak_kib
+    peak_kib=$(grep VmHWM "/proc/$SERVER/status" | awk '{print $2}')
+
+    local concurrent
+    concurrent=$("${VENV}/bin/python" bench/concurrent.py "$BASE" "$user_id" "$ak" "$SECRET" "$ADMIN_KEY")
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+
+    cat > "$RESULTS/$label.json" <<JSON
+{"database": "$label", "cores": $CORES, "version_rps": $version, "user_token_read_rps": $ut_rps,
+ "api_key_read_rps": $ak_rps, "bcrypt12_verify_ms": $verify_ms, "login_bound_rps": $bound,
+ "login_rps": $login_rps, "health_p99_under_login": "$health_p99", "peak_rss_kib_256_conns": $peak_kib,
+ "startup_ms": $startup_ms, "concurrent": $concurrent}
+JSON
+    cat "$RESULTS/$label.json"
+}
+
+bench_one sqlite "sqlite://${WORK}/bench.db?mode=rwc"
+psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS clara_bench WITH (FORCE)" -c "CREATE DATABASE clara_bench"
+bench_one postgres "postgres://postgres@127.0.0.1:5432/clara_bench"
+echo "bench: results in $RESULTS/"
