@@ -23,7 +23,7 @@ def call(method, url, auth=None, body=None):
 
 
 def code_for(mail_log, email, kind):
-    for _ in range(100):
+    for _ in range(300):
         try:
             text = open(mail_log, encoding="utf-8").read()
         except FileNotFoundError:

@@ -23,6 +23,7 @@ ensure_venv() {
 }
 
 stop_live_stack() {
+    set +e
     [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null || true
     [ -n "${FAKES_PID:-}" ] && kill "$FAKES_PID" 2>/dev/null || true
     wait 2>/dev/null || true

@@ -28,13 +28,15 @@ DURATION="${BENCH_SECONDS:-10}"
 "${VENV}/bin/python" .ci/fakes.py --stripe 18201 --provider 18202 --smtp 18203 --mail-log "$WORK/mails.txt" >"$WORK/fakes.log" 2>&1 &
 FAKES=$!
 SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; kill "$FAKES" 2>/dev/null; wait 2>/dev/null || true; }
+for _ in $(seq 1 100); do grep -q ready "$WORK/fakes.log" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$WORK/fakes.log" || { cat "$WORK/fakes.log"; exit 1; }
+cleanup() { set +e; [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; kill "$FAKES" 2>/dev/null; wait 2>/dev/null; }
 trap cleanup EXIT
 
 start_server() {
     # $1: DATABASE_URL
     env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$1" PORT="$PORT" BCRYPT_COST=12 \
-        PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" RATE_LIMIT_PER_SECOND=10000000 \
+        PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" RATE_LIMIT_PER_SECOND=1000000 \
         SMTP_URL=smtp://127.0.0.1:18203 STRIPE_SECRET_KEY=sk_bench STRIPE_WEBHOOK_SECRET="$SECRET" \
         STRIPE_API_BASE=http://127.0.0.1:18201 CLIENT_URL=http://localhost:3000 \
         AGENT_API_BASE=http://127.0.0.1:18202/v1 AGENT_MODEL=bench WORKER_CONCURRENCY=8 \
@@ -97,7 +99,7 @@ bench_one() {
     peak_kib=$(grep VmHWM "/proc/$SERVER/status" | awk '{print $2}')
 
     local concurrent
-    concurrent=$("${VENV}/bin/python" bench/concurrent.py "$BASE" "$user_id" "$ak" "$SECRET" "$ADMIN_KEY")
+    concurrent=$("${VENV}/bin/python" bench/burst.py "$BASE" "$user_id" "$ak" "$SECRET" "$ADMIN_KEY")
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 
     cat > "$RESULTS/$label.json" <<JSON
