@@ -1,7 +1,7 @@
 //! Rate limits and attempt counters. In memory for one process (governor for the
 //! per-second limit); in Redis when `REDIS_URL` is set, so that several processes share
-//! them. Windows and locks are computed from the app's clock, not from Redis TTLs alone,
-//! so both modes behave the same.
+//! them. Attempt windows open at the first attempt and, like locks, are computed from the
+//! app's clock, not from Redis TTLs alone, so both modes behave the same.
 //!
 //! A limiter that cannot reach Redis lets the request through and logs: an outage of
 //! the limiter must not become an outage of the API.
@@ -72,25 +72,55 @@ impl Limits {
         }
     }
 
-    /// Counts one event in the current `window` (seconds); refused once `max` are counted.
+    /// Counts one event in a window of `window` seconds that opens with the first event
+    /// (so a burst is never split across two windows); refused once `max` are counted.
     pub async fn hit_window(&self, key: &str, now_secs: i64, window: i64, max: i64) -> Result<(), RetryAfter> {
-        let start = now_secs - now_secs.rem_euclid(window);
-        let count = match &self.backend {
+        let key = format!("win:{key}");
+        let counted = match &self.backend {
             Backend::Memory { counters, .. } => {
                 let mut counters = counters.lock().unwrap_or_else(|p| p.into_inner());
                 if counters.len() > 100_000 {
                     counters.retain(|_, c| c.expires_at > now_secs);
                 }
-                let entry = counters
-                    .entry(format!("win:{key}:{start}"))
-                    .or_insert(Counter { value: 0, expires_at: start + window });
+                let entry = counters.entry(key).or_insert(Counter { value: 0, expires_at: now_secs + window });
+                if entry.expires_at <= now_secs {
+                    *entry = Counter { value: 0, expires_at: now_secs + window };
+                }
                 entry.value += 1;
-                Some(entry.value)
+                Some((entry.value, entry.expires_at))
             }
-            Backend::Redis { .. } => self.incr_window(&format!("win:{key}:{start}"), window as u64 + 1).await,
+            Backend::Redis { connection, prefix } => {
+                // Atomic on the server: open the window at the first event, on our clock.
+                const SCRIPT: &str = r"
+                    local start = tonumber(redis.call('HGET', KEYS[1], 'start'))
+                    if (not start) or (start + tonumber(ARGV[2]) <= tonumber(ARGV[1])) then
+                        start = tonumber(ARGV[1])
+                        redis.call('HSET', KEYS[1], 'start', start, 'count', 0)
+                        redis.call('EXPIRE', KEYS[1], ARGV[3])
+                    end
+                    return {redis.call('HINCRBY', KEYS[1], 'count', 1), start}
+                ";
+                let mut connection = connection.clone();
+                let result: Result<(i64, i64), _> = redis::cmd("EVAL")
+                    .arg(SCRIPT)
+                    .arg(1)
+                    .arg(format!("{prefix}{key}"))
+                    .arg(now_secs)
+                    .arg(window)
+                    .arg(window + 60)
+                    .query_async(&mut connection)
+                    .await;
+                match result {
+                    Ok((count, start)) => Some((count, start + window)),
+                    Err(err) => {
+                        tracing::error!(%err, "rate limiter: Redis unavailable");
+                        None
+                    }
+                }
+            }
         };
-        match count {
-            Some(count) if count > max => Err(RetryAfter((start + window - now_secs).max(1) as u64)),
+        match counted {
+            Some((count, ends_at)) if count > max => Err(RetryAfter((ends_at - now_secs).max(1) as u64)),
             _ => Ok(()),
         }
     }

@@ -78,8 +78,7 @@ impl AdminApi {
         user_id: Path<String>,
         body: JsonBody<SetCreditsRequest>,
     ) -> Result<Json<UserEnvelope>, ApiError> {
-        let before = crate::services::accounts::find_user(&self.state, &user_id.0).await?.credits;
-        let user = admin::set_credits(&self.state, &user_id.0, body.0.credits.0).await?;
+        let (user, before) = admin::set_credits(&self.state, &user_id.0, body.0.credits.0).await?;
         let detail = format!(
             "from {} to {}",
             crate::domain::format_decimal(before),

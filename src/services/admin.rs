@@ -28,8 +28,9 @@ pub async fn list_users<C: ConnectionTrait>(
 }
 
 /// Sets the balance to `credits` (hundredths) through the ledger: one CREDIT or DEBIT for
-/// the difference, valued at the first band's rate. No change writes nothing.
-pub async fn set_credits(state: &AppState, user_id: &str, credits: i64) -> ServiceResult<users::Model> {
+/// the difference, valued at the first band's rate. No change writes nothing. Returns the
+/// user and the balance that was replaced.
+pub async fn set_credits(state: &AppState, user_id: &str, credits: i64) -> ServiceResult<(users::Model, i64)> {
     if credits < 0 {
         return Err(ServiceError::InvalidInput("credits"));
     }
@@ -38,7 +39,8 @@ pub async fn set_credits(state: &AppState, user_id: &str, credits: i64) -> Servi
     for _ in 0..10 {
         let user = find_user(state, user_id).await?;
         if user.credits == credits {
-            return Ok(user);
+            let previous = user.credits;
+            return Ok((user, previous));
         }
         let difference = credits - user.credits;
         let movement = Movement {
@@ -54,7 +56,7 @@ pub async fn set_credits(state: &AppState, user_id: &str, credits: i64) -> Servi
             expected_balance: Some(user.credits),
         };
         match ledger::move_credits(&state.db, &state.clock, movement).await {
-            Ok(_) => return find_user(state, user_id).await,
+            Ok(_) => return Ok((find_user(state, user_id).await?, user.credits)),
             Err(ServiceError::BalanceChanged) => continue,
             Err(err) => return Err(err),
         }
