@@ -1,7 +1,7 @@
 //! What operators do with the admin key: list users, set a balance, delete an account.
 
 use entity::{tasks, users};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     Resource, ServiceError, ServiceResult,
@@ -16,15 +16,8 @@ pub async fn list_users<C: ConnectionTrait>(
     limit: u64,
     offset: u64,
 ) -> ServiceResult<(Vec<users::Model>, u64)> {
-    let total = users::Entity::find().count(db).await?;
-    let page = users::Entity::find()
-        .order_by_desc(users::Column::CreatedAt)
-        .order_by_desc(users::Column::Id)
-        .limit(limit)
-        .offset(offset)
-        .all(db)
-        .await?;
-    Ok((page, total))
+    let newest_first = users::Entity::find().order_by_desc(users::Column::CreatedAt).order_by_desc(users::Column::Id);
+    super::page(db, newest_first, limit, offset).await
 }
 
 /// Sets the balance to `credits` (hundredths) through the ledger: one CREDIT or DEBIT for

@@ -3,10 +3,7 @@
 //! not happen is logged instead.
 
 use entity::security_events;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::ServiceResult;
 use crate::{
@@ -82,7 +79,5 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(user_id) = user_id {
         query = query.filter(security_events::Column::UserId.eq(user_id));
     }
-    let total = query.clone().count(db).await?;
-    let page = query.order_by_desc(security_events::Column::Seq).limit(limit).offset(offset).all(db).await?;
-    Ok((page, total))
+    super::page(db, query.order_by_desc(security_events::Column::Seq), limit, offset).await
 }

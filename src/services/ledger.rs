@@ -118,10 +118,10 @@ pub async fn list<C: ConnectionTrait>(
     limit: u64,
     offset: u64,
 ) -> ServiceResult<(Vec<transactions::Model>, u64)> {
-    let query = transactions::Entity::find().filter(transactions::Column::UserId.eq(user_id));
-    let total = query.clone().count(db).await?;
-    let page = query.order_by_desc(transactions::Column::Seq).limit(limit).offset(offset).all(db).await?;
-    Ok((page, total))
+    let newest_first = transactions::Entity::find()
+        .filter(transactions::Column::UserId.eq(user_id))
+        .order_by_desc(transactions::Column::Seq);
+    super::page(db, newest_first, limit, offset).await
 }
 
 /// One of the user's transactions; another user's is as unknown as a missing one.

@@ -16,7 +16,7 @@ pub mod tokens;
 pub mod two_factor;
 pub mod worker;
 
-use sea_orm::DbErr;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QuerySelect, Select};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -95,3 +95,15 @@ impl From<DbErr> for ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// One page of an ordered list, and how many rows the whole list has (`X-Total-Count`).
+pub async fn page<E, C>(db: &C, ordered: Select<E>, limit: u64, offset: u64) -> ServiceResult<(Vec<E::Model>, u64)>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let total = ordered.clone().count(db).await?;
+    let rows = ordered.limit(limit).offset(offset).all(db).await?;
+    Ok((rows, total))
+}

@@ -164,10 +164,9 @@ pub async fn list<C: ConnectionTrait>(
     limit: u64,
     offset: u64,
 ) -> ServiceResult<(Vec<tasks::Model>, u64)> {
-    let query = tasks::Entity::find().filter(tasks::Column::UserId.eq(user_id));
-    let total = query.clone().count(db).await?;
-    let page = query.order_by_desc(tasks::Column::Seq).limit(limit).offset(offset).all(db).await?;
-    Ok((page, total))
+    let newest_first =
+        tasks::Entity::find().filter(tasks::Column::UserId.eq(user_id)).order_by_desc(tasks::Column::Seq);
+    super::page(db, newest_first, limit, offset).await
 }
 
 pub async fn find<C: ConnectionTrait>(db: &C, user_id: &str, task_id: &str) -> ServiceResult<tasks::Model> {
