@@ -64,6 +64,10 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of every Redis key this server writes.
     pub redis_prefix: String,
+    /// How long an authenticated caller is remembered (0 turns the cache off).
+    pub auth_cache_ttl: Duration,
+    /// Users remembered at most by the authentication cache.
+    pub auth_cache_capacity: usize,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Browser origins allowed to call the API (CORS); `*` for any; empty for none.
@@ -223,6 +227,14 @@ impl Config {
             }
         }
         let redis_prefix = get("REDIS_PREFIX").unwrap_or("clara:").to_string();
+        let auth_cache_secs = parse_number::<u64>(get("AUTH_CACHE_TTL_SECS"), "AUTH_CACHE_TTL_SECS", 30)?;
+        if auth_cache_secs > 3_600 {
+            return Err(invalid("AUTH_CACHE_TTL_SECS", "must be between 0 and 3600"));
+        }
+        let auth_cache_capacity = parse_number::<usize>(get("AUTH_CACHE_CAPACITY"), "AUTH_CACHE_CAPACITY", 10_000)?;
+        if auth_cache_capacity > 10_000_000 {
+            return Err(invalid("AUTH_CACHE_CAPACITY", "must be between 0 and 10000000"));
+        }
         let trusted_proxies = get("TRUSTED_PROXIES")
             .map(|v| {
                 v.split(',')
@@ -299,6 +311,8 @@ impl Config {
             rate_limit_per_second,
             redis_url,
             redis_prefix,
+            auth_cache_ttl: Duration::from_secs(auth_cache_secs),
+            auth_cache_capacity,
             trusted_proxies,
             cors_allowed_origins,
             request_timeout: Duration::from_secs(timeout_secs),
@@ -371,6 +385,9 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path"),
             ("REQUEST_TIMEOUT_SECS", "0"),
+            ("AUTH_CACHE_TTL_SECS", "3601"),
+            ("AUTH_CACHE_TTL_SECS", "-1"),
+            ("AUTH_CACHE_CAPACITY", "many"),
             (
                 "CREDIT_RATES",
                 r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,

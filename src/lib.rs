@@ -1,6 +1,7 @@
 //! clara-backend: the Clara API server.
 
 pub mod api;
+pub mod auth_cache;
 pub mod clients;
 pub mod config;
 pub mod domain;
@@ -130,6 +131,14 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
             .map_err(|e| StartError::Other(format!("REDIS_URL: cannot connect: {e}")))?,
         None => limits::Limits::memory(config.rate_limit_per_second),
     };
+    let auth_cache = match &config.redis_url {
+        Some(url) => {
+            auth_cache::AuthCache::shared(config.auth_cache_ttl, config.auth_cache_capacity, url, &config.redis_prefix)
+                .await
+                .map_err(|e| StartError::Other(format!("REDIS_URL: cannot connect: {e}")))?
+        }
+        None => auth_cache::AuthCache::local(config.auth_cache_ttl, config.auth_cache_capacity),
+    };
     tokio::fs::create_dir_all(&config.attachments_dir).await.map_err(|e| {
         StartError::Other(format!("ATTACHMENTS_DIR: cannot create {}: {e}", config.attachments_dir.display()))
     })?;
@@ -151,6 +160,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         stripe,
         agent,
         limits,
+        auth_cache,
         metrics: Default::default(),
         task_queue: Default::default(),
         clock,

@@ -8,6 +8,7 @@ pub struct Metrics {
     pub latency: HistogramVec,
     pub emails: IntCounterVec,
     pub webhooks: IntCounterVec,
+    pub auth_cache: IntCounterVec,
     tasks: IntGaugeVec,
     queue_age: prometheus::IntGauge,
 }
@@ -39,6 +40,11 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let auth_cache = IntCounterVec::new(
+            Opts::new("auth_cache_lookups_total", "Credential checks by cache result (hit, miss, bypass)."),
+            &["result"],
+        )
+        .expect("valid metric");
         let tasks =
             IntGaugeVec::new(Opts::new("tasks", "Analysis tasks by status."), &["status"]).expect("valid metric");
         let queue_age =
@@ -49,12 +55,13 @@ impl Metrics {
             Box::new(latency.clone()),
             Box::new(emails.clone()),
             Box::new(webhooks.clone()),
+            Box::new(auth_cache.clone()),
             Box::new(tasks.clone()),
             Box::new(queue_age.clone()),
         ] {
             registry.register(collector).expect("metrics register once");
         }
-        Self { registry, requests, latency, emails, webhooks, tasks, queue_age }
+        Self { registry, requests, latency, emails, webhooks, auth_cache, tasks, queue_age }
     }
 
     /// The text exposition, with the task gauges set from the given counts.

@@ -54,6 +54,8 @@ pub struct Inner {
     /// None without `AGENT_API_BASE`.
     pub agent: Option<AgentClient>,
     pub limits: crate::limits::Limits,
+    /// Authenticated callers remembered between requests.
+    pub auth_cache: crate::auth_cache::AuthCache,
     pub metrics: crate::metrics::Metrics,
     /// Wakes an idle worker of this process when a task is queued.
     pub task_queue: Arc<tokio::sync::Notify>,

@@ -157,7 +157,7 @@ impl AuthApi {
     /// Ends the session of the token; the token is refused from then on.
     #[oai(path = "/auth/session", method = "delete", operation_id = "authLogout")]
     async fn logout(&self, session: UserSession) -> Result<NoContent> {
-        accounts::logout(&self.state, &session.0.session_id).await?;
+        accounts::logout(&self.state, &session.0.user.id, &session.0.session_id).await?;
         Ok(NoContent::NoContent)
     }
 

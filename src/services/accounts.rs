@@ -11,6 +11,7 @@ use super::{
     two_factor::{self, AppSecret, Verified},
 };
 use crate::{
+    auth_cache::{Credential, CredentialKind},
     clients::{google_jwks::GoogleError, mailer::code_mail},
     domain::{Email, IdPrefix, OtpType, Password, PersonName, new_id},
     state::AppState,
@@ -66,16 +67,42 @@ pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: 
     if claims.role != Role::User {
         return Err(ServiceError::Unauthorized);
     }
-    let (session, user) = sessions::Entity::find_by_id(claims.jti.clone())
-        .find_also_related(users::Entity)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::Unauthorized)?;
-    let user = user.ok_or(ServiceError::Unauthorized)?;
-    if session.user_id != claims.sub || session.expires_at <= state.clock.now_secs() {
-        return Err(ServiceError::Unauthorized);
-    }
-    Ok(SessionUser { user, session_id: session.id })
+    let now = state.clock.now_secs();
+    let user = match cached(state, &claims.sub, &claims.jti, CredentialKind::Session, now).await {
+        Some(user) => user,
+        None => {
+            let ticket = state.auth_cache.ticket(&claims.sub).await;
+            let (session, user) = sessions::Entity::find_by_id(claims.jti.clone())
+                .find_also_related(users::Entity)
+                .one(&state.db)
+                .await?
+                .ok_or(ServiceError::Unauthorized)?;
+            let user = user.ok_or(ServiceError::Unauthorized)?;
+            if session.user_id != claims.sub || session.expires_at <= now {
+                return Err(ServiceError::Unauthorized);
+            }
+            if let Some(ticket) = ticket {
+                let credential =
+                    Credential { id: session.id, kind: CredentialKind::Session, expires_at: Some(session.expires_at) };
+                state.auth_cache.fill(ticket, &user, credential);
+            }
+            user
+        }
+    };
+    Ok(SessionUser { user, session_id: claims.jti })
+}
+
+/// The user for a credential checked recently, counted in the metrics.
+pub(super) async fn cached(
+    state: &AppState,
+    user_id: &str,
+    credential_id: &str,
+    kind: CredentialKind,
+    now_secs: i64,
+) -> Option<users::Model> {
+    let (lookup, user) = state.auth_cache.get(user_id, credential_id, kind, now_secs).await;
+    state.metrics.auth_cache.with_label_values(&[lookup.label()]).inc();
+    user.map(|user| (*user).clone())
 }
 
 /// The user behind a bearer token of either kind.
@@ -220,8 +247,9 @@ pub async fn google(state: &AppState, id_token: &str) -> ServiceResult<(users::M
     Ok((user, token, created))
 }
 
-pub async fn logout(state: &AppState, session_id: &str) -> ServiceResult<()> {
+pub async fn logout(state: &AppState, user_id: &str, session_id: &str) -> ServiceResult<()> {
     sessions::Entity::delete_by_id(session_id.to_string()).exec(&state.db).await?;
+    state.auth_cache.forget(user_id).await;
     Ok(())
 }
 
@@ -242,7 +270,9 @@ pub async fn activate(state: &AppState, email: &Email, code: &str) -> ServiceRes
     let mut active = user.into_active_model();
     active.is_active = Set(true);
     active.updated_at = Set(state.clock.now_micros());
-    Ok(active.update(&state.db).await?)
+    let user = active.update(&state.db).await?;
+    state.auth_cache.forget(&user.id).await;
+    Ok(user)
 }
 
 /// Sets a new password with a CHANGE_PASSWORD code. `keep_session` is the caller's
@@ -268,6 +298,7 @@ pub async fn change_password(
     }
     ended.exec(&txn).await?;
     txn.commit().await?;
+    state.auth_cache.forget(&user.id).await;
     Ok(())
 }
 
@@ -277,6 +308,7 @@ pub async fn start_totp_enrolment(state: &AppState, user: &users::Model) -> Serv
     active.totp_pending_secret = Set(Some(secret.clone()));
     active.updated_at = Set(state.clock.now_micros());
     active.update(&state.db).await?;
+    state.auth_cache.forget(&user.id).await;
     let url = two_factor::otpauth_url(&secret, &user.email);
     Ok((secret, url))
 }
@@ -307,7 +339,9 @@ pub async fn set_two_factor(
         active.totp_last_step = Set(None);
     }
     active.updated_at = Set(state.clock.now_micros());
-    Ok(active.update(&state.db).await?)
+    let user = active.update(&state.db).await?;
+    state.auth_cache.forget(&user.id).await;
+    Ok(user)
 }
 
 /// A new set of ten recovery codes, after a valid second factor (2FA must be on).
@@ -355,5 +389,7 @@ pub async fn update_profile(
         return Ok(user.clone());
     }
     active.updated_at = Set(state.clock.now_micros());
-    Ok(active.update(&state.db).await?)
+    let user = active.update(&state.db).await?;
+    state.auth_cache.forget(&user.id).await;
+    Ok(user)
 }

@@ -49,7 +49,10 @@ pub async fn set_credits(state: &AppState, user_id: &str, credits: i64) -> Servi
             expected_balance: Some(user.credits),
         };
         match ledger::move_credits(&state.db, &state.clock, movement).await {
-            Ok(_) => return Ok((find_user(state, user_id).await?, user.credits)),
+            Ok(_) => {
+                state.auth_cache.forget(user_id).await;
+                return Ok((find_user(state, user_id).await?, user.credits));
+            }
             Err(ServiceError::BalanceChanged) => continue,
             Err(err) => return Err(err),
         }
@@ -71,6 +74,7 @@ pub async fn delete_user(state: &AppState, user_id: &str) -> ServiceResult<()> {
     if result.rows_affected == 0 {
         return Err(ServiceError::NotFound(Resource::User));
     }
+    state.auth_cache.forget(user_id).await;
     for task_id in task_ids {
         let _ = tokio::fs::remove_dir_all(super::tasks::task_dir(state, &task_id)).await;
     }

@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlE
 
 use super::{ServiceError, ServiceResult, tokens::Role};
 use crate::{
+    auth_cache::{Credential, CredentialKind},
     domain::{IdPrefix, new_id},
     state::AppState,
 };
@@ -56,6 +57,7 @@ pub async fn reset(state: &AppState, user: &users::Model) -> ServiceResult<Issue
     api_keys::Entity::delete_many().filter(api_keys::Column::UserId.eq(user.id.as_str())).exec(&txn).await?;
     let key = new_row(state, &user.id).insert(&txn).await?;
     txn.commit().await?;
+    state.auth_cache.forget(&user.id).await;
     tracing::info!(user_id = %user.id, key_id = %key.id, "API key reset");
     Ok(issued(state, key))
 }
@@ -66,13 +68,24 @@ pub async fn authenticate(state: &AppState, token: &str) -> ServiceResult<users:
     if claims.role != Role::ApiKey {
         return Err(ServiceError::Unauthorized);
     }
+    let now = state.clock.now_secs();
+    if let Some(user) = super::accounts::cached(state, &claims.sub, &claims.jti, CredentialKind::ApiKey, now).await {
+        return Ok(user);
+    }
+    let ticket = state.auth_cache.ticket(&claims.sub).await;
     let (key, user) = api_keys::Entity::find_by_id(claims.jti)
         .find_also_related(users::Entity)
         .one(&state.db)
         .await?
         .ok_or(ServiceError::Unauthorized)?;
     match user {
-        Some(user) if key.user_id == claims.sub => Ok(user),
+        Some(user) if key.user_id == claims.sub => {
+            if let Some(ticket) = ticket {
+                let credential = Credential { id: key.id, kind: CredentialKind::ApiKey, expires_at: None };
+                state.auth_cache.fill(ticket, &user, credential);
+            }
+            Ok(user)
+        }
         _ => Err(ServiceError::Unauthorized),
     }
 }

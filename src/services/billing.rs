@@ -78,6 +78,7 @@ async fn customer_id(state: &AppState, client: &StripeClient, user: &users::Mode
         .exec(&state.db)
         .await?;
     if result.rows_affected == 1 {
+        state.auth_cache.forget(&user.id).await;
         return Ok(created);
     }
     users::Entity::find_by_id(user.id.as_str())
@@ -205,7 +206,10 @@ async fn settle(state: &AppState, session: CheckoutSessionObject) -> ServiceResu
         expected_balance: None,
     };
     match ledger::move_credits(&state.db, &state.clock, movement).await {
-        Ok(_) => Ok(WebhookOutcome::Credited),
+        Ok(_) => {
+            state.auth_cache.forget(&user_id).await;
+            Ok(WebhookOutcome::Credited)
+        }
         Err(ServiceError::AlreadyRecorded) => Ok(WebhookOutcome::Duplicate),
         Err(err) => Err(err),
     }

@@ -153,6 +153,7 @@ pub async fn create_analysis(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    state.auth_cache.forget(&user.id).await;
     state.task_queue.notify_one();
     Ok(task)
 }
@@ -268,6 +269,7 @@ pub async fn fail(state: &AppState, task: &tasks::Model, error: &str) -> Service
     };
     ledger::move_credits(&txn, &state.clock, movement).await?;
     txn.commit().await?;
+    state.auth_cache.forget(&task.user_id).await;
     Ok(true)
 }
 

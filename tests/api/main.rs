@@ -7,6 +7,7 @@ mod admin;
 mod agent;
 mod api_keys;
 mod auth;
+mod auth_cache;
 mod bad_input;
 mod billing;
 mod google;

@@ -347,6 +347,8 @@ impl TestApp {
         )
         .await
         .expect("credit");
+        // As the purchase path does after its commit.
+        self.state.auth_cache.forget(user_id).await;
     }
 
     /// Posts a raw webhook body with an optional `Stripe-Signature`.
