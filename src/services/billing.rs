@@ -207,7 +207,7 @@ async fn settle(state: &AppState, session: CheckoutSessionObject) -> ServiceResu
     };
     match ledger::move_credits(&state.db, &state.clock, movement).await {
         Ok(_) => {
-            state.auth_cache.forget(&user_id).await;
+            state.auth_cache.forget(user_id).await;
             Ok(WebhookOutcome::Credited)
         }
         Err(ServiceError::AlreadyRecorded) => Ok(WebhookOutcome::Duplicate),
