@@ -34,8 +34,9 @@ cleanup() { set +e; [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; kill "$FAKES
 trap cleanup EXIT
 
 start_server() {
-    # $1: DATABASE_URL
-    env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$1" PORT="$PORT" BCRYPT_COST=12 \
+    # $1: DATABASE_URL, $2: REDIS_URL (optional: the several-processes set-up)
+    env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$1" ${2:+REDIS_URL="$2"} ${2:+REDIS_PREFIX="clara-bench:$RANDOM:"} \
+        PORT="$PORT" BCRYPT_COST=12 \
         PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" RATE_LIMIT_PER_SECOND=1000000 \
         SMTP_URL=smtp://127.0.0.1:18203 STRIPE_SECRET_KEY=sk_bench STRIPE_WEBHOOK_SECRET="$SECRET" \
         STRIPE_API_BASE=http://127.0.0.1:18201 CLIENT_URL=http://localhost:3000 \
@@ -111,7 +112,32 @@ JSON
     cat "$RESULTS/$label.json"
 }
 
+# Authenticated reads only, as one of several processes: the cache checks each hit against
+# the user's version in Redis.
+bench_reads_shared() {
+    # $1: label, $2: DATABASE_URL, $3: REDIS_URL
+    local label="$1"
+    start_server "$2" "$3"; wait_ready
+    local creds user_id ut ak version ut_rps ak_rps
+    creds="$("${VENV}/bin/python" .ci/bootstrap.py "$BASE" "$PUBLIC_KEY" "$ADMIN_KEY" "$WORK/mails.txt" "bench-${label}@example.com")"
+    user_id="$(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')"
+    ut="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_token"])')"
+    ak="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
+    version=$(wrk -t2 -c64 -d"${DURATION}s" "$BASE/api/v1/version" | rps)
+    ut_rps=$(wrk -t2 -c64 -d"${DURATION}s" -H "Authorization: $ut" "$BASE/api/v1/users/$user_id" | rps)
+    ak_rps=$(wrk -t2 -c64 -d"${DURATION}s" -H "Authorization: $ak" "$BASE/api/v1/users/$user_id" | rps)
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+    cat > "$RESULTS/$label.json" <<JSON
+{"database": "$label", "cores": $CORES, "version_rps": $version, "user_token_read_rps": $ut_rps,
+ "api_key_read_rps": $ak_rps}
+JSON
+    cat "$RESULTS/$label.json"
+}
+
 bench_one sqlite "sqlite://${WORK}/bench.db?mode=rwc"
 psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS clara_bench WITH (FORCE)" -c "CREATE DATABASE clara_bench"
 bench_one postgres "postgres://postgres@127.0.0.1:5432/clara_bench"
+if redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+    bench_reads_shared postgres-redis "postgres://postgres@127.0.0.1:5432/clara_bench" "redis://127.0.0.1:6379"
+fi
 echo "bench: results in $RESULTS/"

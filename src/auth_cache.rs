@@ -406,4 +406,65 @@ mod tests {
         assert!(cache.ticket("usr_1").await.is_none());
         assert_eq!(cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0, Lookup::Bypass);
     }
+
+    /// A TCP relay to the test Redis that can be cut, as a network failure would.
+    struct Relay {
+        url: String,
+        tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    }
+
+    impl Relay {
+        async fn start(target: &str) -> Self {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("redis://{}", listener.local_addr().unwrap());
+            let target = target.to_string();
+            let tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+            let accepting = tasks.clone();
+            let acceptor = tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    let target = target.clone();
+                    let relay = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    accepting.lock().unwrap().push(relay);
+                }
+            });
+            tasks.lock().unwrap().push(acceptor);
+            Self { url, tasks }
+        }
+
+        fn cut(&self) {
+            for task in self.tasks.lock().unwrap().drain(..) {
+                task.abort();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_means_the_database_is_asked() {
+        let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+            // Without a test Redis: a shared cache that cannot reach Redis does not start.
+            let refused = AuthCache::shared(Duration::from_secs(60), 100, "redis://127.0.0.1:1", "x:").await;
+            assert!(refused.is_err());
+            return;
+        };
+        let address = redis_url.trim_start_matches("redis://").trim_end_matches('/').to_string();
+        let relay = Relay::start(&address).await;
+        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
+        let cache = AuthCache::shared(Duration::from_secs(60), 100, &relay.url, &prefix).await.unwrap();
+        cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 5), session("ses_a", 1_000));
+        assert_eq!(cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0, Lookup::Hit);
+
+        relay.cut();
+        // Whatever another process changed meanwhile could not be learnt: not trusted.
+        for _ in 0..3 {
+            assert_eq!(cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0, Lookup::Bypass);
+        }
+        assert!(cache.ticket("usr_2").await.is_none(), "nothing is filled without a version");
+        // A change still reaches this process's own entries.
+        cache.forget("usr_1").await;
+        assert!(cache.is_empty());
+    }
 }

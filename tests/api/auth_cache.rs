@@ -100,6 +100,33 @@ async fn repeated_reads_hit_the_cache_and_changes_show_at_once() {
 }
 
 #[tokio::test]
+async fn activation_and_two_factor_show_in_the_next_read() {
+    let app = TestApp::new().await;
+    let (user_id, session) = app.register("fresh@example.com").await;
+    for _ in 0..2 {
+        assert_eq!(view(&app, &user_id, &session).await.1["is_active"], json!(false));
+    }
+    let code = app.smtp.last_code_for("fresh@example.com").await;
+    app.post("/users/fresh@example.com/activate", None, Some(json!({"code": code})))
+        .await
+        .assert_success(200, "User activated successfully.");
+    assert_eq!(view(&app, &user_id, &session).await.1["is_active"], json!(true));
+
+    for (enable, method, status) in [(true, poem::http::Method::POST, 200), (false, poem::http::Method::DELETE, 204)] {
+        assert_eq!(view(&app, &user_id, &session).await.1["is_2fa_enabled"], json!(!enable));
+        app.state.clock.advance(std::time::Duration::from_secs(61));
+        app.post("/users/fresh@example.com/otp/TWO_FACTOR_AUTH", None, None)
+            .await
+            .assert_success(201, "OTP sent successfully.");
+        let code = app.smtp.last_code_for("fresh@example.com").await;
+        let reply =
+            app.call(method, &format!("/users/{user_id}/2fa"), Some(&session), Some(json!({"code": code}))).await;
+        assert_eq!(reply.status, status, "{:?}", reply.body);
+        assert_eq!(view(&app, &user_id, &session).await.1["is_2fa_enabled"], json!(enable));
+    }
+}
+
+#[tokio::test]
 async fn an_expired_session_is_refused_even_when_cached() {
     let app = TestApp::new().await;
     let (user_id, session) = app.active_user("expiring@example.com").await;
