@@ -60,6 +60,8 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// Requests per second per credential (per address when anonymous).
     pub rate_limit_per_second: std::num::NonZeroU32,
+    /// Sign-ups one client address may make in an hour.
+    pub signups_per_address_hour: u32,
     /// Shared limiter state; None keeps it in this process's memory.
     pub redis_url: Option<String>,
     /// Prefix of every Redis key this server writes.
@@ -219,6 +221,11 @@ impl Config {
         let rate_limit_per_second = std::num::NonZeroU32::new(rate)
             .filter(|r| r.get() <= 1_000_000)
             .ok_or_else(|| invalid("RATE_LIMIT_PER_SECOND", "must be between 1 and 1000000"))?;
+        let signups_per_address_hour =
+            parse_number::<u32>(get("SIGNUPS_PER_ADDRESS_HOUR"), "SIGNUPS_PER_ADDRESS_HOUR", 20)?;
+        if !(1..=1_000_000).contains(&signups_per_address_hour) {
+            return Err(invalid("SIGNUPS_PER_ADDRESS_HOUR", "must be between 1 and 1000000"));
+        }
         let redis_url = get("REDIS_URL").map(str::to_string);
         if let Some(url) = &redis_url {
             let parsed = url::Url::parse(url).map_err(|e| invalid("REDIS_URL", format!("not a URL ({e})")))?;
@@ -309,6 +316,7 @@ impl Config {
             attachments_dir,
             worker_concurrency,
             rate_limit_per_second,
+            signups_per_address_hour,
             redis_url,
             redis_prefix,
             auth_cache_ttl: Duration::from_secs(auth_cache_secs),

@@ -151,17 +151,18 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
     if config.smtp_url.is_none() {
         tracing::warn!("SMTP_URL is not set: one-time codes are written to this log instead of mailed");
     }
+    let metrics = metrics::Metrics::new();
     Ok(AppState::new(Inner {
         db,
         tokens: TokenKeys::new(&secret),
-        passwords: PasswordHasher::new(config.bcrypt_cost),
+        passwords: PasswordHasher::new(config.bcrypt_cost, metrics.password_hashes.clone()),
         mailer,
         google,
         stripe,
         agent,
         limits,
         auth_cache,
-        metrics: Default::default(),
+        metrics,
         task_queue: Default::default(),
         clock,
         config,

@@ -11,6 +11,22 @@ use std::{collections::HashMap, num::NonZeroU32, sync::Mutex};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use redis::aio::ConnectionManager;
 
+/// How many failed attempts a key may have within `window` seconds before it is locked
+/// for `lock` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRule {
+    pub max: i64,
+    pub window: i64,
+    pub lock: i64,
+}
+
+/// An attempt that was counted; its place in the window's count.
+#[derive(Debug, Clone, Copy)]
+#[must_use = "settle the attempt with attempt_succeeded or attempt_failed"]
+pub struct Attempted {
+    count: i64,
+}
+
 /// A refusal: retry after this many seconds (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
@@ -75,18 +91,27 @@ impl Limits {
     /// Counts one event in a window of `window` seconds that opens with the first event
     /// (so a burst is never split across two windows); refused once `max` are counted.
     pub async fn hit_window(&self, key: &str, now_secs: i64, window: i64, max: i64) -> Result<(), RetryAfter> {
-        let key = format!("win:{key}");
-        let counted = match &self.backend {
+        match self.count_in_window(&format!("win:{key}"), now_secs, window, 1).await {
+            Some((count, ends_at)) if count > max => Err(RetryAfter((ends_at - now_secs).max(1) as u64)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds `delta` to the window's count (opening it at the first event) and returns the
+    /// new count and when the window ends; None when Redis is unavailable.
+    async fn count_in_window(&self, key: &str, now_secs: i64, window: i64, delta: i64) -> Option<(i64, i64)> {
+        match &self.backend {
             Backend::Memory { counters, .. } => {
                 let mut counters = counters.lock().unwrap_or_else(|p| p.into_inner());
                 if counters.len() > 100_000 {
                     counters.retain(|_, c| c.expires_at > now_secs);
                 }
-                let entry = counters.entry(key).or_insert(Counter { value: 0, expires_at: now_secs + window });
+                let entry =
+                    counters.entry(key.to_string()).or_insert(Counter { value: 0, expires_at: now_secs + window });
                 if entry.expires_at <= now_secs {
                     *entry = Counter { value: 0, expires_at: now_secs + window };
                 }
-                entry.value += 1;
+                entry.value = (entry.value + delta).max(0);
                 Some((entry.value, entry.expires_at))
             }
             Backend::Redis { connection, prefix } => {
@@ -98,7 +123,12 @@ impl Limits {
                         redis.call('HSET', KEYS[1], 'start', start, 'count', 0)
                         redis.call('EXPIRE', KEYS[1], ARGV[3])
                     end
-                    return {redis.call('HINCRBY', KEYS[1], 'count', 1), start}
+                    local count = redis.call('HINCRBY', KEYS[1], 'count', ARGV[4])
+                    if count < 0 then
+                        redis.call('HSET', KEYS[1], 'count', 0)
+                        count = 0
+                    end
+                    return {count, start}
                 ";
                 let mut connection = connection.clone();
                 let result: Result<(i64, i64), _> = redis::cmd("EVAL")
@@ -108,6 +138,7 @@ impl Limits {
                     .arg(now_secs)
                     .arg(window)
                     .arg(window + 60)
+                    .arg(delta)
                     .query_async(&mut connection)
                     .await;
                 match result {
@@ -118,10 +149,6 @@ impl Limits {
                     }
                 }
             }
-        };
-        match counted {
-            Some((count, ends_at)) if count > max => Err(RetryAfter((ends_at - now_secs).max(1) as u64)),
-            _ => Ok(()),
         }
     }
 
@@ -137,19 +164,39 @@ impl Limits {
         }
     }
 
-    /// Refused while a lock set by [`Self::record_failure`] holds.
-    pub async fn check_lock(&self, key: &str, now_secs: i64) -> Result<(), RetryAfter> {
-        match self.lock_until(&format!("lock:{key}")).await {
-            Some(until) if until > now_secs => Err(RetryAfter((until - now_secs) as u64)),
-            _ => Ok(()),
+    /// Counts an attempt before it is verified, so that however many arrive at once, no
+    /// more than `rule.max` are verified per window: refused while the key is locked, or
+    /// when the count (failures plus attempts in flight) would pass `max`.
+    /// The caller settles the attempt with [`Self::attempt_succeeded`] (the count is given
+    /// back) or [`Self::attempt_failed`].
+    pub async fn begin_attempt(&self, key: &str, now_secs: i64, rule: AttemptRule) -> Result<Attempted, RetryAfter> {
+        let lock_key = format!("lock:{key}");
+        if let Some(until) = self.lock_until(&lock_key).await.filter(|until| *until > now_secs) {
+            return Err(RetryAfter((until - now_secs) as u64));
         }
+        let Some((count, _)) = self.count_in_window(&format!("fail:{key}"), now_secs, rule.window, 1).await else {
+            // The limiter is down: let the attempt through rather than lock everyone out.
+            return Ok(Attempted { count: 0 });
+        };
+        if count > rule.max {
+            // Only attempts still in flight can make the count pass `max` (the `max`-th
+            // failure locks): refuse this one; their outcome decides what follows.
+            self.count_in_window(&format!("fail:{key}"), now_secs, rule.window, -1).await;
+            return Err(RetryAfter(1));
+        }
+        Ok(Attempted { count })
     }
 
-    /// Counts a failure; the `max`-th within `window` seconds locks the key for `lock` seconds.
-    pub async fn record_failure(&self, key: &str, now_secs: i64, max: i64, window: i64, lock: i64) {
-        if self.hit_window(&format!("fail:{key}"), now_secs, window, max - 1).await.is_err() {
-            self.set_lock(&format!("lock:{key}"), now_secs + lock, lock).await;
-            tracing::warn!(%key, lock_secs = lock, "too many failures: locked");
+    /// The attempt was right: it does not count against the key.
+    pub async fn attempt_succeeded(&self, key: &str, now_secs: i64, rule: AttemptRule) {
+        self.count_in_window(&format!("fail:{key}"), now_secs, rule.window, -1).await;
+    }
+
+    /// The attempt failed and stays counted; the `max`-th failure locks the key.
+    pub async fn attempt_failed(&self, key: &str, now_secs: i64, rule: AttemptRule, attempted: Attempted) {
+        if attempted.count >= rule.max {
+            self.set_lock(&format!("lock:{key}"), now_secs + rule.lock, rule.lock).await;
+            tracing::warn!(%key, lock_secs = rule.lock, "too many failures: locked");
         }
     }
 

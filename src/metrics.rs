@@ -9,6 +9,7 @@ pub struct Metrics {
     pub emails: IntCounterVec,
     pub webhooks: IntCounterVec,
     pub auth_cache: IntCounterVec,
+    pub password_hashes: IntCounterVec,
     tasks: IntGaugeVec,
     queue_age: prometheus::IntGauge,
 }
@@ -45,6 +46,11 @@ impl Metrics {
             &["result"],
         )
         .expect("valid metric");
+        let password_hashes = IntCounterVec::new(
+            Opts::new("password_hashes_total", "bcrypt runs by kind (hash, verify, dummy)."),
+            &["kind"],
+        )
+        .expect("valid metric");
         let tasks =
             IntGaugeVec::new(Opts::new("tasks", "Analysis tasks by status."), &["status"]).expect("valid metric");
         let queue_age =
@@ -56,12 +62,13 @@ impl Metrics {
             Box::new(emails.clone()),
             Box::new(webhooks.clone()),
             Box::new(auth_cache.clone()),
+            Box::new(password_hashes.clone()),
             Box::new(tasks.clone()),
             Box::new(queue_age.clone()),
         ] {
             registry.register(collector).expect("metrics register once");
         }
-        Self { registry, requests, latency, emails, webhooks, auth_cache, tasks, queue_age }
+        Self { registry, requests, latency, emails, webhooks, auth_cache, password_hashes, tasks, queue_age }
     }
 
     /// The text exposition, with the task gauges set from the given counts.

@@ -16,6 +16,13 @@ pub struct Model {
     pub detail: Option<String>,
     /// Unix microseconds.
     pub created_at: i64,
+    /// How many times it happened in this row's window (repeatable events add up here).
+    pub count: i32,
+    /// Unix microseconds of the last repeat; None until it repeats.
+    pub last_at: Option<i64>,
+    /// Kind, account or address, and window of a repeatable event; None for the others.
+    #[sea_orm(unique)]
+    pub aggregate_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

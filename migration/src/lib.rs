@@ -12,6 +12,7 @@ mod m20261123_000007_create_api_keys;
 mod m20261123_000008_create_tasks;
 mod m20261123_000009_create_recovery_codes;
 mod m20261123_000010_create_security_events;
+mod m20261125_000011_aggregate_security_events;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_tasks::Migration),
             Box::new(m20261123_000009_create_recovery_codes::Migration),
             Box::new(m20261123_000010_create_security_events::Migration),
+            Box::new(m20261125_000011_aggregate_security_events::Migration),
         ]
     }
 }

@@ -86,7 +86,12 @@ impl AuthApi {
     /// Creates an inactive account, e-mails an ACTIVATION code and returns a session
     /// token at once. Until activation the token works only for Logout, View and Update.
     #[oai(path = "/auth/register", method = "post", operation_id = "authRegister")]
-    async fn register(&self, _auth: PublicAccess, body: JsonBody<RegisterRequest>) -> Result<SignedInCreated> {
+    async fn register(
+        &self,
+        request: &Request,
+        _auth: PublicAccess,
+        body: JsonBody<RegisterRequest>,
+    ) -> Result<SignedInCreated> {
         let req = body.0;
         let account = (|| {
             Some(NewAccount {
@@ -100,7 +105,8 @@ impl AuthApi {
             })
         })()
         .ok_or_else(ApiError::invalid_parameters)?;
-        let (user, token) = accounts::register(&self.state, account).await?;
+        throttle::may_sign_up(&self.state, client(request)).await?;
+        let (user, token) = accounts::register(&self.state, account, client(request)).await?;
         Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(
             UserWithToken::new(&user, token),
             "User registered successfully.",
@@ -111,9 +117,19 @@ impl AuthApi {
     ///
     /// Signs in with a Google ID token. A new e-mail makes an active account (message
     /// `User registered successfully.`); a known one logs in (`User logged in successfully.`).
+    /// With 2FA on, `code` is needed as for Login (else the 401 with
+    /// `data.is_2fa_enabled: true`). A registered but never-activated account is
+    /// activated, and the password and sessions its registrant set are dropped.
     #[oai(path = "/auth/google", method = "post", operation_id = "authGoogle")]
-    async fn google(&self, _auth: OptionalPublicAccess, body: JsonBody<GoogleRequest>) -> Result<SignedInCreated> {
-        let (user, token, created) = accounts::google(&self.state, &body.0.id_token.0).await?;
+    async fn google(
+        &self,
+        req: &Request,
+        _auth: OptionalPublicAccess,
+        body: JsonBody<GoogleRequest>,
+    ) -> Result<SignedInCreated> {
+        let code = body.0.code.map(|c| c.0);
+        let (user, token, created) =
+            accounts::google(&self.state, &body.0.id_token.0, code.as_deref(), client(req)).await?;
         let message = if created { "User registered successfully." } else { "User logged in successfully." };
         Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), message))))
     }
@@ -128,10 +144,11 @@ impl AuthApi {
         &self,
         req: &Request,
         credentials: BasicCredentials,
-        body: OptionalJsonBody<SecondFactorRequest>,
+        body: OptionalJsonBody<LoginRequest>,
     ) -> Result<Json<UserWithTokenEnvelope>> {
-        let code = body.0.map(|b| b.code.0);
-        let attempt = accounts::login(&self.state, &credentials.email, &credentials.password, code.as_deref());
+        let code = body.0.and_then(|b| b.code).map(|c| c.0);
+        let attempt =
+            accounts::login(&self.state, &credentials.email, &credentials.password, code.as_deref(), client(req));
         let outcome =
             throttle::guarded(&self.state, Attempt::Login, &credentials.email, client(req), code.is_some(), attempt)
                 .await;
@@ -185,7 +202,8 @@ impl AuthApi {
         };
         let email = email_from_path(&user_email.0)?;
         let password = Password::parse(body.0.password.0).map_err(|_| ApiError::invalid_parameters())?;
-        let attempt = accounts::change_password(&self.state, &email, &password, &body.0.code.0, keep_session);
+        let attempt =
+            accounts::change_password(&self.state, &email, &password, &body.0.code.0, keep_session, client(req));
         throttle::guarded(&self.state, Attempt::Code, email.as_str(), client(req), true, attempt).await?;
         let user_id = accounts::user_id_for_email(&self.state, email.as_str()).await;
         events::record(&self.state, EventKind::PasswordChanged, user_id.as_deref(), &origin(req), None).await;
@@ -233,7 +251,8 @@ impl AuthApi {
     /// Enable 2FA
     ///
     /// Turns 2FA on with a TWO_FACTOR_AUTH code from Send OTP, or with the current code
-    /// of an authenticator app enrolled through `authStartTotp`.
+    /// of an authenticator app enrolled through `authStartTotp`. Once an app is enrolled,
+    /// e-mailed codes no longer count as a second factor.
     #[oai(path = "/users/:user_id/2fa", method = "post", operation_id = "authEnable2fa")]
     async fn enable_2fa(
         &self,
@@ -272,16 +291,23 @@ impl AuthApi {
     /// Start authenticator-app enrolment
     ///
     /// Makes a TOTP secret for an authenticator app. 2FA is not on until Enable 2FA is
-    /// called with the app's current code.
+    /// called with the app's current code. While 2FA is on, the body must carry a current
+    /// second factor (the app's code or a recovery code), else the 401 with
+    /// `data.is_2fa_enabled: true`; confirming the new app keeps the recovery codes.
     #[oai(path = "/users/:user_id/2fa/totp", method = "post", operation_id = "authStartTotp")]
     async fn start_totp(
         &self,
+        req: &Request,
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
+        body: OptionalJsonBody<TotpEnrolmentRequest>,
     ) -> Result<TotpCreated> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        let (secret, otpauth_url) = accounts::start_totp_enrolment(&self.state, user).await?;
+        let code = body.0.and_then(|b| b.code).map(|c| c.0);
+        let attempt = accounts::start_totp_enrolment(&self.state, user, code.as_deref());
+        let (secret, otpauth_url) =
+            throttle::guarded(&self.state, Attempt::Code, &user.email, client(req), code.is_some(), attempt).await?;
         Ok(TotpCreated::Created(Json(TotpEnrolmentEnvelope::new(
             TotpEnrolment { secret, otpauth_url },
             "TOTP enrolment started successfully.",

@@ -2,11 +2,7 @@
 
 use std::net::IpAddr;
 
-use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::header::{AUTHORIZATION, CONTENT_LENGTH},
-};
-use sha2::{Digest, Sha256};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::header::CONTENT_LENGTH};
 
 use crate::state::AppState;
 
@@ -105,8 +101,24 @@ fn is_exempt(path: &str) -> bool {
     )
 }
 
-/// `RATE_LIMIT_PER_SECOND` per credential (a hash of the `Authorization` value), or per
-/// client address when there is none; 429 in the envelope with `Retry-After`.
+/// Whose budget a request spends: a valid token's user (sessions) or key (API keys),
+/// however the header is spelled; anything else (public key, Basic, admin key, no or a
+/// forged credential) spends its client address's, so that respelling a header buys no
+/// fresh budget and one public-key client cannot exhaust everyone's.
+fn rate_key(state: &AppState, req: &Request, client: Option<IpAddr>) -> String {
+    use crate::services::tokens::Role;
+    let claims = super::security::authorization(req)
+        .and_then(super::security::bearer_token)
+        .and_then(|t| state.tokens.decode(t));
+    match claims {
+        Some(claims) if claims.role == Role::User => format!("user:{}", claims.sub),
+        Some(claims) => format!("api_key:{}", claims.jti),
+        None => format!("address:{}", client.map_or_else(|| "unknown".into(), |ip| ip.to_string())),
+    }
+}
+
+/// `RATE_LIMIT_PER_SECOND` per credential (see [`rate_key`]); 429 in the envelope with
+/// `Retry-After`.
 pub struct RateLimit;
 
 impl<E: Endpoint> Middleware<E> for RateLimit {
@@ -131,12 +143,7 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         let client = client_addr(&req, &state.config.trusted_proxies);
         req.extensions_mut().insert(ClientAddr(client));
         if !is_exempt(req.uri().path()) {
-            let key = match req.headers().get(AUTHORIZATION) {
-                Some(value) => {
-                    format!("credential:{}", crate::services::tokens::hex(&Sha256::digest(value.as_bytes())))
-                }
-                None => format!("address:{}", client.map_or_else(|| "unknown".into(), |ip| ip.to_string())),
-            };
+            let key = rate_key(&state, &req, client);
             if let Err(retry) = state.limits.check_rate(&key, state.clock.now_secs()).await {
                 return Ok(ApiError::rate_limited(retry.0).into_response());
             }

@@ -660,11 +660,49 @@ impl RegisterRequest {
 pub struct GoogleRequest {
     /// The ID token Google Sign-In gave the client.
     pub id_token: Text,
+    /// The second factor, needed when the account has 2FA on (as for Login).
+    #[oai(validator(pattern = r"^([0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5})$"))]
+    pub code: Option<Text>,
 }
 
 impl GoogleRequest {
     fn example_value() -> Self {
-        Self { id_token: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJlbWFpbCI6ImhlbGxvQGNyYXppLmNvIn0.sig".into() }
+        Self {
+            id_token: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJlbWFpbCI6ImhlbGxvQGNyYXppLmNvIn0.sig".into(),
+            code: None,
+        }
+    }
+}
+
+/// Login's optional body. `{}`, `{"code": null}` and no body at all are the same.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct LoginRequest {
+    /// Needed only when 2FA is on: an e-mailed TWO_FACTOR_AUTH code (while no app is
+    /// enrolled), the authenticator app's current code, or a recovery code.
+    #[oai(validator(pattern = r"^([0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5})$"))]
+    pub code: Option<Text>,
+}
+
+impl LoginRequest {
+    fn example_value() -> Self {
+        Self { code: Some("245522".into()) }
+    }
+}
+
+/// Optional body of authenticator enrolment: a current second factor, needed while 2FA
+/// is on so that a session alone cannot swap the authenticator.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct TotpEnrolmentRequest {
+    /// The app's current code or a recovery code (2FA on); leave out while 2FA is off.
+    #[oai(validator(pattern = r"^([0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5})$"))]
+    pub code: Option<Text>,
+}
+
+impl TotpEnrolmentRequest {
+    fn example_value() -> Self {
+        Self { code: Some("245522".into()) }
     }
 }
 
@@ -730,6 +768,12 @@ pub struct SecurityEvent {
     pub detail: Option<String>,
     /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
     pub created_at: String,
+    /// Repeated failed or locked logins of one account (or, for unknown accounts, one
+    /// address) within 15 minutes add up in one event: how many there were.
+    pub count: i32,
+    /// When the last of them happened (HTTP date); null for a single event.
+    #[oai(nullable)]
+    pub last_at: Option<String>,
 }
 
 impl From<&entity::security_events::Model> for SecurityEvent {
@@ -742,6 +786,8 @@ impl From<&entity::security_events::Model> for SecurityEvent {
             user_agent: row.user_agent.clone(),
             detail: row.detail.clone(),
             created_at: http_date(row.created_at),
+            count: row.count,
+            last_at: row.last_at.map(http_date),
         }
     }
 }
@@ -855,6 +901,8 @@ macro_rules! examples {
 
 examples!(
     SecondFactorRequest,
+    LoginRequest,
+    TotpEnrolmentRequest,
     RecoveryCodes,
     Task,
     SupportedAttachments,

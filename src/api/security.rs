@@ -47,12 +47,12 @@ fn state(req: &Request) -> Result<&AppState, ApiError> {
     req.data::<AppState>().ok_or_else(ApiError::internal)
 }
 
-fn authorization(req: &Request) -> Option<&str> {
+pub(super) fn authorization(req: &Request) -> Option<&str> {
     req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
 /// The token of a `Bearer` header, scheme name case-insensitive.
-fn bearer_token(header: &str) -> Option<&str> {
+pub(super) fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
@@ -166,15 +166,22 @@ security_extractor!(Caller, [BearerAuth], fallback = false, |req| {
     accounts::authenticate_bearer(state, token).await.map(|user| Caller { user }).map_err(ApiError::from)
 });
 
+/// Checks `given` against the admin key under the address's attempt limit, so wrong
+/// keys are throttled like wrong passwords. With no `ADMIN_API_KEY`, nothing matches.
+async fn check_admin_key(req: &Request, given: &str) -> Result<(), ApiError> {
+    let state = state(req)?;
+    let client = req.extensions().get::<super::middleware::ClientAddr>().and_then(|c| c.0);
+    let matches =
+        || state.config.admin_api_key.as_ref().is_some_and(|key| bool::from(given.as_bytes().ct_eq(key.as_bytes())));
+    crate::services::throttle::admin_key(state, client, matches).await.map_err(ApiError::from)
+}
+
 /// The operators' key. With no `ADMIN_API_KEY` configured, nothing gets in.
 pub struct AdminKey;
 
 security_extractor!(AdminKey, [AdminApiKey], fallback = false, |req| {
-    let state = state(req)?;
-    match (authorization(req), &state.config.admin_api_key) {
-        (Some(given), Some(key)) if bool::from(given.as_bytes().ct_eq(key.as_bytes())) => Ok(AdminKey),
-        _ => Err(ApiError::unauthorized()),
-    }
+    let given = authorization(req).ok_or_else(ApiError::unauthorized)?;
+    check_admin_key(req, given).await.map(|()| AdminKey)
 });
 
 /// The operators' key, or a user session (acting on their own account).
@@ -184,13 +191,12 @@ pub enum AdminOrSession {
 }
 
 security_extractor!(AdminOrSession, [AdminApiKey, BearerAuth], fallback = false, |req| {
-    let state = state(req)?;
-    match (authorization(req), &state.config.admin_api_key) {
-        (Some(header), _) if bearer_token(header).is_some() => {
+    match authorization(req) {
+        Some(header) if bearer_token(header).is_some() => {
             session_from(req).await.map(|s| AdminOrSession::Session(Box::new(s)))
         }
-        (Some(given), Some(key)) if bool::from(given.as_bytes().ct_eq(key.as_bytes())) => Ok(AdminOrSession::Admin),
-        _ => Err(ApiError::unauthorized()),
+        Some(given) => check_admin_key(req, given).await.map(|()| AdminOrSession::Admin),
+        None => Err(ApiError::unauthorized()),
     }
 });
 

@@ -1,12 +1,14 @@
 //! The account life cycle: sign-up, sign-in, sessions, codes, 2FA and profile changes.
 
-use entity::{sessions, users};
+use entity::{api_keys, sessions, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, SqlErr, TransactionTrait,
 };
 
 use super::{
     Resource, ServiceError, ServiceResult, otp,
+    passwords::Client,
+    throttle::{self, Attempt},
     tokens::{Role, TokenKeys},
     two_factor::{self, AppSecret, Verified},
 };
@@ -163,8 +165,13 @@ fn new_user_row(
     }
 }
 
-pub async fn register(state: &AppState, account: NewAccount) -> ServiceResult<(users::Model, String)> {
-    let hash = state.passwords.hash(&account.password).await?;
+/// Signs up. The e-mail is looked at before the password is hashed, so a sign-up that
+/// will be refused costs no bcrypt run.
+pub async fn register(state: &AppState, account: NewAccount, client: Client) -> ServiceResult<(users::Model, String)> {
+    if user_by_email(state, &account.email).await?.is_some() {
+        return Err(ServiceError::AlreadyExists);
+    }
+    let hash = state.passwords.hash(&account.password, client).await?;
     let user = new_user_row(state, &account.email, Some(hash), account.first_name, account.last_name, false);
     // The unique index decides, so two racing sign-ups cannot both win.
     let user = match user.insert(&state.db).await {
@@ -188,6 +195,7 @@ pub async fn login(
     email: &str,
     password: &str,
     code: Option<&str>,
+    client: Client,
 ) -> ServiceResult<(users::Model, String)> {
     let user = match email.parse::<Email>() {
         Ok(email) => user_by_email(state, &email).await?,
@@ -195,25 +203,39 @@ pub async fn login(
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     // Always one bcrypt verify, known e-mail or not.
-    let password_ok = state.passwords.verify(password, hash).await?;
+    let password_ok = state.passwords.verify(password, hash, client).await?;
     let user = match user {
         Some(user) if password_ok => user,
         _ => return Err(ServiceError::Unauthorized),
     };
-    if user.is_2fa_enabled {
-        let Some(code) = code else { return Err(ServiceError::TwoFactor { is_2fa_enabled: true }) };
-        let verified =
-            two_factor::verify(&state.db, &state.tokens, &state.clock, &user, AppSecret::Confirmed, code).await?;
-        if verified.is_none() {
-            return Err(ServiceError::TwoFactor { is_2fa_enabled: true });
-        }
-    }
+    second_factor_for_sign_in(state, &user, code).await?;
     let token = start_session(state, &user.id).await?;
     Ok((user, token))
 }
 
-/// Signs in with a Google ID token; the flag says whether the account is new.
-pub async fn google(state: &AppState, id_token: &str) -> ServiceResult<(users::Model, String, bool)> {
+/// With 2FA on, a sign-in (password or Google) needs a valid second factor: none or a
+/// wrong one is the 401 that says 2FA is on.
+async fn second_factor_for_sign_in(state: &AppState, user: &users::Model, code: Option<&str>) -> ServiceResult<()> {
+    if !user.is_2fa_enabled {
+        return Ok(());
+    }
+    let code = code.ok_or(ServiceError::TwoFactor { is_2fa_enabled: true })?;
+    two_factor::verify(&state.db, &state.tokens, &state.clock, user, AppSecret::Confirmed, code)
+        .await?
+        .map(|_| ())
+        .ok_or(ServiceError::TwoFactor { is_2fa_enabled: true })
+}
+
+/// Signs in with a Google ID token; the flag says whether the account is new. 2FA is
+/// honoured as for Login (`code`, counted against the account's code attempts). An
+/// account that was registered but never activated is taken over by the address's
+/// proven owner: activated, with the registrant's password and sessions dropped.
+pub async fn google(
+    state: &AppState,
+    id_token: &str,
+    code: Option<&str>,
+    client: Client,
+) -> ServiceResult<(users::Model, String, bool)> {
     let claims = state.google.verify(id_token).await.map_err(|err| match err {
         GoogleError::NotConfigured => ServiceError::NotConfigured("GOOGLE_CLIENT_ID (and GOOGLE_JWKS_URL)"),
         GoogleError::Invalid => ServiceError::Unauthorized,
@@ -224,6 +246,11 @@ pub async fn google(state: &AppState, id_token: &str) -> ServiceResult<(users::M
     })?;
     let email: Email = claims.email.parse().map_err(|_| ServiceError::Unauthorized)?;
     if let Some(user) = user_by_email(state, &email).await? {
+        let user = if user.is_active { user } else { claim_unactivated(state, user).await? };
+        if user.is_2fa_enabled {
+            let check = second_factor_for_sign_in(state, &user, code);
+            throttle::guarded(state, Attempt::Code, &user.email, client, code.is_some(), check).await?;
+        }
         let token = start_session(state, &user.id).await?;
         return Ok((user, token, false));
     }
@@ -245,6 +272,21 @@ pub async fn google(state: &AppState, id_token: &str) -> ServiceResult<(users::M
     };
     let token = start_session(state, &user.id).await?;
     Ok((user, token, created))
+}
+
+/// Activates a never-activated account for the owner of its address, dropping what the
+/// registrant (who may not be that owner) set: the password and every session.
+async fn claim_unactivated(state: &AppState, user: users::Model) -> ServiceResult<users::Model> {
+    let txn = state.db.begin().await?;
+    sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(&user.id)).exec(&txn).await?;
+    let mut active = user.into_active_model();
+    active.is_active = Set(true);
+    active.password_hash = Set(None);
+    active.updated_at = Set(state.clock.now_micros());
+    let user = active.update(&txn).await?;
+    txn.commit().await?;
+    state.auth_cache.forget(&user.id).await;
+    Ok(user)
 }
 
 pub async fn logout(state: &AppState, user_id: &str, session_id: &str) -> ServiceResult<()> {
@@ -276,17 +318,19 @@ pub async fn activate(state: &AppState, email: &Email, code: &str) -> ServiceRes
 }
 
 /// Sets a new password with a CHANGE_PASSWORD code. `keep_session` is the caller's
-/// session when they used a user token; every other session of the user ends.
+/// session when they used a user token; every other session of the user ends, and so
+/// does the API key.
 pub async fn change_password(
     state: &AppState,
     email: &Email,
     password: &Password,
     code: &str,
     keep_session: Option<&str>,
+    client: Client,
 ) -> ServiceResult<()> {
     let user = user_by_email(state, email).await?.ok_or(ServiceError::NotFound(Resource::User))?;
     otp::consume(&state.db, &state.tokens, &state.clock, &user.id, OtpType::ChangePassword, code).await?;
-    let hash = state.passwords.hash(password).await?;
+    let hash = state.passwords.hash(password, client).await?;
     let txn = state.db.begin().await?;
     let mut active = user.clone().into_active_model();
     active.password_hash = Set(Some(hash));
@@ -297,12 +341,26 @@ pub async fn change_password(
         ended = ended.filter(sessions::Column::Id.ne(keep));
     }
     ended.exec(&txn).await?;
+    // Whoever knew the old password may have read the key: it dies too (View makes a new one).
+    api_keys::Entity::delete_many().filter(api_keys::Column::UserId.eq(&user.id)).exec(&txn).await?;
     txn.commit().await?;
     state.auth_cache.forget(&user.id).await;
     Ok(())
 }
 
-pub async fn start_totp_enrolment(state: &AppState, user: &users::Model) -> ServiceResult<(String, String)> {
+/// Starts an authenticator-app enrolment. While 2FA is on, a current second factor is
+/// needed, so a stolen session alone cannot swap the authenticator.
+pub async fn start_totp_enrolment(
+    state: &AppState,
+    user: &users::Model,
+    code: Option<&str>,
+) -> ServiceResult<(String, String)> {
+    if user.is_2fa_enabled {
+        let code = code.ok_or(ServiceError::TwoFactor { is_2fa_enabled: true })?;
+        two_factor::verify(&state.db, &state.tokens, &state.clock, user, AppSecret::Confirmed, code)
+            .await?
+            .ok_or(ServiceError::TwoFactor { is_2fa_enabled: true })?;
+    }
     let secret = two_factor::new_secret();
     let mut active = user.clone().into_active_model();
     active.totp_pending_secret = Set(Some(secret.clone()));
@@ -324,8 +382,11 @@ pub async fn set_two_factor(
     let verified = two_factor::verify(&state.db, &state.tokens, &state.clock, user, which, code)
         .await?
         .ok_or(ServiceError::TwoFactor { is_2fa_enabled: user.is_2fa_enabled })?;
-    // A new state of 2FA starts without recovery codes; Recovery Codes makes a set.
-    two_factor::clear_recovery_codes(&state.db, &user.id).await?;
+    // A new state of 2FA starts without recovery codes (Recovery Codes makes a set);
+    // confirming a new app while 2FA stays on keeps them.
+    if enable != user.is_2fa_enabled {
+        two_factor::clear_recovery_codes(&state.db, &user.id).await?;
+    }
     let mut active = user.clone().into_active_model();
     active.is_2fa_enabled = Set(enable);
     if enable {

@@ -3,7 +3,10 @@
 //! not happen is logged instead.
 
 use entity::security_events;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::{Expr, ExprTrait, OnConflict},
+};
 
 use super::ServiceResult;
 use crate::{
@@ -52,18 +55,57 @@ pub struct Origin {
     pub user_agent: Option<String>,
 }
 
+/// Longest user agent and detail kept: both are chosen by whoever sends the request.
+const MAX_FIELD_CHARS: usize = 256;
+/// Repeats of a repeatable event within this window add up in one row.
+const AGGREGATE_WINDOW_MICROS: i64 = 15 * 60 * 1_000_000;
+
+impl EventKind {
+    /// Failed and locked logins can be made in any number by anyone: they add up per
+    /// account (or per address when no account is known) and window, so a flood of
+    /// them writes a bounded number of rows.
+    fn is_repeatable(self) -> bool {
+        matches!(self, Self::LoginFailed | Self::LoginLocked)
+    }
+}
+
+fn capped(text: &str) -> String {
+    text.chars().take(MAX_FIELD_CHARS).collect()
+}
+
 pub async fn record(state: &AppState, kind: EventKind, user_id: Option<&str>, origin: &Origin, detail: Option<String>) {
+    let now = state.clock.now_micros();
+    let aggregate_key = kind.is_repeatable().then(|| {
+        let subject = match user_id {
+            Some(user) => user.to_string(),
+            None => format!("address:{}", origin.address.as_deref().unwrap_or("unknown")),
+        };
+        format!("{}:{subject}:{}", kind.as_str(), now.div_euclid(AGGREGATE_WINDOW_MICROS))
+    });
     let row = security_events::ActiveModel {
         id: Set(new_id(IdPrefix::SecurityEvent)),
         user_id: Set(user_id.map(str::to_string)),
         kind: Set(kind.as_str().to_string()),
         client_address: Set(origin.address.clone()),
-        user_agent: Set(origin.user_agent.as_ref().map(|ua| ua.chars().take(256).collect())),
-        detail: Set(detail.map(|d| d.chars().take(500).collect())),
-        created_at: Set(state.clock.now_micros()),
+        user_agent: Set(origin.user_agent.as_deref().map(capped)),
+        detail: Set(detail.as_deref().map(capped)),
+        created_at: Set(now),
+        count: Set(1),
+        last_at: Set(None),
+        aggregate_key: Set(aggregate_key),
         ..Default::default()
     };
-    if let Err(err) = row.insert(&state.db).await {
+    // A repeat adds to its window's row in one atomic upsert.
+    let on_repeat = OnConflict::column(security_events::Column::AggregateKey)
+        .value(
+            security_events::Column::Count,
+            Expr::col((security_events::Entity, security_events::Column::Count)).add(1),
+        )
+        .value(security_events::Column::LastAt, now)
+        .to_owned();
+    if let Err(err) =
+        security_events::Entity::insert(row).on_conflict(on_repeat).exec_without_returning(&state.db).await
+    {
         tracing::error!(%err, kind = kind.as_str(), "security event not recorded");
     }
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod billing;
 pub mod events;
+pub mod fair_queue;
 pub mod ledger;
 pub mod otp;
 pub mod passwords;

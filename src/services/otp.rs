@@ -57,8 +57,10 @@ pub async fn issue(
 }
 
 /// True when `code` is the live code of this type; a match is consumed at once.
-/// Safe under concurrency: the consuming delete names the exact row, so of two
-/// requests with the same code only one can succeed.
+/// Each try is counted before the code is compared, by a conditional update, so that
+/// however many arrive at once no more than `MAX_WRONG_TRIES` are ever compared; and
+/// the consuming delete names the exact row, so of two requests with the same right
+/// code only one succeeds.
 pub async fn check(
     db: &impl ConnectionTrait,
     keys: &TokenKeys,
@@ -77,23 +79,23 @@ pub async fn check(
         otp_codes::Entity::delete_by_id(live.id).exec(db).await?;
         return Ok(false);
     }
-    let given = keys.code_hash(&scope(user_id, otp_type), code);
-    let matches: bool = subtle::ConstantTimeEq::ct_eq(given.as_bytes(), live.code_hash.as_bytes()).into();
-    if matches {
-        let consumed = otp_codes::Entity::delete_many()
-            .filter(otp_codes::Column::Id.eq(&live.id))
-            .filter(otp_codes::Column::FailedAttempts.lt(MAX_WRONG_TRIES))
-            .exec(db)
-            .await?;
-        return Ok(consumed.rows_affected == 1);
-    }
-    // Count the wrong try in the database (not from what we read) so parallel guesses all count.
-    otp_codes::Entity::update_many()
+    let counted = otp_codes::Entity::update_many()
         .col_expr(otp_codes::Column::FailedAttempts, Expr::col(otp_codes::Column::FailedAttempts).add(1))
         .filter(otp_codes::Column::Id.eq(&live.id))
+        .filter(otp_codes::Column::FailedAttempts.lt(MAX_WRONG_TRIES))
         .exec(db)
         .await?;
-    Ok(false)
+    if counted.rows_affected != 1 {
+        // Burned (or replaced) since it was read.
+        return Ok(false);
+    }
+    let given = keys.code_hash(&scope(user_id, otp_type), code);
+    let matches: bool = subtle::ConstantTimeEq::ct_eq(given.as_bytes(), live.code_hash.as_bytes()).into();
+    if !matches {
+        return Ok(false);
+    }
+    let consumed = otp_codes::Entity::delete_many().filter(otp_codes::Column::Id.eq(&live.id)).exec(db).await?;
+    Ok(consumed.rows_affected == 1)
 }
 
 /// Like [`check`], but a wrong or missing code is an error.

@@ -1,49 +1,63 @@
 //! bcrypt, always off the async runtime threads, with at most one hash per core at a
-//! time so a login flood cannot starve the other requests.
+//! time so a login flood cannot starve the other requests, and the cores shared
+//! round-robin by client address so one client's flood of sign-ups or guesses cannot
+//! starve other clients' logins.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
-use tokio::sync::{OnceCell, Semaphore};
+use prometheus::IntCounterVec;
+use tokio::sync::OnceCell;
 
-use super::{ServiceError, ServiceResult};
+use super::{ServiceError, ServiceResult, fair_queue::FairQueue};
 use crate::domain::Password;
+
+/// Whose turn a hash is: the client's address (None when it is not known).
+pub type Client = Option<IpAddr>;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
     cost: u32,
-    permits: Arc<Semaphore>,
+    cores: Arc<FairQueue<Client>>,
     /// Verified against when the account has no password, so that an unknown e-mail
     /// takes as long as a wrong password.
     dummy_hash: Arc<OnceCell<String>>,
+    /// bcrypt runs by kind (hash, verify).
+    counted: IntCounterVec,
 }
 
 impl PasswordHasher {
-    pub fn new(cost: u32) -> Self {
+    pub fn new(cost: u32, counted: IntCounterVec) -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Self { cost, permits: Arc::new(Semaphore::new(cores)), dummy_hash: Arc::new(OnceCell::new()) }
+        Self { cost, cores: Arc::new(FairQueue::new(cores)), dummy_hash: Arc::new(OnceCell::new()), counted }
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
-        let _permit = self.permits.acquire().await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+    async fn run<T: Send + 'static>(
+        &self,
+        client: Client,
+        kind: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ServiceResult<T> {
+        let _permit = self.cores.acquire(client).await;
+        self.counted.with_label_values(&[kind]).inc();
         tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))
     }
 
-    pub async fn hash(&self, password: &Password) -> ServiceResult<String> {
+    pub async fn hash(&self, password: &Password, client: Client) -> ServiceResult<String> {
         let password = password.as_str().to_string();
         let cost = self.cost;
-        self.run(move || bcrypt::hash(password, cost))
+        self.run(client, "hash", move || bcrypt::hash(password, cost))
             .await?
             .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))
     }
 
     /// True when `password` matches `hash`; with no hash, spends the same time and says no.
-    pub async fn verify(&self, password: &str, hash: Option<&str>) -> ServiceResult<bool> {
+    pub async fn verify(&self, password: &str, hash: Option<&str>, client: Client) -> ServiceResult<bool> {
         let (hash, real) = match hash {
             Some(hash) => (hash.to_string(), true),
             None => (self.dummy_hash().await?, false),
         };
         let password = password.to_string();
-        let matched = self.run(move || bcrypt::verify(password, &hash).unwrap_or(false)).await?;
+        let matched = self.run(client, "verify", move || bcrypt::verify(password, &hash).unwrap_or(false)).await?;
         Ok(real && matched)
     }
 
@@ -51,7 +65,7 @@ impl PasswordHasher {
         let cost = self.cost;
         self.dummy_hash
             .get_or_try_init(|| async move {
-                self.run(move || bcrypt::hash("not a password of anyone", cost))
+                self.run(None, "dummy", move || bcrypt::hash("not a password of anyone", cost))
                     .await?
                     .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))
             })

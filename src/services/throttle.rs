@@ -5,15 +5,19 @@
 use std::{future::Future, net::IpAddr};
 
 use super::{ServiceError, ServiceResult};
-use crate::{domain::OtpType, state::AppState};
+use crate::{
+    domain::{Email, OtpType},
+    limits::AttemptRule,
+    state::AppState,
+};
 
-/// Failures counted per account within this many seconds…
-const FAILURE_WINDOW: i64 = 15 * 60;
-/// …lock it for this long once there are this many.
-const LOCK: i64 = 15 * 60;
-const ACCOUNT_FAILURES: i64 = 10;
-/// An address trying many accounts is locked too, at a higher count.
-const ADDRESS_FAILURES: i64 = 50;
+/// Failures counted per account within 15 minutes lock it for 15 minutes once there
+/// are ten; an address trying many accounts is locked at a higher count.
+const ACCOUNT_RULE: AttemptRule = AttemptRule { max: 10, window: 15 * 60, lock: 15 * 60 };
+const ADDRESS_RULE: AttemptRule = AttemptRule { max: 50, window: 15 * 60, lock: 15 * 60 };
+/// Wrong admin keys from one address: a long random key cannot be guessed, but nobody
+/// should get to try.
+const ADMIN_KEY_RULE: AttemptRule = AttemptRule { max: 10, window: 15 * 60, lock: 15 * 60 };
 /// One code per e-mail and type per minute…
 const SEND_COOLDOWN: i64 = 60;
 /// …and at most ten code e-mails an hour from one address.
@@ -39,9 +43,15 @@ fn address(client: Option<IpAddr>) -> String {
     client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
 }
 
-/// Runs `attempt` unless the account or address is locked; counts it if it fails
-/// (wrong credentials or code). `counts_two_factor` says whether a 2FA refusal is a
-/// failure (a wrong code) or only the prompt for one.
+/// The account an attempt is about, as one key however it was spelled: the parsed,
+/// lower-cased e-mail (so ` Victim@Example.com\t` is `victim@example.com`), or, for
+/// what is no address at all, the trimmed, lower-cased text.
+pub fn account_key(raw: &str) -> String {
+    raw.parse::<Email>().map_or_else(|_| raw.trim().to_lowercase(), |email| email.as_str().to_string())
+}
+
+/// Runs `attempt` unless the account or address is locked. `counts_two_factor` says
+/// whether a 2FA refusal is a failure (a wrong code) or only the prompt for one.
 pub async fn guarded<T>(
     state: &AppState,
     kind: Attempt,
@@ -50,26 +60,68 @@ pub async fn guarded<T>(
     counts_two_factor: bool,
     attempt: impl Future<Output = ServiceResult<T>>,
 ) -> ServiceResult<T> {
-    let now = state.clock.now_secs();
     let keys = [
-        (format!("{}:account:{}", kind.name(), account.to_lowercase()), ACCOUNT_FAILURES),
-        (format!("{}:address:{}", kind.name(), address(client)), ADDRESS_FAILURES),
+        (format!("{}:account:{}", kind.name(), account_key(account)), ACCOUNT_RULE),
+        (format!("{}:address:{}", kind.name(), address(client)), ADDRESS_RULE),
     ];
-    for (key, _) in &keys {
-        state.limits.check_lock(key, now).await.map_err(|r| ServiceError::RateLimited(r.0))?;
-    }
-    let result = attempt.await;
-    let failed = match &result {
-        Err(ServiceError::Unauthorized) => true,
-        Err(ServiceError::TwoFactor { .. }) => counts_two_factor,
+    let is_failure = |err: &ServiceError| match err {
+        ServiceError::Unauthorized => true,
+        ServiceError::TwoFactor { .. } => counts_two_factor,
         _ => false,
     };
-    if failed {
-        for (key, max) in &keys {
-            state.limits.record_failure(key, now, *max, FAILURE_WINDOW, LOCK).await;
+    guarded_by(state, &keys, is_failure, attempt).await
+}
+
+/// Checks an admin key under the address's attempt limit: `matches` runs only while the
+/// address may still try, and a wrong key counts.
+pub async fn admin_key(state: &AppState, client: Option<IpAddr>, matches: impl FnOnce() -> bool) -> ServiceResult<()> {
+    let keys = [(format!("admin:address:{}", address(client)), ADMIN_KEY_RULE)];
+    let attempt = async { if matches() { Ok(()) } else { Err(ServiceError::Unauthorized) } };
+    guarded_by(state, &keys, |err| matches!(err, ServiceError::Unauthorized), attempt).await
+}
+
+/// Counts the attempt under every key before it runs, so concurrent guesses cannot
+/// outrun a lock; gives the count back when the attempt succeeds or was no guess.
+async fn guarded_by<T>(
+    state: &AppState,
+    keys: &[(String, AttemptRule)],
+    is_failure: impl Fn(&ServiceError) -> bool,
+    attempt: impl Future<Output = ServiceResult<T>>,
+) -> ServiceResult<T> {
+    let now = state.clock.now_secs();
+    let mut counted = Vec::with_capacity(keys.len());
+    for (key, rule) in keys {
+        match state.limits.begin_attempt(key, now, *rule).await {
+            Ok(attempted) => counted.push((key, *rule, attempted)),
+            Err(retry) => {
+                for (key, rule, _) in counted {
+                    state.limits.attempt_succeeded(key, now, rule).await;
+                }
+                return Err(ServiceError::RateLimited(retry.0));
+            }
+        }
+    }
+    let result = attempt.await;
+    let failed = result.as_ref().err().is_some_and(is_failure);
+    for (key, rule, attempted) in counted {
+        if failed {
+            state.limits.attempt_failed(key, now, rule, attempted).await;
+        } else {
+            state.limits.attempt_succeeded(key, now, rule).await;
         }
     }
     result
+}
+
+/// Refuses a sign-up from an address that has made `SIGNUPS_PER_ADDRESS_HOUR` within
+/// the hour, before anything is hashed or written.
+pub async fn may_sign_up(state: &AppState, client: Option<IpAddr>) -> ServiceResult<()> {
+    let max = i64::from(state.config.signups_per_address_hour);
+    state
+        .limits
+        .hit_window(&format!("signup:address:{}", address(client)), state.clock.now_secs(), 3600, max)
+        .await
+        .map_err(|r| ServiceError::RateLimited(r.0))
 }
 
 /// Refuses a code e-mail sent too soon after the last one, or too many from one address.

@@ -168,7 +168,8 @@ async fn spend_recovery_code(
     Ok(updated.rows_affected == 1)
 }
 
-/// Accepts the e-mailed code or an app code; None when neither matches.
+/// Accepts a recovery code (2FA on), an app code, or the e-mailed code (only while no
+/// app is enrolled); None when nothing matches.
 pub async fn verify(
     db: &impl ConnectionTrait,
     keys: &TokenKeys,
@@ -186,7 +187,8 @@ pub async fn verify(
     if let Some(secret) = check_app_code(db, clock, user, which, code).await? {
         return Ok(Some(Verified::App { secret }));
     }
-    if otp::check(db, keys, clock, &user.id, OtpType::TwoFactorAuth, code).await? {
+    // Once an app is enrolled, the mailbox alone is not a second factor.
+    if user.totp_secret.is_none() && otp::check(db, keys, clock, &user.id, OtpType::TwoFactorAuth, code).await? {
         return Ok(Some(Verified::EmailCode));
     }
     Ok(None)

@@ -88,6 +88,10 @@ async fn repeated_reads_hit_the_cache_and_changes_show_at_once() {
     .assert_success(200, "User password changed successfully.");
     app.get(&format!("/users/{user_id}"), Some(&other)).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
     assert_eq!(view(&app, &user_id, &session).await.0, 200);
+    // It revokes the cached API key too; View makes a new one.
+    app.get(&format!("/users/{user_id}"), Some(&new_key)).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    let viewed = app.get(&format!("/users/{user_id}/api_key"), Some(&session)).await;
+    let new_key = format!("Bearer {}", viewed.data()["token"].as_str().unwrap());
 
     // Logout.
     app.call(poem::http::Method::DELETE, "/auth/session", Some(&session), None).await;

@@ -107,3 +107,71 @@ async fn without_a_client_id_google_sign_in_is_503() {
         "This feature is not configured on the server. Set GOOGLE_CLIENT_ID (and GOOGLE_JWKS_URL) to enable it.",
     );
 }
+
+// Issue 11, item 8: Google sign-in used to return a session for an account with 2FA on.
+#[tokio::test]
+async fn google_sign_in_honours_two_factor_like_login() {
+    let (app, _jwks) = app_with_google().await;
+    let (id, bearer) = app.active_user("grace@example.com").await;
+    app.state.clock.advance(std::time::Duration::from_secs(61));
+    app.post("/users/grace@example.com/otp/TWO_FACTOR_AUTH", None, None)
+        .await
+        .assert_success(201, "OTP sent successfully.");
+    let code = app.smtp.last_code_for("grace@example.com").await;
+    app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code})))
+        .await
+        .assert_success(200, "User 2FA enabled successfully.");
+    let token = keys()[0].sign(&claims("grace@example.com", CLIENT_ID, 600));
+    let sessions = app.count(entity::sessions::Entity).await;
+
+    let blocked = sign_in(&app, &token).await;
+    blocked.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
+    assert_eq!(blocked.data(), &json!({"is_2fa_enabled": true}));
+    let wrong = app.post("/auth/google", None, Some(json!({"id_token": token, "code": "000000"}))).await;
+    wrong.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
+    assert_eq!(wrong.data(), &json!({"is_2fa_enabled": true}));
+    assert_eq!(app.count(entity::sessions::Entity).await, sessions, "no session without the second factor");
+
+    app.state.clock.advance(std::time::Duration::from_secs(61));
+    app.post("/users/grace@example.com/otp/TWO_FACTOR_AUTH", None, None)
+        .await
+        .assert_success(201, "OTP sent successfully.");
+    let code = app.smtp.last_code_for("grace@example.com").await;
+    let ok = app.post("/auth/google", None, Some(json!({"id_token": token, "code": code}))).await;
+    ok.assert_success(201, "User logged in successfully.");
+    assert!(ok.data()["token"].is_string());
+    // A null code is the same as none.
+    app.post("/auth/google", None, Some(json!({"id_token": token, "code": null}))).await.assert_error(
+        401,
+        "two_factor_required",
+        MSG_UNAUTHORIZED,
+    );
+}
+
+// Issue 11, item 8: an attacker registered the victim's address with his own password;
+// the victim signed in with Google, and the attacker's password and session still worked.
+#[tokio::test]
+async fn google_sign_in_takes_over_a_never_activated_registration() {
+    let (app, _jwks) = app_with_google().await;
+    let (id, attacker_session) = app.register("victim@example.com").await;
+    let reply = sign_in(&app, &keys()[0].sign(&claims("victim@example.com", CLIENT_ID, 600))).await;
+    reply.assert_success(201, "User logged in successfully.");
+    assert_eq!(reply.data()["id"], id.as_str());
+    assert_eq!(reply.data()["is_active"], true);
+    let victim = format!("Bearer {}", reply.data()["token"].as_str().unwrap());
+    // The registrant's password and session are gone; the owner's session works.
+    app.login("victim@example.com", PASSWORD, None).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    app.get(&format!("/users/{id}"), Some(&attacker_session)).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    app.get(&format!("/users/{id}"), Some(&victim)).await.assert_success(200, "User fetched successfully.");
+}
+
+#[tokio::test]
+async fn google_sign_in_keeps_the_password_of_an_activated_account() {
+    let (app, _jwks) = app_with_google().await;
+    let (id, session) = app.active_user("owner@example.com").await;
+    sign_in(&app, &keys()[0].sign(&claims("owner@example.com", CLIENT_ID, 600)))
+        .await
+        .assert_success(201, "User logged in successfully.");
+    app.login("owner@example.com", PASSWORD, None).await.assert_success(200, "User logged in successfully.");
+    app.get(&format!("/users/{id}"), Some(&session)).await.assert_success(200, "User fetched successfully.");
+}

@@ -12,6 +12,7 @@ mod bad_input;
 mod billing;
 mod google;
 mod hardening;
+mod hostile_auth;
 mod ledger;
 mod limits;
 mod mcp;

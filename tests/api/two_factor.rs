@@ -112,9 +112,13 @@ async fn authenticator_app_enrolment_and_login() {
         "two_factor_required",
         MSG_UNAUTHORIZED,
     );
-    // The e-mailed code still works alongside the app.
+    // Once an app is enrolled, the e-mailed code no longer passes (issue 11, item 9).
     let mailed = email_code(&app, "ada@example.com").await;
-    app.login("ada@example.com", PASSWORD, Some(&mailed)).await.assert_success(200, "User logged in successfully.");
+    app.login("ada@example.com", PASSWORD, Some(&mailed)).await.assert_error(
+        401,
+        "two_factor_required",
+        MSG_UNAUTHORIZED,
+    );
     // An app code turns it off.
     let now = app_code_now(&app, &secret, 0);
     assert_eq!(

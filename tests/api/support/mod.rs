@@ -123,6 +123,8 @@ impl TestApp {
         vars.insert("SMTP_URL".into(), smtp.url());
         // Tests make many calls a second with one token; the rate-limit tests lower this.
         vars.insert("RATE_LIMIT_PER_SECOND".into(), "1000000".into());
+        // Every in-process request comes from one (unknown) address.
+        vars.insert("SIGNUPS_PER_ADDRESS_HOUR".into(), "1000000".into());
         if let Ok(redis) = std::env::var("TEST_REDIS_URL")
             && !redis.is_empty()
         {
