@@ -18,6 +18,7 @@ mod limits;
 mod mcp;
 mod misc;
 mod otp;
+mod per_address;
 mod properties;
 mod scale_out;
 mod shutdown;
