@@ -43,7 +43,7 @@ start_live_stack() {
         STRIPE_API_BASE="http://127.0.0.1:${PORT_STRIPE}" CLIENT_URL=http://localhost:3000 \
         AGENT_API_BASE="http://127.0.0.1:${PORT_PROVIDER}/v1" AGENT_MODEL=fake-model \
         GOOGLE_CLIENT_ID=live-checks.apps.googleusercontent.com GOOGLE_JWKS_URL="http://127.0.0.1:${PORT_PROVIDER}/certs" \
-        ATTACHMENTS_DIR="${LIVE_DIR}/files" RATE_LIMIT_PER_SECOND=1000000 \
+        ATTACHMENTS_DIR="${LIVE_DIR}/files" RATE_LIMIT_PER_SECOND=1000000 SIGNUPS_PER_ADDRESS_HOUR=1000000 \
         CORS_ALLOWED_ORIGINS="*" LOG_FORMAT=json RUST_LOG=warn \
         "${CARGO_TARGET_DIR:-target}/release/clara-backend" serve > "${LIVE_DIR}/server.log" 2>&1 &
     SERVER_PID=$!
