@@ -10,6 +10,7 @@ mod auth;
 mod auth_cache;
 mod bad_input;
 mod billing;
+mod fuzz_pdf;
 mod google;
 mod hardening;
 mod isolation;

@@ -162,15 +162,18 @@ fn deflate_zeros(total: u64) -> Vec<u8> {
 
 /// A stream whose /Length claims far more bytes than the file holds.
 pub fn lying_length() -> Vec<u8> {
-    let pdf = one_page("", TEXT, |_| {});
-    let text = String::from_utf8_lossy(&pdf).replace(&format!("/Length {}", TEXT.len()), "/Length 2147483647");
-    text.into_bytes()
+    let mut pdf = Builder::new();
+    pdf.add("<< /Type /Catalog /Pages 2 0 R >>");
+    pdf.add("<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    pdf.add("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>");
+    pdf.add([b"<< /Length 2147483647 >>\nstream\n", TEXT, b"\nendstream"].concat());
+    pdf.finish(1)
 }
 
-/// A content stream of `megabytes` MiB of text-showing operators: a lot of output.
-pub fn huge_text(megabytes: usize) -> Vec<u8> {
+/// A content stream of `kib` KiB of text-showing operators: a lot of output and work.
+pub fn huge_text(kib: usize) -> Vec<u8> {
     let line = b"BT /F1 12 Tf 72 720 Td (All work and no play makes Jack a dull boy) Tj ET\n";
-    let content: Vec<u8> = line.iter().copied().cycle().take(megabytes << 20).collect();
+    let content: Vec<u8> = line.iter().copied().cycle().take(kib << 10).collect();
     one_page("", &content, |_| {})
 }
 
