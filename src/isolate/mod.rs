@@ -55,8 +55,13 @@ pub enum IsolateError {
     TooMuchMemory,
     #[error("it holds too much text")]
     TooMuchOutput,
+    /// The parser refused the input.
     #[error("it is damaged or not a PDF")]
     Unreadable,
+    /// The parser died on the input (stack overflow, panic, fault): the same to the
+    /// user, worth a look by whoever keeps the fuzz corpus.
+    #[error("it is damaged or not a PDF")]
+    Crashed,
     /// The child could not be started: a server fault, not the file's.
     #[error("the server could not start its reader")]
     Unavailable(#[source] std::io::Error),
@@ -162,7 +167,7 @@ impl Extractor {
                 return Err(match ended {
                     Ended::Wall => IsolateError::TimedOut,
                     Ended::Overflow => IsolateError::TooMuchOutput,
-                    Ended::Lost => IsolateError::Unreadable,
+                    Ended::Lost => IsolateError::Crashed,
                 });
             }
         };
@@ -198,7 +203,10 @@ fn classify(status: ExitStatus, stderr: &[u8]) -> Result<(), IsolateError> {
     if text.contains("memory allocation of") || status.signal() == Some(libc::SIGKILL) {
         return Err(IsolateError::TooMuchMemory);
     }
-    Err(IsolateError::Unreadable)
+    if status.code() == Some(i32::from(child::EXIT_UNREADABLE)) {
+        return Err(IsolateError::Unreadable);
+    }
+    Err(IsolateError::Crashed)
 }
 
 /// Reads to the end; more than `cap` bytes is an error (and the child is killed).

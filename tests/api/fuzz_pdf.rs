@@ -24,6 +24,7 @@ fn extractor() -> Extractor {
 
 /// Runs one input; asserts the property and returns the outcome.
 async fn check(extractor: &Extractor, input: Vec<u8>) -> Result<String, IsolateError> {
+    let input_copy = input.clone();
     let started = Instant::now();
     let result = extractor.extract(Kind::PdfText, input).await;
     let took = started.elapsed();
@@ -31,9 +32,21 @@ async fn check(extractor: &Extractor, input: Vec<u8>) -> Result<String, IsolateE
     match &result {
         Ok(text) => assert!(text.len() <= 1 << 20, "output within the cap"),
         Err(IsolateError::Unavailable(err)) => panic!("the child did not start: {err}"),
+        Err(IsolateError::Crashed) => keep(&input_copy),
         Err(_) => {}
     }
     result
+}
+
+/// With `PDF_FUZZ_KEEP=<dir>`, inputs that crash the parser are written there, to be
+/// reviewed and added to tests/fuzz/pdf/.
+fn keep(input: &[u8]) {
+    use sha2::Digest;
+    if let Ok(dir) = std::env::var("PDF_FUZZ_KEEP") {
+        let name = format!("crash-{}.pdf", data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(input)[..8]));
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(std::path::Path::new(&dir).join(name), input);
+    }
 }
 
 fn cases() -> u32 {
@@ -98,7 +111,9 @@ async fn every_kept_input_ends_as_text_or_a_classified_error() {
 async fn the_reported_inputs_get_their_own_errors() {
     let extractor = extractor();
     let stack = check(&extractor, pdf_gen::self_drawing_xobject()).await;
-    assert!(matches!(stack, Err(IsolateError::Unreadable)), "{stack:?}");
+    assert!(matches!(stack, Err(IsolateError::Crashed)), "{stack:?}");
+    let refused = check(&extractor, b"not a pdf at all".to_vec()).await;
+    assert!(matches!(refused, Err(IsolateError::Unreadable)), "{refused:?}");
     let bomb = check(&extractor, pdf_gen::flate_bomb(2)).await;
     assert!(matches!(bomb, Err(IsolateError::TooMuchMemory)), "{bomb:?}");
     let slow = Extractor::new(

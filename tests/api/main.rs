@@ -25,5 +25,6 @@ mod scale_out;
 mod shutdown;
 mod transactions;
 mod two_factor;
+mod uploads;
 mod users;
 mod webhook;
