@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use clara_backend::{build_state, state::Clock};
+use clara_backend::{build_state, services::uploads, state::Clock};
 use futures_util::StreamExt;
 use poem::{EndpointExt, test::TestClient};
 
@@ -57,4 +57,34 @@ async fn an_upload_cut_off_by_the_timeout_leaves_no_files() {
     assert_eq!(entries(&app), Vec::<String>::new(), "nothing left of the cut-off upload");
     assert_eq!(app.count(entity::tasks::Entity).await, 0);
     assert_eq!(app.balance(&user_id).await, 10_000, "nothing debited");
+}
+
+#[tokio::test]
+async fn the_sweep_removes_orphans_and_keeps_waiting_tasks() {
+    let (app, _provider) = TestApp::with_agent(&[]).await;
+    let (user_id, bearer) = app.active_user("sweep@example.com").await;
+    app.give_credits(&user_id, 10_000).await;
+    let reply = app.analysis(&user_id, &bearer, &[("files", Some("p.png"), PNG)]).await;
+    reply.assert_success(201, "Task created successfully.");
+    let waiting = reply.data()["id"].as_str().unwrap().to_string();
+
+    let root = app.state.config.attachments_dir.clone();
+    let orphan = format!("task_{}", uuid::Uuid::new_v4().simple());
+    std::fs::create_dir_all(root.join(&orphan)).unwrap();
+    std::fs::write(root.join(&orphan).join("0.png"), PNG).unwrap();
+    // Not a task's directory: someone else's, never touched.
+    std::fs::create_dir_all(root.join("notes")).unwrap();
+
+    // Young directories may be uploads still in flight.
+    assert_eq!(uploads::sweep(&app.state, Duration::from_secs(3600)).await.unwrap(), 0);
+    assert!(root.join(&orphan).exists());
+
+    // Two processes sweeping the same directory at once remove the orphan once, calmly.
+    let other = app.second_process().await;
+    let (here, there) =
+        tokio::join!(uploads::sweep(&app.state, Duration::ZERO), uploads::sweep(&other, Duration::ZERO));
+    assert_eq!(here.unwrap() + there.unwrap(), 1);
+    let mut left = entries(&app);
+    left.sort();
+    assert_eq!(left, [String::from("notes"), waiting], "the waiting task keeps its files");
 }
