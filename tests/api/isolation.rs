@@ -4,9 +4,14 @@
 
 use std::time::{Duration, Instant};
 
+use clara_backend::services::tasks::{self, MAX_ATTEMPTS};
+
 use crate::{
     pdf_gen,
-    support::{provider::pdf, *},
+    support::{
+        provider::{PNG, pdf},
+        *,
+    },
 };
 
 /// Posts `document` as report.pdf, runs the workers until the task ends; returns the task.
@@ -67,4 +72,37 @@ async fn a_compression_bomb_fails_only_its_task_within_the_limits() {
     )
     .await;
     assert!(took < Duration::from_secs(20), "bounded by EXTRACT_TIMEOUT_SECS: {took:?}");
+}
+
+/// Whatever kills a worker mid-task (the parser before isolation, an OOM kill, a bug)
+/// would kill the next claimant too: after MAX_ATTEMPTS claims the task is failed and
+/// refunded instead of run again.
+#[tokio::test]
+async fn a_task_whose_runs_keep_dying_is_failed_and_refunded_not_run_again() {
+    let (app, _provider) = TestApp::with_agent(&[]).await;
+    let (user_id, bearer) = app.active_user("crashloop@example.com").await;
+    app.give_credits(&user_id, 10_000).await;
+    let reply = app.analysis(&user_id, &bearer, &[("files", Some("p.png"), PNG)]).await;
+    reply.assert_success(201, "Task created successfully.");
+    let id = reply.data()["id"].as_str().unwrap().to_string();
+    let lease = Duration::from_micros(tasks::lease_micros(&app.state) as u64);
+
+    for attempt in 1..=MAX_ATTEMPTS {
+        let claimed = tasks::claim_next(&app.state).await.unwrap().expect("claimed");
+        assert_eq!((claimed.id.as_str(), claimed.attempts), (id.as_str(), attempt));
+        // The process running it dies; its claim expires.
+        app.state.clock.advance(lease + Duration::from_secs(1));
+    }
+    assert!(tasks::claim_next(&app.state).await.unwrap().is_none(), "not handed out again");
+    let task = app.finished_task(&id).await;
+    assert_eq!(task.status, "FAILED");
+    assert_eq!(task.error.as_deref(), Some("The analysis was interrupted too many times."));
+    assert_eq!(app.balance(&user_id).await, 10_000, "refunded");
+    assert_eq!(app.stored_files(), 0, "its files are removed");
+
+    // Nothing left to claim or refund later.
+    app.state.clock.advance(lease * 2);
+    assert!(tasks::claim_next(&app.state).await.unwrap().is_none());
+    let kinds: Vec<String> = app.transactions_of(&user_id).await.into_iter().map(|t| t.kind).collect();
+    assert_eq!(kinds, ["CREDIT", "DEBIT", "CREDIT"]);
 }
