@@ -20,11 +20,6 @@ impl Builder {
         self.objects.len()
     }
 
-    /// The number the next `add` will return, for objects that refer forward.
-    pub fn next(&self) -> usize {
-        self.objects.len() + 1
-    }
-
     pub fn finish(self, root: usize) -> Vec<u8> {
         let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
         let mut offsets = vec![];
