@@ -143,3 +143,49 @@ pub async fn sweep_forever(state: AppState) {
         tokio::time::sleep(state.config.attachments_sweep_interval).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with_a_file(root: &Path, name: &str) -> PathBuf {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("0.png"), b"x").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_dropped_guard_removes_its_directory_and_a_kept_one_does_not() {
+        let root = tempfile::tempdir().unwrap();
+        let dropped = dir_with_a_file(root.path(), "task_a");
+        drop(UploadDir::new(dropped.clone()));
+        assert!(!dropped.exists(), "no runtime: removed at once");
+
+        let kept = dir_with_a_file(root.path(), "task_b");
+        let guard = UploadDir::new(kept.clone());
+        guard.keep();
+        drop(guard);
+        assert!(kept.exists());
+    }
+
+    #[tokio::test]
+    async fn inside_a_runtime_the_removal_runs_on_a_blocking_thread() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = dir_with_a_file(root.path(), "task_c");
+        // As when a timeout drops the request's future mid-upload.
+        let upload = async {
+            let guard = UploadDir::new(dir.clone());
+            std::future::pending::<()>().await;
+            drop(guard);
+        };
+        assert!(tokio::time::timeout(Duration::from_millis(10), upload).await.is_err());
+        for _ in 0..100 {
+            if !dir.exists() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the cut-off upload's directory is still there");
+    }
+}
