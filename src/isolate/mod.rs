@@ -173,9 +173,7 @@ impl Extractor {
         };
         let verdict = classify(status, &errors);
         if verdict.is_err() {
-            let last = String::from_utf8_lossy(&errors);
-            let last = last.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").chars().take(200);
-            tracing::warn!(kind = kind.as_arg(), ?status, stderr = %last.collect::<String>(), "extraction child failed");
+            tracing::warn!(kind = kind.as_arg(), ?status, stderr = %summary(&errors), "extraction child failed");
         }
         verdict?;
         Ok(String::from_utf8_lossy(&text).into_owned())
@@ -207,6 +205,15 @@ fn classify(status: ExitStatus, stderr: &[u8]) -> Result<(), IsolateError> {
         return Err(IsolateError::Unreadable);
     }
     Err(IsolateError::Crashed)
+}
+
+/// The child's own words on why it died (a panic message, "has overflowed its stack"),
+/// on one line and short: it is untrusted text going into the log.
+fn summary(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> =
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("note:")).take(3).collect();
+    lines.join(" / ").chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 /// Reads to the end; more than `cap` bytes is an error (and the child is killed).
