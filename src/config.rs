@@ -80,6 +80,19 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// How long shutdown waits for in-flight requests and running analyses.
     pub shutdown_grace: Duration,
+    /// The program run as `<program> __extract <kind>` to parse untrusted files in a
+    /// child process; None: this binary.
+    pub extractor_program: Option<std::path::PathBuf>,
+    /// Address space a parsing child may map, in MiB.
+    pub extract_max_memory_mb: u64,
+    /// Wall and CPU time a parsing child may take.
+    pub extract_timeout: Duration,
+    /// Text a parsing child may return, in bytes (longer text is cut by the child).
+    pub extract_max_output_bytes: usize,
+    /// Parsing children run at once by this process.
+    pub extract_concurrency: usize,
+    /// How often orphaned upload directories are looked for.
+    pub attachments_sweep_interval: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -286,6 +299,28 @@ impl Config {
         if grace_secs > 3600 {
             return Err(invalid("SHUTDOWN_GRACE_SECS", "must be at most 3600"));
         }
+        let extractor_program = get("EXTRACTOR_PROGRAM").map(std::path::PathBuf::from);
+        let extract_max_memory_mb = parse_number::<u64>(get("EXTRACT_MAX_MEMORY_MB"), "EXTRACT_MAX_MEMORY_MB", 512)?;
+        if !(64..=65_536).contains(&extract_max_memory_mb) {
+            return Err(invalid("EXTRACT_MAX_MEMORY_MB", "must be between 64 and 65536"));
+        }
+        let extract_secs = parse_number::<u64>(get("EXTRACT_TIMEOUT_SECS"), "EXTRACT_TIMEOUT_SECS", 20)?;
+        if !(1..=3600).contains(&extract_secs) {
+            return Err(invalid("EXTRACT_TIMEOUT_SECS", "must be between 1 and 3600"));
+        }
+        let extract_max_output_bytes =
+            parse_number::<usize>(get("EXTRACT_MAX_OUTPUT_BYTES"), "EXTRACT_MAX_OUTPUT_BYTES", 8 << 20)?;
+        if !(1024..=1 << 30).contains(&extract_max_output_bytes) {
+            return Err(invalid("EXTRACT_MAX_OUTPUT_BYTES", "must be between 1024 and 1073741824"));
+        }
+        let extract_concurrency = parse_number::<usize>(get("EXTRACT_CONCURRENCY"), "EXTRACT_CONCURRENCY", 2)?;
+        if !(1..=256).contains(&extract_concurrency) {
+            return Err(invalid("EXTRACT_CONCURRENCY", "must be between 1 and 256"));
+        }
+        let sweep_secs = parse_number::<u64>(get("ATTACHMENTS_SWEEP_SECS"), "ATTACHMENTS_SWEEP_SECS", 600)?;
+        if !(1..=86_400).contains(&sweep_secs) {
+            return Err(invalid("ATTACHMENTS_SWEEP_SECS", "must be between 1 and 86400"));
+        }
 
         Ok(Self {
             host,
@@ -326,6 +361,12 @@ impl Config {
             request_timeout: Duration::from_secs(timeout_secs),
             metrics_token,
             shutdown_grace: Duration::from_secs(grace_secs),
+            extractor_program,
+            extract_max_memory_mb,
+            extract_timeout: Duration::from_secs(extract_secs),
+            extract_max_output_bytes,
+            extract_concurrency,
+            attachments_sweep_interval: Duration::from_secs(sweep_secs),
         })
     }
 }
@@ -396,6 +437,11 @@ mod tests {
             ("AUTH_CACHE_TTL_SECS", "3601"),
             ("AUTH_CACHE_TTL_SECS", "-1"),
             ("AUTH_CACHE_CAPACITY", "many"),
+            ("EXTRACT_MAX_MEMORY_MB", "16"),
+            ("EXTRACT_TIMEOUT_SECS", "0"),
+            ("EXTRACT_MAX_OUTPUT_BYTES", "lots"),
+            ("EXTRACT_CONCURRENCY", "0"),
+            ("ATTACHMENTS_SWEEP_SECS", "0"),
             (
                 "CREDIT_RATES",
                 r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,

@@ -5,6 +5,7 @@ pub mod auth_cache;
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod isolate;
 pub mod limits;
 pub mod mcp;
 pub mod metrics;
@@ -232,11 +233,13 @@ where
     A: poem::listener::Acceptor + 'static,
 {
     let workers = services::worker::Workers::start(&state);
+    let sweeper = tokio::spawn(services::uploads::sweep_forever(state.clone()));
     let grace = state.config.shutdown_grace;
     let served =
         poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app(state), shutdown, Some(grace)).await;
     tracing::info!("stopped accepting requests; stopping the analysis workers");
     workers.shutdown(grace).await;
+    sweeper.abort();
     served
 }
 

@@ -24,8 +24,22 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // A parsing child: decided before any runtime, configuration or logging starts.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(clara_backend::isolate::COMMAND) {
+        return clara_backend::isolate::child_main(&args[2..]);
+    }
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(server_main()),
+        Err(err) => {
+            eprintln!("clara-backend: cannot start the runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn server_main() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     if !matches!(command.as_str(), "serve" | "openapi" | "migrate") {
         return usage();

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::{
     api::{error::ApiError, models},
     domain::{IdPrefix, hundredths_to_number, new_id, parse_hundredths},
-    services::{ServiceError, accounts, billing, ledger, tasks},
+    services::{ServiceError, accounts, billing, ledger, tasks, uploads::UploadDir},
     state::AppState,
 };
 
@@ -238,22 +238,25 @@ impl ClaraMcp {
                 return Err(ServiceError::InsufficientCredits.into());
             }
             let task_id = new_id(IdPrefix::Task);
-            let dir = tasks::task_dir(&self.state, &task_id);
+            // Removes the files on every way out but a committed task, a timeout included.
+            let upload = UploadDir::new(tasks::task_dir(&self.state, &task_id));
             let created = async {
                 let mut stored = vec![];
                 for (index, file) in files.iter().enumerate() {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(file.content_base64.trim())
                         .map_err(|_| ServiceError::InvalidInput("content_base64"))?;
-                    stored.push(tasks::store_attachment(&self.state, &dir, index, &file.name, &bytes[..]).await?);
+                    stored.push(
+                        tasks::store_attachment(&self.state, upload.path(), index, &file.name, &bytes[..]).await?,
+                    );
                 }
-                tasks::create_analysis(&self.state, &user, task_id, text, stored).await
+                tasks::create_analysis(&self.state, &user, task_id, text, stored, &upload).await
             }
             .await;
             match created {
                 Ok(task) => Ok(models::Task::from(&task).to_json().unwrap_or_default()),
                 Err(err) => {
-                    let _ = tokio::fs::remove_dir_all(&dir).await;
+                    upload.discard().await;
                     Err(err.into())
                 }
             }

@@ -22,6 +22,7 @@ use crate::{
     services::{
         ServiceError,
         tasks::{self, StoredAttachment},
+        uploads::UploadDir,
     },
     state::AppState,
 };
@@ -179,10 +180,11 @@ impl AgentApi {
             return Err(ServiceError::InsufficientCredits.into());
         }
         let task_id = new_id(IdPrefix::Task);
-        let dir = tasks::task_dir(&self.state, &task_id);
-        let created = match read_form(&self.state, form.0, &dir).await {
+        // Removes the files on every way out but a committed task, a timeout included.
+        let upload = UploadDir::new(tasks::task_dir(&self.state, &task_id));
+        let created = match read_form(&self.state, form.0, upload.path()).await {
             Ok((text, files)) => {
-                tasks::create_analysis(&self.state, user, task_id, text, files).await.map_err(ApiError::from)
+                tasks::create_analysis(&self.state, user, task_id, text, files, &upload).await.map_err(ApiError::from)
             }
             Err(err) => Err(err),
         };
@@ -191,7 +193,7 @@ impl AgentApi {
                 Ok(TaskCreated::Created(Json(TaskEnvelope::new(Task::from(&task), "Task created successfully."))))
             }
             Err(err) => {
-                let _ = tokio::fs::remove_dir_all(&dir).await;
+                upload.discard().await;
                 Err(err)
             }
         }

@@ -15,6 +15,7 @@ pub mod tasks;
 pub mod throttle;
 pub mod tokens;
 pub mod two_factor;
+pub mod uploads;
 pub mod worker;
 
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QuerySelect, Select};

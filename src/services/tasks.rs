@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Resource, ServiceError, ServiceResult,
     ledger::{self, Movement},
+    uploads::UploadDir,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
@@ -113,13 +114,15 @@ pub async fn store_attachment(
     Ok(StoredAttachment { name, category, extension, size, stored_as })
 }
 
-/// Debits the analysis cost and creates the task at PENDING, in one transaction.
+/// Debits the analysis cost and creates the task at PENDING, in one transaction. The
+/// upload's files belong to the task from the commit on.
 pub async fn create_analysis(
     state: &AppState,
     user: &users::Model,
     task_id: String,
     input: Option<String>,
     attachments: Vec<StoredAttachment>,
+    upload: &UploadDir,
 ) -> ServiceResult<tasks::Model> {
     let cost = state.config.analysis_cost;
     let attachments = serde_json::to_string(&attachments).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -153,6 +156,7 @@ pub async fn create_analysis(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    upload.keep();
     state.auth_cache.forget(&user.id).await;
     state.task_queue.notify_one();
     Ok(task)
@@ -216,7 +220,12 @@ pub async fn claim_next(state: &AppState) -> ServiceResult<Option<tasks::Model>>
             .await?
             .ok_or(ServiceError::NotFound(Resource::Task))?;
         if task.attempts > MAX_ATTEMPTS {
-            fail(state, &task, "The analysis was interrupted too many times.").await?;
+            // Each earlier claim died mid-run (a crash, a kill): running it again would
+            // only die again. Fail it with its refund instead.
+            if fail(state, &task, "The analysis was interrupted too many times.").await? {
+                tracing::warn!(task_id = %task.id, attempts = task.attempts - 1, "task failed after repeated interrupted runs");
+                let _ = tokio::fs::remove_dir_all(task_dir(state, &task.id)).await;
+            }
             continue;
         }
         return Ok(Some(task));

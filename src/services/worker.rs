@@ -15,6 +15,7 @@ use super::tasks::{self, StoredAttachment};
 use crate::{
     clients::agent::{AgentClient, AgentError, Part},
     domain::attachments::{Category, media_type},
+    isolate::{Extractor, IsolateError, Kind},
     state::AppState,
 };
 
@@ -38,10 +39,14 @@ impl Workers {
     pub fn start(state: &AppState) -> Self {
         let (stop, stopped) = watch::channel(false);
         let holding: Holding = Arc::default();
+        let extractor = Arc::new(Extractor::from_config(&state.config));
         let handles = match &state.agent {
             None => vec![],
             Some(agent) => (0..state.config.worker_concurrency)
-                .map(|n| tokio::spawn(work(state.clone(), agent.clone(), stopped.clone(), n, holding.clone())))
+                .map(|n| {
+                    let tools = Tools { agent: agent.clone(), extractor: extractor.clone() };
+                    tokio::spawn(work(state.clone(), tools, stopped.clone(), n, holding.clone()))
+                })
                 .collect(),
         };
         Self { state: state.clone(), stop, handles, holding }
@@ -73,19 +78,21 @@ impl Workers {
     }
 }
 
-async fn work(
-    state: AppState,
-    agent: AgentClient,
-    mut stopped: watch::Receiver<bool>,
-    number: usize,
-    holding: Holding,
-) {
+/// What a worker turns inputs into model requests with.
+#[derive(Clone)]
+pub struct Tools {
+    pub agent: AgentClient,
+    /// Parses untrusted files in child processes.
+    pub extractor: Arc<Extractor>,
+}
+
+async fn work(state: AppState, tools: Tools, mut stopped: watch::Receiver<bool>, number: usize, holding: Holding) {
     tracing::debug!(worker = number, "analysis worker started");
     while !*stopped.borrow() {
         match tasks::claim_next(&state).await {
             Ok(Some(task)) => {
                 holding.lock().unwrap_or_else(|p| p.into_inner()).insert(number, task.clone());
-                run(&state, &agent, task).await;
+                run(&state, &tools, task).await;
                 holding.lock().unwrap_or_else(|p| p.into_inner()).remove(&number);
             }
             Ok(None) => {
@@ -104,10 +111,10 @@ async fn work(
 }
 
 /// Runs one claimed task to COMPLETED or FAILED.
-pub async fn run(state: &AppState, agent: &AgentClient, task: task_rows::Model) {
+pub async fn run(state: &AppState, tools: &Tools, task: task_rows::Model) {
     let started = std::time::Instant::now();
-    let outcome = match prepare(state, agent, &task).await {
-        Ok(parts) => agent.analyse(&parts).await.map_err(|e| readable(&e)),
+    let outcome = match prepare(state, tools, &task).await {
+        Ok(parts) => tools.agent.analyse(&parts).await.map_err(|e| readable(&e)),
         Err(message) => Err(message),
     };
     let stored = match outcome {
@@ -137,7 +144,7 @@ fn readable(err: &AgentError) -> String {
 }
 
 /// The user message: the text, then each file as an image, extracted text or transcript.
-async fn prepare(state: &AppState, agent: &AgentClient, task: &task_rows::Model) -> Result<Vec<Part>, String> {
+async fn prepare(state: &AppState, tools: &Tools, task: &task_rows::Model) -> Result<Vec<Part>, String> {
     let mut parts = vec![];
     if let Some(text) = &task.input {
         parts.push(Part::Text(format!("Material to check:\n{text}")));
@@ -154,17 +161,19 @@ async fn prepare(state: &AppState, agent: &AgentClient, task: &task_rows::Model)
                 parts.push(Part::Image(format!("data:{};base64,{data}", media_type(&extension))));
             }
             Category::Pdf => {
-                let text = tokio::task::spawn_blocking(move || pdf_extract::extract_text_from_mem(&bytes))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .ok_or_else(|| format!("The PDF {name} could not be read."))?;
+                // Never parsed here: a hostile PDF may only kill its child process.
+                let text = tools.extractor.extract(Kind::PdfText, bytes).await.map_err(|err| {
+                    if let IsolateError::Unavailable(cause) = &err {
+                        tracing::error!(task_id = %task.id, %cause, "EXTRACTOR_PROGRAM could not be started");
+                    }
+                    format!("The PDF {name} could not be read: {err}.")
+                })?;
                 let text: String = text.chars().take(MAX_PDF_CHARS).collect();
                 parts.push(Part::Text(format!("Text of the PDF {name}:\n{}", text.trim())));
             }
             Category::Audio | Category::Video => {
                 let transcript =
-                    agent.transcribe(&name, media_type(&extension), bytes).await.map_err(|e| readable(&e))?;
+                    tools.agent.transcribe(&name, media_type(&extension), bytes).await.map_err(|e| readable(&e))?;
                 parts.push(Part::Text(format!("Transcript of {name}:\n{transcript}")));
             }
         }

@@ -132,6 +132,8 @@ impl TestApp {
             vars.insert("REDIS_PREFIX".into(), format!("clara-test:{}:", uuid::Uuid::new_v4().simple()));
         }
         vars.insert("ATTACHMENTS_DIR".into(), dir.path().join("attachments").display().to_string());
+        // The test binary is not the server: untrusted files go to the real one.
+        vars.insert("EXTRACTOR_PROGRAM".into(), env!("CARGO_BIN_EXE_clara-backend").into());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
