@@ -24,3 +24,7 @@ mod transactions;
 mod two_factor;
 mod users;
 mod webhook;
+mod signing_secret;
+mod slow_clients;
+mod db_outage;
+mod metrics_access;
