@@ -37,18 +37,27 @@ pub enum StartError {
     Other(String),
 }
 
+/// How long a request waits for a PostgreSQL connection before it is answered 503
+/// `database_unavailable`: an outage must not hold requests (and their clients) for long.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 pub async fn connect(database_url: &str) -> Result<DatabaseConnection, StartError> {
     let mut options = ConnectOptions::new(database_url);
+    let sqlite = database_url.starts_with("sqlite");
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        // A local file cannot go away: waiting out a busy pool beats refusing. A server can,
+        // and then every second of waiting is a second a client hangs.
+        .acquire_timeout(if sqlite { Duration::from_secs(10) } else { POSTGRES_ACQUIRE_TIMEOUT })
+        // Each pooled connection is pinged before use, so the ones an outage broke are
+        // replaced at once and the first request after it succeeds.
+        .test_before_acquire(true)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    if database_url.starts_with("sqlite") {
+    if sqlite {
         // One writer at a time either way; a small pool avoids lock convoys.
         options.max_connections(8);
     } else {
