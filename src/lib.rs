@@ -8,6 +8,7 @@ pub mod domain;
 pub mod limits;
 pub mod mcp;
 pub mod metrics;
+pub mod server;
 pub mod services;
 pub mod spec;
 pub mod state;
@@ -240,9 +241,13 @@ where
     A: poem::listener::Acceptor + 'static,
 {
     let workers = services::worker::Workers::start(&state);
-    let grace = state.config.shutdown_grace;
-    let served =
-        poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app(state), shutdown, Some(grace)).await;
+    let limits = server::ConnectionLimits {
+        header_read_timeout: state.config.header_read_timeout,
+        idle_timeout: state.config.idle_timeout,
+        shutdown_grace: state.config.shutdown_grace,
+    };
+    let grace = limits.shutdown_grace;
+    let served = server::run(acceptor, app(state), shutdown, limits).await;
     tracing::info!("stopped accepting requests; stopping the analysis workers");
     workers.shutdown(grace).await;
     served
