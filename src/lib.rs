@@ -240,6 +240,13 @@ pub async fn serve<A>(
 where
     A: poem::listener::Acceptor + 'static,
 {
+    let listening_on: Vec<_> =
+        acceptor.local_addr().iter().filter_map(|a| a.as_socket_addr()).map(|a| a.ip()).collect();
+    if metrics::closed_to_other_hosts(&listening_on, state.config.metrics_token.as_deref()) {
+        tracing::warn!(
+            "METRICS_TOKEN is not set and the server listens beyond loopback: /metrics answers only this machine (403 to others)"
+        );
+    }
     let workers = services::worker::Workers::start(&state);
     let limits = server::ConnectionLimits {
         header_read_timeout: state.config.header_read_timeout,
@@ -253,17 +260,16 @@ where
     served
 }
 
-/// `/metrics`: Prometheus text, behind `METRICS_TOKEN` when it is set.
+/// `/metrics`: Prometheus text, behind `METRICS_TOKEN` when it is set, for this machine
+/// only when it is not (see [`metrics::scrape_access`]).
 async fn metrics_response(req: &poem::Request) -> poem::Response {
     use poem::IntoResponse;
-    use subtle::ConstantTimeEq;
     let Some(state) = req.data::<AppState>() else { return api::error::ApiError::internal().into_response() };
-    if let Some(token) = &state.config.metrics_token {
-        let expected = format!("Bearer {token}");
-        let given = req.headers().get(poem::http::header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
-        if !bool::from(given.ct_eq(expected.as_bytes())) {
-            return api::error::ApiError::unauthorized().into_response();
-        }
+    let given = req.headers().get(poem::http::header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
+    match metrics::scrape_access(state.config.metrics_token.as_deref(), given, &req.remote_addr().0) {
+        metrics::ScrapeAccess::Allowed => {}
+        metrics::ScrapeAccess::Unauthorized => return api::error::ApiError::unauthorized().into_response(),
+        metrics::ScrapeAccess::Forbidden => return api::error::ApiError::forbidden().into_response(),
     }
     match services::tasks::stats(state).await {
         Ok((counts, oldest)) => poem::Response::builder()
