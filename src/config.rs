@@ -361,7 +361,9 @@ fn check_secrets_for_exposure(
     if jwt_secret.is_none() {
         return Err(invalid(
             "JWT_SECRET",
-            format!("must be set ({MIN_SECRET_BYTES} bytes or more) {why}: a secret kept in the database lets anyone who can read it forge tokens"),
+            format!(
+                "must be set ({MIN_SECRET_BYTES} bytes or more) {why}: a secret kept in the database lets anyone who can read it forge tokens"
+            ),
         ));
     }
     if let Some(key) = admin_api_key

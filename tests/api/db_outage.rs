@@ -14,6 +14,9 @@ use crate::support::*;
 
 const MSG_DB: &str = "The database is unavailable; try again shortly.";
 
+/// What the test calls: a name, then the method, path, `Authorization` and JSON body.
+type Call<'a> = (&'a str, Method, &'a str, Option<&'a str>, Option<serde_json::Value>);
+
 /// A TCP relay on 127.0.0.1 to the test PostgreSQL. `cut` closes every relayed connection
 /// and the listening port (new connections are refused), as a stopped server would.
 struct Relay {
@@ -96,7 +99,7 @@ async fn an_unreachable_database_is_503_with_retry_after_and_recovery_is_immedia
 
     relay.cut().await;
     for round in 0..2 {
-        let calls: Vec<(&str, Method, &str, Option<&str>, Option<serde_json::Value>)> = vec![
+        let calls: Vec<Call> = vec![
             ("view own user", Method::GET, &own, Some(&bearer), None),
             ("list transactions", Method::GET, &transactions, Some(&bearer), None),
             ("health", Method::GET, "/health", None, None),
@@ -105,7 +108,9 @@ async fn an_unreachable_database_is_503_with_retry_after_and_recovery_is_immedia
                 Method::POST,
                 "/auth/register",
                 None,
-                Some(json!({"first_name": "b", "last_name": "c", "email": format!("new{round}@example.com"), "password": PASSWORD})),
+                Some(
+                    json!({"first_name": "b", "last_name": "c", "email": format!("new{round}@example.com"), "password": PASSWORD}),
+                ),
             ),
         ];
         for (what, method, path, auth, body) in calls {

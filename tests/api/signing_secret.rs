@@ -19,10 +19,8 @@ async fn the_binary_on_postgres_without_jwt_secret_refuses_to_start_naming_it() 
         .kill_on_drop(true)
         .spawn()
         .expect("the binary starts");
-    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
-        .await
-        .expect("exits quickly")
-        .unwrap();
+    let output =
+        tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await.expect("exits quickly").unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "refuses to start; stderr: {stderr}");
     assert!(stderr.contains("JWT_SECRET"), "names the variable: {stderr}");
