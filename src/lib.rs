@@ -266,7 +266,8 @@ async fn metrics_response(req: &poem::Request) -> poem::Response {
     use poem::IntoResponse;
     let Some(state) = req.data::<AppState>() else { return api::error::ApiError::internal().into_response() };
     let given = req.headers().get(poem::http::header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
-    match metrics::scrape_access(state.config.metrics_token.as_deref(), given, &req.remote_addr().0) {
+    let forwarded = req.headers().contains_key("x-forwarded-for") || req.headers().contains_key("forwarded");
+    match metrics::scrape_access(state.config.metrics_token.as_deref(), given, &req.remote_addr().0, forwarded) {
         metrics::ScrapeAccess::Allowed => {}
         metrics::ScrapeAccess::Unauthorized => return api::error::ApiError::unauthorized().into_response(),
         metrics::ScrapeAccess::Forbidden => return api::error::ApiError::forbidden().into_response(),

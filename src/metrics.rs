@@ -89,9 +89,10 @@ pub enum ScrapeAccess {
 
 /// With `METRICS_TOKEN`, whoever presents it (`Authorization` is the header's raw bytes);
 /// without, only a peer on this machine. The peer is the TCP connection's own address:
-/// `X-Forwarded-For` is never consulted, since anyone can write it and a proxy on this
-/// machine would make every outside client look local.
-pub fn scrape_access(token: Option<&str>, authorization: &[u8], peer: &poem::Addr) -> ScrapeAccess {
+/// `X-Forwarded-For` never grants access, since anyone can write it. A request that was
+/// `forwarded` (it carries `X-Forwarded-For` or `Forwarded`) is refused even from
+/// loopback: a reverse proxy on this machine relays it for someone elsewhere.
+pub fn scrape_access(token: Option<&str>, authorization: &[u8], peer: &poem::Addr, forwarded: bool) -> ScrapeAccess {
     use subtle::ConstantTimeEq;
     if let Some(token) = token {
         let expected = format!("Bearer {token}");
@@ -108,7 +109,7 @@ pub fn scrape_access(token: Option<&str>, authorization: &[u8], peer: &poem::Add
         poem::Addr::Unix(_) => true,
         _ => false,
     };
-    if local { ScrapeAccess::Allowed } else { ScrapeAccess::Forbidden }
+    if local && !forwarded { ScrapeAccess::Allowed } else { ScrapeAccess::Forbidden }
 }
 
 /// Whether `/metrics` would be refused to every other host (the start-up log says so):
@@ -128,24 +129,26 @@ mod tests {
     #[test]
     fn without_a_token_only_loopback_peers_may_scrape() {
         for peer in ["127.0.0.1:1", "127.9.9.9:1", "[::1]:1", "[::ffff:127.0.0.1]:1"] {
-            assert_eq!(scrape_access(None, b"", &socket(peer)), ScrapeAccess::Allowed, "{peer}");
+            assert_eq!(scrape_access(None, b"", &socket(peer), false), ScrapeAccess::Allowed, "{peer}");
         }
         for peer in
             ["203.0.113.7:1", "10.0.0.1:1", "192.168.1.1:1", "[2001:db8::1]:1", "[::ffff:10.0.0.1]:1", "0.0.0.0:1"]
         {
-            assert_eq!(scrape_access(None, b"", &socket(peer)), ScrapeAccess::Forbidden, "{peer}");
+            assert_eq!(scrape_access(None, b"", &socket(peer), false), ScrapeAccess::Forbidden, "{peer}");
         }
+        let relayed = scrape_access(None, b"", &socket("127.0.0.1:1"), true);
+        assert_eq!(relayed, ScrapeAccess::Forbidden, "a local proxy's relayed request is not local");
         let unknown = poem::Addr::Custom("test", "unknown".into());
-        assert_eq!(scrape_access(None, b"", &unknown), ScrapeAccess::Forbidden);
+        assert_eq!(scrape_access(None, b"", &unknown, false), ScrapeAccess::Forbidden);
     }
 
     #[test]
     fn with_a_token_the_token_decides_wherever_the_peer_is() {
         let token = Some("t0ken");
         for peer in ["127.0.0.1:1", "203.0.113.7:1"] {
-            assert_eq!(scrape_access(token, b"Bearer t0ken", &socket(peer)), ScrapeAccess::Allowed);
-            assert_eq!(scrape_access(token, b"Bearer nope", &socket(peer)), ScrapeAccess::Unauthorized);
-            assert_eq!(scrape_access(token, b"", &socket(peer)), ScrapeAccess::Unauthorized);
+            assert_eq!(scrape_access(token, b"Bearer t0ken", &socket(peer), true), ScrapeAccess::Allowed);
+            assert_eq!(scrape_access(token, b"Bearer nope", &socket(peer), false), ScrapeAccess::Unauthorized);
+            assert_eq!(scrape_access(token, b"", &socket(peer), false), ScrapeAccess::Unauthorized);
         }
     }
 

@@ -76,6 +76,7 @@ fn assert_unavailable(reply: &Reply, what: &str, took: Duration) {
     let retry_after: u64 = reply.headers.get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
     assert!(retry_after >= 1, "{what}: Retry-After {retry_after}");
     assert!(took < Duration::from_secs(2), "{what} took {took:?}");
+    eprintln!("outage: {what} answered 503 in {took:?}");
 }
 
 #[tokio::test]

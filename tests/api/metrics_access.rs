@@ -31,7 +31,7 @@ async fn status_and_body(app: &TestApp, req: Request) -> (u16, String) {
 }
 
 #[tokio::test]
-async fn without_a_token_other_hosts_get_403_in_the_envelope() {
+async fn without_a_token_other_hosts_and_relayed_requests_get_403_in_the_envelope() {
     let app = TestApp::with_env(&[("TRUSTED_PROXIES", "203.0.113.0/24")]).await;
     for (peer, forwarded) in [
         ("203.0.113.7:40000", None),
@@ -39,6 +39,8 @@ async fn without_a_token_other_hosts_get_403_in_the_envelope() {
         ("198.51.100.9:40000", Some("127.0.0.1")),
         // Even a trusted proxy cannot vouch for loopback: the peer decides.
         ("203.0.113.7:40000", Some("127.0.0.1")),
+        // A reverse proxy on this machine relaying an outside client.
+        ("127.0.0.1:40000", Some("198.51.100.9")),
     ] {
         let (status, body) = status_and_body(&app, request_from(peer, forwarded, None)).await;
         assert_eq!(status, 403, "{peer} {forwarded:?}: {body}");
