@@ -147,6 +147,10 @@ async fn normal_requests_are_answered_on_the_guarded_server() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let response = client.get(format!("http://127.0.0.1:{}/api/v1/version", served.port)).send().await.unwrap();
     assert_eq!(response.status(), 200);
+    // HTTP/2 without TLS (prior knowledge) is still served, as poem's server did.
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let response = h2.get(format!("http://127.0.0.1:{}/api/v1/version", served.port)).send().await.unwrap();
+    assert_eq!((response.status().as_u16(), response.version()), (200, reqwest::Version::HTTP_2));
 }
 
 #[tokio::test]
