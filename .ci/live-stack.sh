@@ -9,6 +9,7 @@ PORT_PROVIDER=18102
 PORT_SMTP=18103
 BASE="http://127.0.0.1:${PORT_SERVER}"
 PUBLIC_KEY="public-key-for-live-checks"
+# 32 characters or more, as the server requires on PostgreSQL or a reachable HOST.
 ADMIN_KEY="admin-key-for-live-checks-0123456789"
 WEBHOOK_SECRET="whsec_live_checks"
 MAIL_LOG="${LIVE_DIR}/mails.txt"

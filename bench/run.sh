@@ -20,7 +20,9 @@ WORK="$(mktemp -d)"
 PORT=18200
 BASE="http://127.0.0.1:${PORT}"
 PUBLIC_KEY=bench-public-key
-ADMIN_KEY=bench-admin-key-0123456789
+ADMIN_KEY=bench-admin-key-0123456789abcdefghij
+# On PostgreSQL the server needs a signing secret from the environment (32 bytes or more).
+JWT_SECRET=bench-jwt-secret-0123456789abcdefghij
 SECRET=whsec_bench
 CORES="$(nproc)"
 DURATION="${BENCH_SECONDS:-10}"
@@ -36,7 +38,7 @@ trap cleanup EXIT
 start_server() {
     # $1: DATABASE_URL, $2: REDIS_URL (optional: the several-processes set-up)
     env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$1" ${2:+REDIS_URL="$2"} ${2:+REDIS_PREFIX="clara-bench:$RANDOM:"} \
-        PORT="$PORT" BCRYPT_COST=12 \
+        PORT="$PORT" BCRYPT_COST=12 JWT_SECRET="$JWT_SECRET" \
         PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" RATE_LIMIT_PER_SECOND=1000000 SIGNUPS_PER_ADDRESS_HOUR=1000000 \
         SMTP_URL=smtp://127.0.0.1:18203 STRIPE_SECRET_KEY=sk_bench STRIPE_WEBHOOK_SECRET="$SECRET" \
         STRIPE_API_BASE=http://127.0.0.1:18201 CLIENT_URL=http://localhost:3000 \

@@ -25,7 +25,8 @@ pub struct Config {
     pub host: IpAddr,
     pub port: u16,
     pub database_url: String,
-    /// None: generated once and kept in the database.
+    /// None: generated once and kept in the database (allowed only for a local SQLite
+    /// server; see [`Config::from_map`]).
     pub jwt_secret: Option<String>,
     pub public_api_keys: Vec<String>,
     pub admin_api_key: Option<String>,
@@ -93,6 +94,11 @@ pub struct Config {
     pub extract_concurrency: usize,
     /// How often orphaned upload directories are looked for.
     pub attachments_sweep_interval: Duration,
+    /// Longest a client may take to send a request head, from the first moment the
+    /// connection waits for one (slow-loris defence).
+    pub header_read_timeout: Duration,
+    /// A connection with no request in flight and no traffic for this long is closed.
+    pub idle_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -139,14 +145,15 @@ impl Config {
         }
         let jwt_secret = get("JWT_SECRET").map(str::to_string);
         if let Some(secret) = &jwt_secret
-            && secret.len() < 32
+            && secret.len() < MIN_SECRET_BYTES
         {
-            return Err(invalid("JWT_SECRET", "must be at least 32 characters"));
+            return Err(invalid("JWT_SECRET", format!("must be at least {MIN_SECRET_BYTES} bytes")));
         }
         let public_api_keys = get("PUBLIC_API_KEYS")
             .map(|v| v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect())
             .unwrap_or_default();
         let admin_api_key = get("ADMIN_API_KEY").map(str::to_string);
+        check_secrets_for_exposure(host, parsed_db.scheme(), jwt_secret.as_deref(), admin_api_key.as_deref())?;
         let bcrypt_cost = parse_number::<u32>(get("BCRYPT_COST"), "BCRYPT_COST", 12)?;
         if !(4..=31).contains(&bcrypt_cost) {
             return Err(invalid("BCRYPT_COST", format!("{bcrypt_cost} is outside 4..=31")));
@@ -321,6 +328,14 @@ impl Config {
         if !(1..=86_400).contains(&sweep_secs) {
             return Err(invalid("ATTACHMENTS_SWEEP_SECS", "must be between 1 and 86400"));
         }
+        let header_read_secs = parse_number::<u64>(get("HEADER_READ_TIMEOUT_SECS"), "HEADER_READ_TIMEOUT_SECS", 10)?;
+        if !(1..=300).contains(&header_read_secs) {
+            return Err(invalid("HEADER_READ_TIMEOUT_SECS", "must be between 1 and 300"));
+        }
+        let idle_secs = parse_number::<u64>(get("IDLE_TIMEOUT_SECS"), "IDLE_TIMEOUT_SECS", 60)?;
+        if !(1..=3600).contains(&idle_secs) {
+            return Err(invalid("IDLE_TIMEOUT_SECS", "must be between 1 and 3600"));
+        }
 
         Ok(Self {
             host,
@@ -367,8 +382,45 @@ impl Config {
             extract_max_output_bytes,
             extract_concurrency,
             attachments_sweep_interval: Duration::from_secs(sweep_secs),
+            header_read_timeout: Duration::from_secs(header_read_secs),
+            idle_timeout: Duration::from_secs(idle_secs),
         })
     }
+}
+
+/// Shortest `JWT_SECRET` and, where it is enforced, `ADMIN_API_KEY`.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// A secret generated into the database is readable by anyone with a copy of it (a
+/// backup, a replica, a read-only role) who could then forge tokens. That is accepted
+/// only for the zero-config local server: SQLite on a loopback address. On PostgreSQL or
+/// a reachable address the secret must come from the environment, and the admin key
+/// must be long enough not to be guessed.
+fn check_secrets_for_exposure(
+    host: IpAddr,
+    database_scheme: &str,
+    jwt_secret: Option<&str>,
+    admin_api_key: Option<&str>,
+) -> Result<(), ConfigError> {
+    let shared_database = database_scheme != "sqlite";
+    if !shared_database && host.is_loopback() {
+        return Ok(());
+    }
+    let why = if shared_database { "with a PostgreSQL DATABASE_URL" } else { "when HOST is not a loopback address" };
+    if jwt_secret.is_none() {
+        return Err(invalid(
+            "JWT_SECRET",
+            format!(
+                "must be set ({MIN_SECRET_BYTES} bytes or more) {why}: a secret kept in the database lets anyone who can read it forge tokens"
+            ),
+        ));
+    }
+    if let Some(key) = admin_api_key
+        && key.chars().count() < MIN_SECRET_BYTES
+    {
+        return Err(invalid("ADMIN_API_KEY", format!("must be at least {MIN_SECRET_BYTES} characters {why}")));
+    }
+    Ok(())
 }
 
 /// An http(s) URL without query or fragment, returned without its trailing slash.
@@ -450,6 +502,74 @@ mod tests {
             let err = parse(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{value}");
             assert!(err.to_string().contains(name));
+        }
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_local_sqlite_server_may_keep_a_generated_secret() {
+        for host in ["127.0.0.1", "::1"] {
+            let config = parse(&[("HOST", host), ("ADMIN_API_KEY", "short")]).unwrap();
+            assert!(config.jwt_secret.is_none());
+        }
+    }
+
+    #[test]
+    fn postgres_or_a_reachable_host_needs_jwt_secret() {
+        for vars in [
+            vec![("DATABASE_URL", "postgres://u@127.0.0.1/db")],
+            vec![("DATABASE_URL", "postgresql://u@db.internal/db"), ("HOST", "127.0.0.1")],
+            vec![("HOST", "0.0.0.0")],
+            vec![("HOST", "::")],
+            vec![("HOST", "10.1.2.3")],
+        ] {
+            let err = parse(&vars).unwrap_err();
+            assert_eq!(err.variable, "JWT_SECRET", "{vars:?}");
+            assert!(err.to_string().contains("JWT_SECRET"));
+            let mut with_secret = vars.clone();
+            with_secret.push(("JWT_SECRET", SECRET));
+            assert_eq!(parse(&with_secret).unwrap().jwt_secret.as_deref(), Some(SECRET), "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_everywhere() {
+        let short = &SECRET[..31];
+        assert_eq!(parse(&[("JWT_SECRET", short)]).unwrap_err().variable, "JWT_SECRET");
+        let err = parse(&[("HOST", "0.0.0.0"), ("JWT_SECRET", short)]).unwrap_err();
+        assert_eq!(err.variable, "JWT_SECRET");
+    }
+
+    #[test]
+    fn postgres_or_a_reachable_host_needs_a_long_admin_key() {
+        let key_31 = "k".repeat(31);
+        let key_32 = "k".repeat(32);
+        for base in [vec![("DATABASE_URL", "postgres://u@127.0.0.1/db")], vec![("HOST", "0.0.0.0")]] {
+            let mut vars = base.clone();
+            vars.extend([("JWT_SECRET", SECRET), ("ADMIN_API_KEY", key_31.as_str())]);
+            assert_eq!(parse(&vars).unwrap_err().variable, "ADMIN_API_KEY", "{base:?}");
+            vars.pop();
+            vars.push(("ADMIN_API_KEY", key_32.as_str()));
+            assert_eq!(parse(&vars).unwrap().admin_api_key.as_deref(), Some(key_32.as_str()));
+            vars.pop();
+            assert!(parse(&vars).unwrap().admin_api_key.is_none(), "no admin key at all is fine");
+        }
+    }
+
+    #[test]
+    fn connection_timeouts_have_defaults_and_bounds() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.idle_timeout, Duration::from_secs(60));
+        for (name, value) in [
+            ("HEADER_READ_TIMEOUT_SECS", "0"),
+            ("HEADER_READ_TIMEOUT_SECS", "301"),
+            ("HEADER_READ_TIMEOUT_SECS", "x"),
+            ("IDLE_TIMEOUT_SECS", "0"),
+            ("IDLE_TIMEOUT_SECS", "3601"),
+        ] {
+            assert_eq!(parse(&[(name, value)]).unwrap_err().variable, name, "{value}");
         }
     }
 

@@ -9,6 +9,7 @@ pub mod isolate;
 pub mod limits;
 pub mod mcp;
 pub mod metrics;
+pub mod server;
 pub mod services;
 pub mod spec;
 pub mod state;
@@ -38,18 +39,27 @@ pub enum StartError {
     Other(String),
 }
 
+/// How long a request waits for a PostgreSQL connection before it is answered 503
+/// `database_unavailable`: an outage must not hold requests (and their clients) for long.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 pub async fn connect(database_url: &str) -> Result<DatabaseConnection, StartError> {
     let mut options = ConnectOptions::new(database_url);
+    let sqlite = database_url.starts_with("sqlite");
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        // A local file cannot go away: waiting out a busy pool beats refusing. A server can,
+        // and then every second of waiting is a second a client hangs.
+        .acquire_timeout(if sqlite { Duration::from_secs(10) } else { POSTGRES_ACQUIRE_TIMEOUT })
+        // Each pooled connection is pinged before use, so the ones an outage broke are
+        // replaced at once and the first request after it succeeds.
+        .test_before_acquire(true)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    if database_url.starts_with("sqlite") {
+    if sqlite {
         // One writer at a time either way; a small pool avoids lock convoys.
         options.max_connections(8);
     } else {
@@ -232,28 +242,39 @@ pub async fn serve<A>(
 where
     A: poem::listener::Acceptor + 'static,
 {
+    let listening_on: Vec<_> =
+        acceptor.local_addr().iter().filter_map(|a| a.as_socket_addr()).map(|a| a.ip()).collect();
+    if metrics::closed_to_other_hosts(&listening_on, state.config.metrics_token.as_deref()) {
+        tracing::warn!(
+            "METRICS_TOKEN is not set and the server listens beyond loopback: /metrics answers only this machine (403 to others)"
+        );
+    }
     let workers = services::worker::Workers::start(&state);
     let sweeper = tokio::spawn(services::uploads::sweep_forever(state.clone()));
-    let grace = state.config.shutdown_grace;
-    let served =
-        poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app(state), shutdown, Some(grace)).await;
+    let limits = server::ConnectionLimits {
+        header_read_timeout: state.config.header_read_timeout,
+        idle_timeout: state.config.idle_timeout,
+        shutdown_grace: state.config.shutdown_grace,
+    };
+    let grace = limits.shutdown_grace;
+    let served = server::run(acceptor, app(state), shutdown, limits).await;
     tracing::info!("stopped accepting requests; stopping the analysis workers");
     workers.shutdown(grace).await;
     sweeper.abort();
     served
 }
 
-/// `/metrics`: Prometheus text, behind `METRICS_TOKEN` when it is set.
+/// `/metrics`: Prometheus text, behind `METRICS_TOKEN` when it is set, for this machine
+/// only when it is not (see [`metrics::scrape_access`]).
 async fn metrics_response(req: &poem::Request) -> poem::Response {
     use poem::IntoResponse;
-    use subtle::ConstantTimeEq;
     let Some(state) = req.data::<AppState>() else { return api::error::ApiError::internal().into_response() };
-    if let Some(token) = &state.config.metrics_token {
-        let expected = format!("Bearer {token}");
-        let given = req.headers().get(poem::http::header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
-        if !bool::from(given.ct_eq(expected.as_bytes())) {
-            return api::error::ApiError::unauthorized().into_response();
-        }
+    let given = req.headers().get(poem::http::header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
+    let forwarded = req.headers().contains_key("x-forwarded-for") || req.headers().contains_key("forwarded");
+    match metrics::scrape_access(state.config.metrics_token.as_deref(), given, &req.remote_addr().0, forwarded) {
+        metrics::ScrapeAccess::Allowed => {}
+        metrics::ScrapeAccess::Unauthorized => return api::error::ApiError::unauthorized().into_response(),
+        metrics::ScrapeAccess::Forbidden => return api::error::ApiError::forbidden().into_response(),
     }
     match services::tasks::stats(state).await {
         Ok((counts, oldest)) => poem::Response::builder()

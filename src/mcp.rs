@@ -369,7 +369,12 @@ impl Endpoint for McpEndpoint {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim().to_string());
         let user = match token {
-            Some(token) => accounts::authenticate_bearer(&self.state, &token).await.ok(),
+            Some(token) => match accounts::authenticate_bearer(&self.state, &token).await {
+                Ok(user) => Some(user),
+                // Not the caller's fault: a 503 to retry, as the REST routes answer.
+                Err(err @ ServiceError::DatabaseUnavailable(_)) => return Ok(ApiError::from(err).into_response()),
+                Err(_) => None,
+            },
             None => None,
         };
         let Some(user) = user else {

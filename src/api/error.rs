@@ -15,6 +15,10 @@ pub const MSG_UNAUTHORIZED: &str = "Authorization header or OTP is either missin
 pub const MSG_NOT_ACTIVE: &str = "Please activate your account to access the requested resource.";
 pub const MSG_FORBIDDEN: &str = "You do not have access to the requested resource.";
 pub const MSG_INTERNAL: &str = "Something went wrong.";
+pub const MSG_DATABASE_UNAVAILABLE: &str = "The database is unavailable; try again shortly.";
+/// `Retry-After` of a 503 for an unreachable database: long enough not to hammer it while
+/// it restarts, short enough that clients come back soon after.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
@@ -83,9 +87,10 @@ pub enum ApiError {
     /// The payment provider failed or refused the call; nothing was changed.
     #[oai(status = 502)]
     BadGateway(Json<ErrorBody>),
-    /// A dependency (database, mail, an unconfigured integration) is unavailable.
+    /// A dependency (database, mail, an unconfigured integration) is unavailable, or the
+    /// request took too long. With `database_unavailable`, `Retry-After` says when to retry.
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
 }
 
 fn body(code: &str, message: impl Into<String>, data: Option<TwoFactorState>) -> Json<ErrorBody> {
@@ -124,10 +129,10 @@ impl ApiError {
         Self::TooManyRequests(body("rate_limited", "You have exceeded the rate limit.", None), retry_after.max(1))
     }
     pub fn timed_out() -> Self {
-        Self::Unavailable(body("timed_out", "The request took too long. Please try again.", None))
+        Self::Unavailable(body("timed_out", "The request took too long. Please try again.", None), None)
     }
     pub fn database_unavailable() -> Self {
-        Self::Unavailable(body("database_unavailable", "The database is unavailable.", None))
+        Self::Unavailable(body("database_unavailable", MSG_DATABASE_UNAVAILABLE, None), Some(DATABASE_RETRY_AFTER_SECS))
     }
 
     /// The envelope this error is sent as.
@@ -142,7 +147,7 @@ impl ApiError {
             | Self::TooManyRequests(b, _)
             | Self::Internal(b)
             | Self::BadGateway(b)
-            | Self::Unavailable(b) => &b.0,
+            | Self::Unavailable(b, _) => &b.0,
         }
     }
 
@@ -157,7 +162,7 @@ impl ApiError {
             Self::TooManyRequests(..) => 429,
             Self::Internal(_) => 500,
             Self::BadGateway(_) => 502,
-            Self::Unavailable(_) => 503,
+            Self::Unavailable(..) => 503,
         }
     }
 }
@@ -189,16 +194,22 @@ impl From<ServiceError> for ApiError {
                 format!("{} with the given identifier does not exist.", resource.name()),
                 None,
             )),
-            ServiceError::NotConfigured(variables) => Self::Unavailable(body(
-                "not_configured",
-                format!("This feature is not configured on the server. Set {variables} to enable it."),
+            ServiceError::NotConfigured(variables) => Self::Unavailable(
+                body(
+                    "not_configured",
+                    format!("This feature is not configured on the server. Set {variables} to enable it."),
+                    None,
+                ),
                 None,
-            )),
-            ServiceError::MailFailed => Self::Unavailable(body(
-                "mail_unavailable",
-                "The e-mail could not be sent. Please try again later.",
+            ),
+            ServiceError::MailFailed => Self::Unavailable(
+                body("mail_unavailable", "The e-mail could not be sent. Please try again later.", None),
                 None,
-            )),
+            ),
+            ServiceError::DatabaseUnavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                Self::database_unavailable()
+            }
             ServiceError::RateLimited(retry_after) => Self::rate_limited(retry_after),
             ServiceError::InsufficientCredits => Self::Forbidden(body(
                 "insufficient_credits",

@@ -63,6 +63,10 @@ pub enum ServiceError {
     /// Too many requests or attempts; retry after this many seconds.
     #[error("rate limited for {0} s")]
     RateLimited(u64),
+    /// The database could not be reached (no connection in time, refused, reset, closed):
+    /// the request may succeed when retried, so it is not an internal error.
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -92,7 +96,37 @@ impl std::fmt::Display for Resource {
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
-        Self::Internal(format!("database: {err}"))
+        if is_unreachable(&err) {
+            Self::DatabaseUnavailable(err.to_string())
+        } else {
+            Self::Internal(format!("database: {err}"))
+        }
+    }
+}
+
+/// Whether `err` means the database could not be reached, as opposed to a statement it
+/// refused or a row that did not decode (those are bugs, and stay 500s).
+pub fn is_unreachable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        // No connection within the acquire timeout, a closed pool, a failed connect.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err)) => sqlx_unreachable(err),
+        _ => false,
+    }
+}
+
+fn sqlx_unreachable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        // The socket failed under a query: refused, reset, closed mid-way.
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        // PostgreSQL's own word that the connection is going away: class 08 (connection
+        // exception), and the server shutting down or starting up (57P01, 57P02, 57P03).
+        Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
     }
 }
 
@@ -108,4 +142,56 @@ where
     let total = ordered.clone().count(db).await?;
     let rows = ordered.limit(limit).offset(offset).all(db).await?;
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{io, sync::Arc};
+
+    use sea_orm::{ConnAcquireErr, RuntimeErr, sqlx};
+
+    use super::*;
+
+    fn sqlx_err(err: sqlx::Error) -> RuntimeErr {
+        RuntimeErr::SqlxError(Arc::new(err))
+    }
+
+    #[test]
+    fn connection_failures_are_unavailable_and_query_failures_internal() {
+        let unreachable = [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(sqlx_err(sqlx::Error::Io(io::ErrorKind::ConnectionRefused.into()))),
+            DbErr::Query(sqlx_err(sqlx::Error::Io(io::ErrorKind::ConnectionReset.into()))),
+            DbErr::Exec(sqlx_err(sqlx::Error::Io(io::ErrorKind::UnexpectedEof.into()))),
+            DbErr::Query(sqlx_err(sqlx::Error::PoolTimedOut)),
+            DbErr::Exec(sqlx_err(sqlx::Error::PoolClosed)),
+        ];
+        for err in unreachable {
+            assert!(matches!(ServiceError::from(err.clone()), ServiceError::DatabaseUnavailable(_)), "{err:?}");
+        }
+        let bugs = [
+            DbErr::Query(sqlx_err(sqlx::Error::RowNotFound)),
+            DbErr::Query(sqlx_err(sqlx::Error::ColumnNotFound("x".into()))),
+            DbErr::Exec(RuntimeErr::Internal("syntax error".into())),
+            DbErr::RecordNotFound("user".into()),
+            DbErr::Type("bad".into()),
+        ];
+        for err in bugs {
+            assert!(matches!(ServiceError::from(err.clone()), ServiceError::Internal(_)), "{err:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_real_constraint_violation_is_not_an_outage() {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY)").await.unwrap();
+        db.execute_unprepared("INSERT INTO t VALUES (1)").await.unwrap();
+        let err = db.execute_unprepared("INSERT INTO t VALUES (1)").await.unwrap_err();
+        assert!(!is_unreachable(&err), "{err:?}");
+        db.close_by_ref().await.unwrap();
+        let err = db.execute_unprepared("SELECT 1").await.unwrap_err();
+        assert!(is_unreachable(&err), "a closed pool is unreachable: {err:?}");
+    }
 }

@@ -19,13 +19,8 @@ async fn admin_routes_take_only_the_admin_key() {
     let user_id = registered.data()["id"].as_str().unwrap().to_string();
     let bearer = format!("Bearer {}", registered.data()["token"].as_str().unwrap());
     let credits = format!("/users/{user_id}/credits");
-    for auth in [
-        None,
-        Some("public-key-1"),
-        Some(bearer.as_str()),
-        Some("wrong"),
-        Some("Bearer admin-key-for-tests-0123456789"),
-    ] {
+    let admin_as_bearer = format!("Bearer {ADMIN_KEY}");
+    for auth in [None, Some("public-key-1"), Some(bearer.as_str()), Some("wrong"), Some(admin_as_bearer.as_str())] {
         app.get("/users", auth).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
         app.call(Method::PUT, &credits, auth, Some(json!({"credits": 5}))).await.assert_error(
             401,

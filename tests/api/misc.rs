@@ -20,7 +20,9 @@ async fn health_and_version() {
 async fn health_is_503_when_the_database_is_gone() {
     let app = TestApp::new().await;
     app.state.db.clone().close().await.unwrap();
-    app.get("/health", None).await.assert_error(503, "database_unavailable", "The database is unavailable.");
+    let reply = app.get("/health", None).await;
+    reply.assert_error(503, "database_unavailable", "The database is unavailable; try again shortly.");
+    assert_eq!(reply.headers["retry-after"], "2");
 }
 
 async fn served_spec(app: &TestApp, path: &str) -> Value {

@@ -68,7 +68,10 @@ pub const MSG_NOT_ACTIVE: &str = "Please activate your account to access the req
 pub const MSG_FORBIDDEN: &str = "You do not have access to the requested resource.";
 
 pub const PASSWORD: &str = "correct horse battery";
-pub const ADMIN_KEY: &str = "admin-key-for-tests-0123456789";
+/// 32 characters or more: the length a shared database or reachable host requires.
+pub const ADMIN_KEY: &str = "admin-key-for-tests-0123456789abcdef";
+/// On PostgreSQL the server needs a secret from the environment (see `Config::from_map`).
+pub const JWT_SECRET: &str = "jwt-secret-for-tests-0123456789abcdef";
 
 /// A fresh database URL: a file in `dir`, or a new PostgreSQL database.
 pub async fn fresh_database(dir: &std::path::Path) -> String {
@@ -118,7 +121,11 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let smtp = SmtpSink::start().await;
         let mut vars: HashMap<String, String> = HashMap::new();
-        vars.insert("DATABASE_URL".into(), fresh_database(dir.path()).await);
+        let database_url = fresh_database(dir.path()).await;
+        if !database_url.starts_with("sqlite") {
+            vars.insert("JWT_SECRET".into(), JWT_SECRET.into());
+        }
+        vars.insert("DATABASE_URL".into(), database_url);
         vars.insert("BCRYPT_COST".into(), "4".into());
         vars.insert("SMTP_URL".into(), smtp.url());
         // Tests make many calls a second with one token; the rate-limit tests lower this.
