@@ -77,9 +77,13 @@ pub fn upload_time_limit(state: &AppState) -> Duration {
 /// a directory another one removed first is simply gone. Returns how many it removed.
 pub async fn sweep(state: &AppState, older_than: Duration) -> ServiceResult<usize> {
     let root = state.config.attachments_dir.clone();
-    let candidates = tokio::task::spawn_blocking(move || old_task_dirs(&root, older_than))
-        .await
-        .map_err(|e| super::ServiceError::Internal(format!("sweep: {e}")))?;
+    let (candidates, unfinished) =
+        tokio::task::spawn_blocking(move || (old_task_dirs(&root, older_than), taken_dirs(&root)))
+            .await
+            .map_err(|e| super::ServiceError::Internal(format!("sweep: {e}")))?;
+    for path in unfinished {
+        remove_taken(&path).await;
+    }
     let mut removed = 0;
     for chunk in candidates.chunks(500) {
         let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
@@ -95,10 +99,16 @@ pub async fn sweep(state: &AppState, older_than: Duration) -> ServiceResult<usiz
             if waiting.contains(id) {
                 continue;
             }
-            match tokio::fs::remove_dir_all(path).await {
-                Ok(()) => removed += 1,
+            // Renaming first is atomic: of several processes sweeping at once, exactly
+            // one takes the directory, and only it removes (and counts) it.
+            let taken = path.with_file_name(format!("{SWEPT_PREFIX}{}", uuid::Uuid::new_v4().simple()));
+            match tokio::fs::rename(path, &taken).await {
+                Ok(()) => {
+                    removed += 1;
+                    remove_taken(&taken).await;
+                }
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => tracing::warn!(path = %path.display(), %err, "sweep could not remove a directory"),
+                Err(err) => tracing::warn!(path = %path.display(), %err, "sweep could not take a directory"),
             }
         }
     }
@@ -106,6 +116,18 @@ pub async fn sweep(state: &AppState, older_than: Duration) -> ServiceResult<usiz
         tracing::info!(removed, "orphaned upload directories removed");
     }
     Ok(removed)
+}
+
+/// A directory a sweep has taken and is removing (left behind only if it was stopped
+/// midway; the next sweep finishes it).
+const SWEPT_PREFIX: &str = ".swept-";
+
+async fn remove_taken(path: &Path) {
+    if let Err(err) = tokio::fs::remove_dir_all(path).await
+        && err.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), %err, "sweep could not remove a directory");
+    }
 }
 
 /// (task id, path) of each task-named directory whose newest entry is older than `age`.
@@ -121,6 +143,16 @@ fn old_task_dirs(root: &Path, age: Duration) -> Vec<(String, PathBuf)> {
             (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some((name, entry.path()))
         })
         .filter(|(_, path)| newest_change(path).is_some_and(|t| now.duration_since(t).unwrap_or_default() >= age))
+        .collect()
+}
+
+/// Directories an earlier sweep took but did not finish removing.
+fn taken_dirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else { return vec![] };
+    entries
+        .flatten()
+        .filter(|entry| entry.file_name().to_str().is_some_and(|name| name.starts_with(SWEPT_PREFIX)))
+        .map(|entry| entry.path())
         .collect()
 }
 
