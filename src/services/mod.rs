@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod billing;
 pub mod events;
 pub mod fair_queue;
+pub mod idempotency;
 pub mod ledger;
 pub mod otp;
 pub mod passwords;
