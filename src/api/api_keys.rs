@@ -1,6 +1,10 @@
 //! Routes 12–13: the user's API key.
 
-use poem_openapi::{ApiResponse, OpenApi, param::{Header, Path}, payload::Json};
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Header, Path},
+    payload::Json,
+};
 
 use super::{ApiTags, error::ApiError, models::*, own_active_user, security::UserSession};
 use crate::{

@@ -139,20 +139,14 @@ pub async fn finish(state: &AppState, id: &str, outcome: &Outcome) -> ServiceRes
 
 /// Lets a claim go, so that a retry runs the request anew.
 pub async fn release(state: &AppState, id: &str) -> ServiceResult<()> {
-    keys::Entity::delete_many()
-        .filter(Column::Id.eq(id))
-        .filter(Column::State.eq(IN_PROGRESS))
-        .exec(&state.db)
-        .await?;
+    keys::Entity::delete_many().filter(Column::Id.eq(id)).filter(Column::State.eq(IN_PROGRESS)).exec(&state.db).await?;
     Ok(())
 }
 
 /// Removes every expired record; returns how many.
 pub async fn purge(state: &AppState) -> ServiceResult<u64> {
-    let done = keys::Entity::delete_many()
-        .filter(Column::ExpiresAt.lte(state.clock.now_micros()))
-        .exec(&state.db)
-        .await?;
+    let done =
+        keys::Entity::delete_many().filter(Column::ExpiresAt.lte(state.clock.now_micros())).exec(&state.db).await?;
     Ok(done.rows_affected)
 }
 
