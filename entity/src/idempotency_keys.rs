@@ -17,6 +17,8 @@ pub struct Model {
     /// SHA-256 (hex) of the content type and the body; set when the request is done.
     pub fingerprint: Option<String>,
     pub response_status: Option<i32>,
+    /// AES-256-GCM under a key derived from the server secret and the target (nonce
+    /// first): it may hold a session token or an API key.
     pub response_body: Option<Vec<u8>>,
     /// The kept response headers, as a JSON array of `[name, value]` pairs.
     pub response_headers: Option<String>,

@@ -216,7 +216,7 @@ impl<E: Endpoint> IdempotencyEndpoint<E> {
     }
 
     /// Runs the claimed request and keeps its answer, or lets the claim go.
-    async fn run(&self, req: Request, guard: ClaimGuard, fingerprint: SharedFingerprint) -> Response {
+    async fn run(&self, req: Request, target: &Target, guard: ClaimGuard, fingerprint: SharedFingerprint) -> Response {
         let response = match self.inner.call(req).await {
             Ok(response) => response.into_response(),
             Err(err) => super::error::error_response(err),
@@ -243,7 +243,7 @@ impl<E: Endpoint> IdempotencyEndpoint<E> {
             .collect();
         let outcome = Outcome { fingerprint, status: parts.status.as_u16(), headers, body };
         let mut guard = guard;
-        if let Err(err) = idempotency::finish(&guard.state, &guard.id, &outcome).await {
+        if let Err(err) = idempotency::finish(&guard.state, &guard.id, target, &outcome).await {
             // The work is done: letting the claim go would let a retry do it again. It
             // stays in progress (409 to retries) until its lease lapses.
             tracing::error!(%err, "keeping an idempotent answer failed");
@@ -286,7 +286,7 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
             }
             Ok(Claim::Claimed(id)) => {
                 let guard = ClaimGuard { state, id, armed: true };
-                Ok(self.run(req, guard, fingerprint).await)
+                Ok(self.run(req, &target, guard, fingerprint).await)
             }
         }
     }

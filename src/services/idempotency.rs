@@ -56,7 +56,13 @@ fn by_target(target: &Target) -> sea_orm::Select<keys::Entity> {
         .filter(Column::Key.eq(&target.key))
 }
 
-fn outcome(row: keys::Model) -> ServiceResult<Outcome> {
+/// The key a target's kept body is sealed with. It depends on the client's key as well
+/// as the server secret, so the database alone never opens a kept answer.
+fn sealing_key(state: &AppState, target: &Target) -> [u8; 32] {
+    state.tokens.derived_key("idempotency-answer", &[&target.scope, &target.method, &target.path, &target.key])
+}
+
+fn outcome(state: &AppState, target: &Target, row: keys::Model) -> ServiceResult<Outcome> {
     let broken = || ServiceError::Internal(format!("idempotency record {} is incomplete", row.id));
     let headers = match &row.response_headers {
         Some(json) => serde_json::from_str(json).map_err(|_| broken())?,
@@ -66,7 +72,11 @@ fn outcome(row: keys::Model) -> ServiceResult<Outcome> {
         fingerprint: row.fingerprint.clone().ok_or_else(broken)?,
         status: row.response_status.and_then(|s| u16::try_from(s).ok()).ok_or_else(broken)?,
         headers,
-        body: row.response_body.clone().ok_or_else(broken)?,
+        body: row
+            .response_body
+            .as_deref()
+            .and_then(|sealed| super::sealed::open(&sealing_key(state, target), sealed))
+            .ok_or_else(broken)?,
     })
 }
 
@@ -112,7 +122,7 @@ pub async fn claim(state: &AppState, target: &Target, lease: Duration) -> Servic
             continue;
         }
         return match existing.state.as_str() {
-            DONE => outcome(existing).map(Claim::Done),
+            DONE => outcome(state, target, existing).map(Claim::Done),
             _ => Ok(Claim::InProgress),
         };
     }
@@ -120,14 +130,16 @@ pub async fn claim(state: &AppState, target: &Target, lease: Duration) -> Servic
     Ok(Claim::InProgress)
 }
 
-/// Keeps the answer of the claimed request for [`KEEP_FOR`].
-pub async fn finish(state: &AppState, id: &str, outcome: &Outcome) -> ServiceResult<()> {
+/// Keeps the answer of the claimed request for [`KEEP_FOR`], its body sealed.
+pub async fn finish(state: &AppState, id: &str, target: &Target, outcome: &Outcome) -> ServiceResult<()> {
     let headers = serde_json::to_string(&outcome.headers).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let body = super::sealed::seal(&sealing_key(state, target), &outcome.body)
+        .ok_or_else(|| ServiceError::Internal("sealing an idempotent answer failed".into()))?;
     keys::Entity::update_many()
         .col_expr(Column::State, Expr::value(DONE))
         .col_expr(Column::Fingerprint, Expr::value(outcome.fingerprint.clone()))
         .col_expr(Column::ResponseStatus, Expr::value(i32::from(outcome.status)))
-        .col_expr(Column::ResponseBody, Expr::value(outcome.body.clone()))
+        .col_expr(Column::ResponseBody, Expr::value(body))
         .col_expr(Column::ResponseHeaders, Expr::value(headers))
         .col_expr(Column::ExpiresAt, Expr::value(state.clock.now_micros() + micros(KEEP_FOR)))
         .filter(Column::Id.eq(id))

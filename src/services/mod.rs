@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod otp;
 pub mod passwords;
+pub mod sealed;
 pub mod settings;
 pub mod tasks;
 pub mod throttle;

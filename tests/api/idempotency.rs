@@ -211,6 +211,13 @@ async fn register_retried_with_a_key_makes_one_account() {
     assert_replay_of(&first, &second);
     assert_eq!(app.count(entity::users::Entity).await, 1);
     assert_eq!(app.count(entity::sessions::Entity).await, 1, "one session, the one both answers carry");
+    // The kept answer holds the session token: the database has it sealed, not readable.
+    use sea_orm::EntityTrait;
+    let kept = entity::idempotency_keys::Entity::find().one(&app.state.db).await.unwrap().expect("kept");
+    let token = first.data()["token"].as_str().unwrap();
+    let stored = kept.response_body.expect("a body");
+    assert!(!stored.windows(token.len()).any(|w| w == token.as_bytes()), "the token is not stored in the clear");
+    assert!(!stored.windows(5).any(|w| w == b"token"), "nor the rest of the body");
 }
 
 #[tokio::test]
