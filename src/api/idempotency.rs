@@ -184,6 +184,13 @@ impl Drop for ClaimGuard {
     }
 }
 
+/// An answer of the middleware itself, counted under its operation in the metrics.
+fn refuse(err: ApiError, operation: &'static str) -> Response {
+    let mut response = err.into_response();
+    response.set_data(poem_openapi::OperationId(operation));
+    response
+}
+
 fn replay(outcome: Outcome, operation: &'static str) -> Response {
     let mut response = Response::builder().status(
         poem::http::StatusCode::from_u16(outcome.status).unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR),
@@ -261,7 +268,7 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
         let key = match key(req.headers()) {
             Ok(Some(key)) => key,
             Ok(None) => return self.pass(req).await,
-            Err(err) => return Ok(err.into_response()),
+            Err(err) => return Ok(refuse(err, operation)),
         };
         let Some(state) = req.data::<AppState>().cloned() else { return self.pass(req).await };
         let target =
@@ -271,17 +278,17 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
         // so that only a claim whose process died lapses.
         let lease = state.config.request_timeout * 10 + Duration::from_secs(60);
         match idempotency::claim(&state, &target, lease).await {
-            Err(err) => Ok(ApiError::from(err).into_response()),
-            Ok(Claim::InProgress) => Ok(ApiError::idempotency_key_in_use().into_response()),
+            Err(err) => Ok(refuse(err.into(), operation)),
+            Ok(Claim::InProgress) => Ok(refuse(ApiError::idempotency_key_in_use(), operation)),
             Ok(Claim::Done(outcome)) => {
                 if !may_replay(&state, &req).await {
-                    return Ok(ApiError::unauthorized().into_response());
+                    return Ok(refuse(ApiError::unauthorized(), operation));
                 }
                 drop(req);
                 match fingerprint.finish().await {
                     Some(seen) if seen == outcome.fingerprint => Ok(replay(outcome, operation)),
-                    Some(_) => Ok(ApiError::idempotency_key_reused().into_response()),
-                    None => Ok(ApiError::empty_body().into_response()),
+                    Some(_) => Ok(refuse(ApiError::idempotency_key_reused(), operation)),
+                    None => Ok(refuse(ApiError::empty_body(), operation)),
                 }
             }
             Ok(Claim::Claimed(id)) => {
