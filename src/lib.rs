@@ -201,8 +201,8 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
         let origins = &state.config.cors_allowed_origins;
         let mut cors = poem::middleware::Cors::new()
             .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
-            .allow_headers(["authorization", "content-type", "x-request-id"])
-            .expose_headers(["x-total-count", "retry-after", "x-request-id"])
+            .allow_headers(["authorization", "content-type", "x-request-id", "idempotency-key"])
+            .expose_headers(["x-total-count", "retry-after", "x-request-id", "idempotent-replayed"])
             .max_age(600);
         if !origins.iter().any(|o| o == "*") {
             cors = cors.allow_origins(origins.iter().map(String::as_str));
@@ -218,6 +218,9 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
         .at("/docs", docs_endpoint)
         .at("/mcp", mcp::McpEndpoint::new(state.clone()))
         .at("/metrics", metrics_endpoint)
+        // Inside the body limit and the rate limit: it sees bodies already capped and the
+        // client address the rate limit found.
+        .with(api::idempotency::Idempotency)
         .with(api::middleware::BodyLimit {
             limit: state.config.json_body_limit,
             // Every file at its largest, plus the text and the multipart framing.
@@ -251,6 +254,7 @@ where
     }
     let workers = services::worker::Workers::start(&state);
     let sweeper = tokio::spawn(services::uploads::sweep_forever(state.clone()));
+    let purger = tokio::spawn(services::idempotency::purge_forever(state.clone()));
     let limits = server::ConnectionLimits {
         header_read_timeout: state.config.header_read_timeout,
         idle_timeout: state.config.idle_timeout,
@@ -261,6 +265,7 @@ where
     tracing::info!("stopped accepting requests; stopping the analysis workers");
     workers.shutdown(grace).await;
     sweeper.abort();
+    purger.abort();
     served
 }
 

@@ -13,6 +13,7 @@ mod m20261123_000008_create_tasks;
 mod m20261123_000009_create_recovery_codes;
 mod m20261123_000010_create_security_events;
 mod m20261125_000011_aggregate_security_events;
+mod m20261125_000012_create_idempotency_keys;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_recovery_codes::Migration),
             Box::new(m20261123_000010_create_security_events::Migration),
             Box::new(m20261125_000011_aggregate_security_events::Migration),
+            Box::new(m20261125_000012_create_idempotency_keys::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path as FsPath;
 use poem::{FromRequest, Request, RequestBody, web::Multipart};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, OpenApi,
-    param::Path,
+    param::{Header, Path},
     payload::Json,
     registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry},
 };
@@ -163,12 +163,22 @@ impl AgentApi {
     /// (`ANALYSIS_COST_CREDITS`, 20 by default) is debited now and refunded if the task
     /// fails. Answers at once with the task at PENDING; a worker runs it. 503 when no
     /// model provider is configured.
+    ///
+    /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
+    /// request, marked `Idempotent-Replayed: true`.
     #[oai(path = "/users/:user_id/agent/analysis", method = "post", operation_id = "agentAnalysis")]
     async fn analysis(
         &self,
         caller: Caller,
         /// The caller's user id.
         user_id: Path<String>,
+        /// 1–255 visible ASCII characters that make retries safe: the first request with a
+        /// key runs, and a retry with the same key and body within 24 hours gets the same
+        /// answer, with `Idempotent-Replayed: true`, and does nothing again. The same key with
+        /// another body: 422 `idempotency_key_reused`; while the first still runs: 409
+        /// `idempotency_key_in_use`.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$"))]
+        _idempotency_key: Header<Option<String>>,
         form: AnalysisForm,
     ) -> Result<TaskCreated, ApiError> {
         let user = own_active_user(&caller.user, &user_id.0)?;

@@ -1,6 +1,10 @@
 //! Routes 12–13: the user's API key.
 
-use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Header, Path},
+    payload::Json,
+};
 
 use super::{ApiTags, error::ApiError, models::*, own_active_user, security::UserSession};
 use crate::{
@@ -43,6 +47,9 @@ impl ApiKeysApi {
     /// Reset
     ///
     /// Replaces the caller's API key. The old token stops working at once.
+    ///
+    /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
+    /// request, marked `Idempotent-Replayed: true`.
     #[oai(path = "/users/:user_id/api_key", method = "post", operation_id = "apiKeysReset")]
     async fn reset(
         &self,
@@ -50,6 +57,13 @@ impl ApiKeysApi {
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
+        /// 1–255 visible ASCII characters that make retries safe: the first request with a
+        /// key runs, and a retry with the same key and body within 24 hours gets the same
+        /// answer, with `Idempotent-Replayed: true`, and does nothing again. The same key with
+        /// another body: 422 `idempotency_key_reused`; while the first still runs: 409
+        /// `idempotency_key_in_use`.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$"))]
+        _idempotency_key: Header<Option<String>>,
     ) -> Result<ApiKeyCreated, ApiError> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
         let issued = api_keys::reset(&self.state, user).await?;

@@ -1,7 +1,11 @@
 //! Routes 1–9 and 29: sign-up, sign-in, sessions, one-time codes and 2FA.
 
 use poem::Request;
-use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Header, Path},
+    payload::Json,
+};
 
 use super::{
     ApiTags,
@@ -85,11 +89,21 @@ impl AuthApi {
     ///
     /// Creates an inactive account, e-mails an ACTIVATION code and returns a session
     /// token at once. Until activation the token works only for Logout, View and Update.
+    ///
+    /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
+    /// request, marked `Idempotent-Replayed: true`.
     #[oai(path = "/auth/register", method = "post", operation_id = "authRegister")]
     async fn register(
         &self,
         request: &Request,
         _auth: PublicAccess,
+        /// 1–255 visible ASCII characters that make retries safe: the first request with a
+        /// key runs, and a retry with the same key and body within 24 hours gets the same
+        /// answer, with `Idempotent-Replayed: true`, and does nothing again. The same key with
+        /// another body: 422 `idempotency_key_reused`; while the first still runs: 409
+        /// `idempotency_key_in_use`.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$"))]
+        _idempotency_key: Header<Option<String>>,
         body: JsonBody<RegisterRequest>,
     ) -> Result<SignedInCreated> {
         let req = body.0;

@@ -16,6 +16,8 @@ pub const MSG_NOT_ACTIVE: &str = "Please activate your account to access the req
 pub const MSG_FORBIDDEN: &str = "You do not have access to the requested resource.";
 pub const MSG_INTERNAL: &str = "Something went wrong.";
 pub const MSG_DATABASE_UNAVAILABLE: &str = "The database is unavailable; try again shortly.";
+pub const MSG_IDEMPOTENCY_KEY_IN_USE: &str = "The Idempotency-Key is already used by a request that is still running.";
+pub const MSG_IDEMPOTENCY_KEY_REUSED: &str = "The Idempotency-Key was used with a different request.";
 /// `Retry-After` of a 503 for an unreachable database: long enough not to hammer it while
 /// it restarts, short enough that clients come back soon after.
 pub const DATABASE_RETRY_AFTER_SECS: u64 = 2;
@@ -47,7 +49,7 @@ pub struct ErrorBody {
     /// `user_not_found`, `transaction_not_found`, `task_not_found`, `rate_not_found`, `route_not_found`,
     /// `method_not_allowed`, `payload_too_large`, `rate_limited`, `internal_error`,
     /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`,
-    /// `timed_out`.
+    /// `timed_out`, `idempotency_key_in_use`, `idempotency_key_reused`.
     pub code: String,
 }
 
@@ -75,9 +77,15 @@ pub enum ApiError {
     /// The route exists but not with this method.
     #[oai(status = 405)]
     MethodNotAllowed(Json<ErrorBody>),
+    /// A request with the same `Idempotency-Key` is still running; retry shortly.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
     /// The body is larger than the route accepts.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// The `Idempotency-Key` was already used with a different request body.
+    #[oai(status = 422)]
+    UnprocessableEntity(Json<ErrorBody>),
     /// Too many requests or attempts; retry after the given number of seconds.
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
@@ -122,6 +130,12 @@ impl ApiError {
     pub fn payload_too_large() -> Self {
         Self::PayloadTooLarge(body("payload_too_large", "The request body is larger than this route accepts.", None))
     }
+    pub fn idempotency_key_in_use() -> Self {
+        Self::Conflict(body("idempotency_key_in_use", MSG_IDEMPOTENCY_KEY_IN_USE, None))
+    }
+    pub fn idempotency_key_reused() -> Self {
+        Self::UnprocessableEntity(body("idempotency_key_reused", MSG_IDEMPOTENCY_KEY_REUSED, None))
+    }
     pub fn internal() -> Self {
         Self::Internal(body("internal_error", MSG_INTERNAL, None))
     }
@@ -143,7 +157,9 @@ impl ApiError {
             | Self::Forbidden(b)
             | Self::NotFound(b)
             | Self::MethodNotAllowed(b)
+            | Self::Conflict(b)
             | Self::PayloadTooLarge(b)
+            | Self::UnprocessableEntity(b)
             | Self::TooManyRequests(b, _)
             | Self::Internal(b)
             | Self::BadGateway(b)
@@ -158,7 +174,9 @@ impl ApiError {
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed(_) => 405,
+            Self::Conflict(_) => 409,
             Self::PayloadTooLarge(_) => 413,
+            Self::UnprocessableEntity(_) => 422,
             Self::TooManyRequests(..) => 429,
             Self::Internal(_) => 500,
             Self::BadGateway(_) => 502,

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod idempotency;
 pub mod middleware;
 pub mod misc;
 pub mod models;

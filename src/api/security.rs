@@ -76,7 +76,7 @@ async fn session_from(req: &Request) -> Result<SessionUser, ApiError> {
     accounts::authenticate_user_token(state, &state.tokens, token).await.map_err(ApiError::from)
 }
 
-fn check_public_key(req: &Request) -> Result<(), ApiError> {
+pub(super) fn check_public_key(req: &Request) -> Result<(), ApiError> {
     let state = state(req)?;
     if state.config.public_api_keys.is_empty() {
         return Ok(());

@@ -82,8 +82,21 @@ impl StripeApi {
     ///
     /// A Stripe billing-portal session for the caller (their Stripe customer is made on
     /// first use). 503 when Stripe is not configured; 502 when Stripe fails.
+    ///
+    /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
+    /// request, marked `Idempotent-Replayed: true`.
     #[oai(path = "/stripe/portal", method = "post", operation_id = "stripePortal")]
-    async fn portal(&self, caller: Caller) -> Result<PortalCreated, ApiError> {
+    async fn portal(
+        &self,
+        caller: Caller,
+        /// 1–255 visible ASCII characters that make retries safe: the first request with a
+        /// key runs, and a retry with the same key and body within 24 hours gets the same
+        /// answer, with `Idempotent-Replayed: true`, and does nothing again. The same key with
+        /// another body: 422 `idempotency_key_reused`; while the first still runs: 409
+        /// `idempotency_key_in_use`.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$"))]
+        _idempotency_key: Header<Option<String>>,
+    ) -> Result<PortalCreated, ApiError> {
         let user = active(&caller.user)?;
         let url = billing::portal(&self.state, user).await?;
         Ok(PortalCreated::Created(Json(PortalSessionEnvelope::new(
@@ -97,8 +110,22 @@ impl StripeApi {
     /// A Stripe Checkout page for `amount` US dollars, which must fall inside a Rate band
     /// (404 otherwise). Credits are added when Stripe confirms the payment through the
     /// webhook. 503 when Stripe is not configured; 502 when Stripe fails.
+    ///
+    /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
+    /// request, marked `Idempotent-Replayed: true`.
     #[oai(path = "/stripe/buy", method = "post", operation_id = "stripeBuy")]
-    async fn buy(&self, caller: Caller, body: JsonBody<BuyRequest>) -> Result<CheckoutCreated, ApiError> {
+    async fn buy(
+        &self,
+        caller: Caller,
+        /// 1–255 visible ASCII characters that make retries safe: the first request with a
+        /// key runs, and a retry with the same key and body within 24 hours gets the same
+        /// answer, with `Idempotent-Replayed: true`, and does nothing again. The same key with
+        /// another body: 422 `idempotency_key_reused`; while the first still runs: 409
+        /// `idempotency_key_in_use`.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$"))]
+        _idempotency_key: Header<Option<String>>,
+        body: JsonBody<BuyRequest>,
+    ) -> Result<CheckoutCreated, ApiError> {
         let user = active(&caller.user)?;
         let request = body.0;
         let checkout = billing::buy(&self.state, user, request.amount.0, &request.return_path.0).await?;

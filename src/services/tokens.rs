@@ -79,6 +79,18 @@ impl TokenKeys {
         (claims.role == role).then_some(claims)
     }
 
+    /// A 32-byte key for `purpose` and `context`, derived from the server secret: what it
+    /// protects in the database cannot be read without the secret.
+    pub fn derived_key(&self, purpose: &str, context: &[&str]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(purpose.as_bytes());
+        for part in context {
+            mac.update(b"\0");
+            mac.update(part.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
+    }
+
     /// Keyed hash of a one-time code: a stolen database does not reveal live codes.
     pub fn code_hash(&self, scope: &str, code: &str) -> String {
         let mut mac = <Hmac<Sha256>>::new_from_slice(&self.secret).expect("HMAC takes any key length");

@@ -85,6 +85,7 @@ async fn cors_answers_only_the_configured_origins() {
     assert_eq!(listed.status, 200);
     let exposed = listed.headers["access-control-expose-headers"].to_str().unwrap().to_lowercase();
     assert!(exposed.contains("x-total-count") && exposed.contains("x-request-id"), "{exposed}");
+    assert!(exposed.contains("idempotent-replayed"), "{exposed}");
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod fuzz_pdf;
 mod google;
 mod hardening;
 mod hostile_auth;
+mod idempotency;
 mod isolation;
 mod ledger;
 mod limits;

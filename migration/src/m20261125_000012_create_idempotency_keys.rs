@@ -1,0 +1,74 @@
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(IdempotencyKeys::Table)
+                    .if_not_exists()
+                    .col(string(IdempotencyKeys::Id).primary_key())
+                    .col(text(IdempotencyKeys::Scope))
+                    .col(string(IdempotencyKeys::Method))
+                    .col(text(IdempotencyKeys::Path))
+                    .col(text(IdempotencyKeys::Key))
+                    .col(string(IdempotencyKeys::State))
+                    .col(string_null(IdempotencyKeys::Fingerprint))
+                    .col(integer_null(IdempotencyKeys::ResponseStatus))
+                    .col(blob_null(IdempotencyKeys::ResponseBody))
+                    .col(text_null(IdempotencyKeys::ResponseHeaders))
+                    .col(big_integer(IdempotencyKeys::CreatedAt))
+                    .col(big_integer(IdempotencyKeys::ExpiresAt))
+                    .to_owned(),
+            )
+            .await?;
+        // Claiming a key is an INSERT: this index decides which of racing requests runs.
+        manager
+            .create_index(
+                Index::create()
+                    .name("uq_idempotency_keys_scope_method_path_key")
+                    .table(IdempotencyKeys::Table)
+                    .col(IdempotencyKeys::Scope)
+                    .col(IdempotencyKeys::Method)
+                    .col(IdempotencyKeys::Path)
+                    .col(IdempotencyKeys::Key)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_idempotency_keys_expires_at")
+                    .table(IdempotencyKeys::Table)
+                    .col(IdempotencyKeys::ExpiresAt)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned()).await
+    }
+}
+
+#[derive(DeriveIden)]
+enum IdempotencyKeys {
+    Table,
+    Id,
+    Scope,
+    Method,
+    Path,
+    Key,
+    State,
+    Fingerprint,
+    ResponseStatus,
+    ResponseBody,
+    ResponseHeaders,
+    CreatedAt,
+    ExpiresAt,
+}
