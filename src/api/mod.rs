@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod error_catalog;
 pub mod middleware;
 pub mod misc;
 pub mod models;
@@ -42,6 +43,19 @@ pub enum ApiTags {
     /// Operators, with the admin key.
     Admin,
 }
+
+/// The order of the Clara docs, which the spec's `tags` follow.
+pub const TAG_ORDER: [ApiTags; 9] = [
+    ApiTags::Auth,
+    ApiTags::User,
+    ApiTags::ApiKey,
+    ApiTags::Transaction,
+    ApiTags::Task,
+    ApiTags::Agent,
+    ApiTags::Stripe,
+    ApiTags::Misc,
+    ApiTags::Admin,
+];
 
 pub type Apis = (
     auth::AuthApi,

@@ -5,10 +5,18 @@ use super::ParseError;
 pub struct PersonName(String);
 
 impl PersonName {
+    /// Longest name, in characters (Unicode scalar values, as JSON Schema counts them).
+    pub const MAX_CHARS: usize = 50;
+    /// The spec's pattern: no control character (Rust's `char::is_control`, i.e. Cc) and
+    /// at least one character that is neither a space nor a control, so what is left
+    /// after trimming is never empty. With `maxLength` [`Self::MAX_CHARS`], every string
+    /// it allows is a name (see the test below).
+    pub const SCHEMA_PATTERN: &'static str = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
+
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let trimmed = raw.trim();
         let count = trimmed.chars().count();
-        if count == 0 || count > 50 || trimmed.chars().any(char::is_control) {
+        if count == 0 || count > Self::MAX_CHARS || trimmed.chars().any(char::is_control) {
             return Err(ParseError("name must be 1 to 50 characters"));
         }
         Ok(Self(title_case(trimmed)))

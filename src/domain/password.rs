@@ -5,8 +5,28 @@ use super::ParseError;
 pub struct Password(String);
 
 impl Password {
+    pub const MIN_BYTES: usize = 8;
+    /// bcrypt reads no further.
+    pub const MAX_BYTES: usize = 72;
+
+    /// The spec's pattern. JSON Schema counts characters, the rule counts UTF-8 bytes, so
+    /// the pattern allows only strings that fit whatever their characters: up to 72 ASCII
+    /// characters, 36 of at most two bytes, 24 of the Basic Multilingual Plane, or 18 of
+    /// any kind (each alternative is n characters of at most 72/n bytes), never NUL. It
+    /// holds whether a validator counts code points or UTF-16 units (a surrogate pair is
+    /// two units of four bytes together). So anything the schema allows, the server takes.
+    pub fn schema_pattern() -> String {
+        let (min, max) = (Self::MIN_BYTES, Self::MAX_BYTES);
+        format!(
+            r"^(?:[\x01-\x7F]{{{min},{max}}}|[\x01-\u07FF]{{{min},{}}}|[\x01-\uFFFF]{{{min},{}}}|[^\x00]{{{min},{}}})$",
+            max / 2,
+            max / 3,
+            max / 4
+        )
+    }
+
     pub fn parse(raw: String) -> Result<Self, ParseError> {
-        if (8..=72).contains(&raw.len()) && !raw.contains('\0') {
+        if (Self::MIN_BYTES..=Self::MAX_BYTES).contains(&raw.len()) && !raw.contains('\0') {
             Ok(Self(raw))
         } else {
             Err(ParseError("password must be 8 to 72 bytes"))
