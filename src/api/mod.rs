@@ -10,6 +10,7 @@ pub mod error_catalog;
 pub mod middleware;
 pub mod misc;
 pub mod models;
+pub mod observed;
 pub mod security;
 pub mod stripe;
 pub mod tasks;

@@ -93,6 +93,17 @@ mod properties {
             }
         }
 
+        /// Schema ⊆ server, for addresses of the pattern's form (the pattern itself has a
+        /// look-ahead, which the regex crate lacks; the length bounds are checked here).
+        #[test]
+        fn addresses_the_schema_allows_parse(
+            raw in "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,30}(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}){0,2}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.){1,3}[A-Za-z0-9]([A-Za-z0-9-]{0,10}[A-Za-z0-9])?"
+        ) {
+            let local = raw.split('@').next().unwrap();
+            prop_assume!(local.len() <= 64 && raw.len() <= Email::MAX_LEN);
+            prop_assert!(raw.parse::<Email>().is_ok(), "{}", raw);
+        }
+
         #[test]
         fn generated_addresses_parse_to_their_lower_case(local in "[a-zA-Z0-9._+-]{1,20}", domain in "[a-z0-9]{1,10}\\.[a-z]{2,6}") {
             prop_assume!(!local.starts_with('.') && !local.ends_with('.') && !local.contains(".."));

@@ -56,4 +56,33 @@ mod tests {
         assert!(PersonName::parse(&"é".repeat(51)).is_err());
         assert!(PersonName::parse("a\nb").is_err());
     }
+
+    #[test]
+    fn the_schema_pattern_refuses_blank_and_control() {
+        let pattern = regex::Regex::new(PersonName::SCHEMA_PATTERN).unwrap();
+        for allowed in ["A", " Mary Jane ", "é"] {
+            assert!(pattern.is_match(allowed) && PersonName::parse(allowed).is_ok(), "{allowed}");
+        }
+        for refused in ["", "   ", "a\nb", "\u{85}"] {
+            assert!(!pattern.is_match(refused), "{refused:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Schema ⊆ server: what the pattern and `maxLength` allow is a name.
+        #[test]
+        fn what_the_schema_allows_is_a_name(
+            raw in proptest::string::string_regex(PersonName::SCHEMA_PATTERN.trim_start_matches('^').trim_end_matches('$')).unwrap()
+        ) {
+            prop_assume!(raw.chars().count() <= PersonName::MAX_CHARS);
+            prop_assert!(PersonName::parse(&raw).is_ok(), "{:?}", raw);
+        }
+    }
 }

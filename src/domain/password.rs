@@ -59,6 +59,19 @@ mod tests {
         assert!(Password::parse("😀".repeat(19)).is_err());
         assert!(Password::parse("abc\0defgh".into()).is_err());
     }
+
+    #[test]
+    fn the_schema_pattern_takes_long_ascii_and_short_anything() {
+        let pattern = regex::Regex::new(&Password::schema_pattern()).unwrap();
+        for allowed in ["12345678".to_string(), "x".repeat(72), "é".repeat(36), "€".repeat(24), "😀".repeat(18)] {
+            assert!(pattern.is_match(&allowed), "{allowed}");
+            assert!(Password::parse(allowed).is_ok());
+        }
+        for refused in ["1234567".to_string(), "x".repeat(73), "é".repeat(37), "😀".repeat(19), "abc\0defgh".into()]
+        {
+            assert!(!pattern.is_match(&refused), "{refused}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -67,7 +80,19 @@ mod properties {
 
     use super::*;
 
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
     proptest! {
+        /// Schema ⊆ server: every string the spec's pattern allows is a password.
+        #[test]
+        fn what_the_schema_allows_is_a_password(
+            raw in proptest::string::string_regex(unanchored(&Password::schema_pattern())).unwrap()
+        ) {
+            prop_assert!(Password::parse(raw.clone()).is_ok(), "{:?} ({} bytes)", raw, raw.len());
+        }
+
         #[test]
         fn only_8_to_72_bytes_without_nul_are_passwords(raw in any::<String>()) {
             let expected = (8..=72).contains(&raw.len()) && !raw.contains('\0');

@@ -39,8 +39,13 @@ const TWO_FACTOR: &[Outcome] = &[(401, "two_factor_required")];
 const NOT_CONFIGURED: &[Outcome] = &[(503, "not_configured")];
 /// Stripe failed or refused.
 const PAYMENT: &[Outcome] = &[(502, "payment_provider_error")];
+/// The account named in the path (or in a Stripe event) does not exist.
+const NO_USER: &[Outcome] = &[(404, "user_not_found")];
 /// The e-mail with a code could not be sent.
 const MAIL: &[Outcome] = &[(503, "mail_unavailable")];
+
+/// A Stripe delivery that is not signed by Stripe or not an event.
+const WEBHOOK: &[Outcome] = &[(400, "invalid_signature"), (400, "invalid_event")];
 
 /// Operation id → the groups of outcomes it can answer with, besides its success.
 pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
@@ -48,13 +53,13 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("authGoogle", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
     ("authLogin", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR]),
     ("authLogout", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
-    ("authChangePassword", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS]),
-    ("authSendOtp", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, &[(400, "already_active")], MAIL]),
-    ("authActivate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, "already_active")]]),
-    ("authEnable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS]),
-    ("authDisable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS]),
-    ("authStartTotp", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS]),
-    ("authRecoveryCodes", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    ("authChangePassword", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),
+    ("authSendOtp", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, &[(400, "already_active")], NO_USER, MAIL]),
+    ("authActivate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, "already_active")], NO_USER]),
+    ("authEnable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("authDisable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("authStartTotp", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("authRecoveryCodes", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
     ("usersGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
     ("usersUpdate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS]),
     ("usersDelete", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, &[(404, "user_not_found")]]),
@@ -98,14 +103,8 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
             NOT_CONFIGURED,
         ],
     ),
-    (
-        "stripeWebhook",
-        &[SERVER, DATABASE, JSON_BODY, &[(400, "invalid_signature"), (400, "invalid_event")], NOT_CONFIGURED],
-    ),
-    (
-        "stripeSettle",
-        &[SERVER, DATABASE, JSON_BODY, &[(400, "invalid_signature"), (400, "invalid_event")], NOT_CONFIGURED],
-    ),
+    ("stripeWebhook", &[SERVER, DATABASE, JSON_BODY, WEBHOOK, NO_USER, NOT_CONFIGURED]),
+    ("stripeSettle", &[SERVER, DATABASE, JSON_BODY, WEBHOOK, NO_USER, NOT_CONFIGURED]),
     ("miscHealth", &[SERVER, DATABASE]),
     ("miscVersion", &[SERVER]),
     ("adminUsersList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
