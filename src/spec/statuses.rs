@@ -44,8 +44,10 @@ const NO_USER: &[Outcome] = &[(404, "user_not_found")];
 /// The e-mail with a code could not be sent.
 const MAIL: &[Outcome] = &[(503, "mail_unavailable")];
 
-/// A Stripe delivery that is not signed by Stripe or not an event.
-const WEBHOOK: &[Outcome] = &[(400, "invalid_signature"), (400, "invalid_event")];
+/// A Stripe delivery: the body is read raw (never `empty_body`); no `Stripe-Signature`
+/// header, a signature that does not verify, or a body that is not an event; over 1 MiB.
+const WEBHOOK: &[Outcome] =
+    &[(400, "invalid_parameters"), (400, "invalid_signature"), (400, "invalid_event"), (413, "payload_too_large")];
 
 /// Operation id → the groups of outcomes it can answer with, besides its success.
 pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
@@ -103,8 +105,8 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
             NOT_CONFIGURED,
         ],
     ),
-    ("stripeWebhook", &[SERVER, DATABASE, JSON_BODY, WEBHOOK, NO_USER, NOT_CONFIGURED]),
-    ("stripeSettle", &[SERVER, DATABASE, JSON_BODY, WEBHOOK, NO_USER, NOT_CONFIGURED]),
+    ("stripeWebhook", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
+    ("stripeSettle", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
     ("miscHealth", &[SERVER, DATABASE]),
     ("miscVersion", &[SERVER]),
     ("adminUsersList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),

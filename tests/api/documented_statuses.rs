@@ -41,7 +41,9 @@ async fn a_body_over_the_limit_is_413_wherever_documented() {
         if !documents(&op, "413", "payload_too_large") {
             continue;
         }
-        let headers = [("Content-Type", "application/json")];
+        // Declared, as clients do: the upload route refuses on the declaration alone.
+        let length = big.len().to_string();
+        let headers = [("Content-Type", "application/json"), ("Content-Length", length.as_str())];
         let reply = app.raw(method.clone(), &path, &headers, Some(poem::Body::from_vec(big.clone()))).await;
         if reply.status != 413 || reply.body["code"] != "payload_too_large" {
             wrong.push(format!("{method} {path}: {} {}", reply.status, reply.body));
@@ -124,11 +126,17 @@ async fn outcomes_no_other_test_produces() {
         .assert_error(403, "forbidden", MSG_FORBIDDEN);
     app.get(&format!("/users/{other}/tasks/task_0"), Some(&bearer)).await.assert_error(403, "forbidden", MSG_FORBIDDEN);
     // The Stripe alias: unsigned, then a fresh event credited.
-    app.webhook("/stripe/settle", b"{}", None).await;
+    let reply = app.webhook("/stripe/settle", b"{}", None).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
     let event = stripe::checkout_completed("cs_test_settle_alias", &id, "500", 500);
     let payload = serde_json::to_vec(&event).unwrap();
     let header = stripe::signature(stripe::WEBHOOK_SECRET, stripe::now_secs(), &payload);
     app.webhook("/stripe/settle", &payload, Some(&header))
         .await
         .assert_success(200, "Webhook event processed successfully.");
+    let event = stripe::checkout_completed("cs_test_settle_nobody", "user_0", "500", 500);
+    let payload = serde_json::to_vec(&event).unwrap();
+    let header = stripe::signature(stripe::WEBHOOK_SECRET, stripe::now_secs(), &payload);
+    let reply = app.webhook("/stripe/settle", &payload, Some(&header)).await;
+    assert_eq!((reply.status, &reply.body["code"]), (404, &json!("user_not_found")), "{}", reply.body);
 }
