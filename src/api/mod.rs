@@ -88,7 +88,9 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     )
     .description(
         "The Clara back end: accounts, credits and AI fact-checking analyses. Every body is the envelope \
-         `{data, message, status}`; errors add a stable `code`.",
+         `{data, message, status}`; errors add a stable `code`. Each operation lists the statuses it can \
+         answer and, for each, its possible `code`s. Two answers belong to no operation: a path that does not \
+         exist is 404 `route_not_found`, and a method a path does not have is 405 `method_not_allowed`.",
     )
     .server("/api/v1")
     .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
