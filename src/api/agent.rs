@@ -53,29 +53,16 @@ impl<'a> ApiExtractor<'a> for AnalysisForm {
     type ParamType = ();
     type ParamRawType = ();
 
-    fn register(_registry: &mut Registry) {}
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(FORM_SCHEMA.to_string(), |_| form_schema());
+    }
 
     fn request_meta() -> Option<MetaRequest> {
-        let mut text = MetaSchema::new("string");
-        text.description = Some("A claim, a question or a URL to check.");
-        text.max_length = Some(MAX_TEXT_BYTES);
-        let mut files = MetaSchema::new("array");
-        files.description = Some(
-            "Up to MAX_ATTACHMENTS files (5 by default), each under MAX_ATTACHMENT_BYTES, of a type listed by \
-             Supported Attachments. Files under any other field name (the Clara docs name the field after the \
-             file) are accepted too.",
-        );
-        files.items = Some(Box::new(binary()));
-        let mut form = MetaSchema::new("object");
-        form.description = Some("At least one of `text` and a file.");
-        form.properties =
-            vec![("text", MetaSchemaRef::Inline(Box::new(text))), ("files", MetaSchemaRef::Inline(Box::new(files)))];
-        form.additional_properties = Some(Box::new(binary()));
         Some(MetaRequest {
             description: None,
             content: vec![MetaMediaType {
                 content_type: "multipart/form-data",
-                schema: MetaSchemaRef::Inline(Box::new(form)),
+                schema: MetaSchemaRef::Reference(FORM_SCHEMA.to_string()),
             }],
             required: true,
         })
@@ -84,6 +71,38 @@ impl<'a> ApiExtractor<'a> for AnalysisForm {
     async fn from_request(req: &'a Request, body: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
         <Multipart as FromRequest>::from_request(req, body).await.map(Self).map_err(|_| ApiError::empty_body().into())
     }
+}
+
+/// The form's name in the spec (a named schema, not an inline one that generators
+/// would call `agentAnalysis_request`).
+const FORM_SCHEMA: &str = "AnalysisForm";
+
+/// `text` and `files`, named. No `additionalProperties`: openapi-generator refuses form
+/// parameters with them, and TypeScript generators' index signature clashes with the
+/// named fields. Files under other field names are still accepted (see `read_form`),
+/// and the description says so.
+fn form_schema() -> MetaSchema {
+    let mut text = MetaSchema::new("string");
+    text.description =
+        Some("A claim, a question or a URL to check: up to 100,000 bytes of UTF-8 (25,000 characters always fit).");
+    // Characters, as JSON Schema counts them, of at most four bytes each.
+    text.max_length = Some(MAX_TEXT_BYTES / 4);
+    let mut files = MetaSchema::new("array");
+    files.description = Some(
+        "Up to MAX_ATTACHMENTS files (5 by default), each under MAX_ATTACHMENT_BYTES, of a type listed by \
+             Supported Attachments.",
+    );
+    files.items = Some(Box::new(binary()));
+    let mut form = MetaSchema::new("object");
+    form.description = Some(
+        "The analysis form: at least one of `text` and a file. Send files as `files` (repeat the field for \
+             several); files sent under any other field name (the Clara docs name the field after the file) are \
+             accepted too.",
+    );
+    form.properties =
+        vec![("text", MetaSchemaRef::Inline(Box::new(text))), ("files", MetaSchemaRef::Inline(Box::new(files)))];
+    form.example = Some(serde_json::json!({"text": "The Eiffel Tower was completed in 1889."}));
+    form
 }
 
 fn supported(state: &AppState) -> Supported {

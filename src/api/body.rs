@@ -153,6 +153,8 @@ impl Type for Decimal2 {
     fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
         let mut schema = poem_openapi::registry::MetaSchema::new_with_format("number", "double");
         schema.minimum = Some(0.0);
+        // Hundredths: a value with finer fractions is the schema 400.
+        schema.multiple_of = Some(0.01);
         schema.maximum = Some(crate::domain::hundredths_to_number(crate::domain::MAX_HUNDREDTHS));
         poem_openapi::registry::MetaSchemaRef::Inline(Box::new(schema))
     }

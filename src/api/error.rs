@@ -101,7 +101,7 @@ pub enum ApiError {
     Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
 }
 
-fn body(code: &str, message: impl Into<String>, data: Option<TwoFactorState>) -> Json<ErrorBody> {
+pub(super) fn body(code: &str, message: impl Into<String>, data: Option<TwoFactorState>) -> Json<ErrorBody> {
     Json(ErrorBody { data, message: message.into(), status: ErrorStatus::Error, code: code.into() })
 }
 

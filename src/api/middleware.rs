@@ -267,6 +267,13 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
                 "/docs" => "docs",
                 _ => "unmatched",
             });
+        if let Some(state) = &state
+            && super::observed::enabled(|| crate::openapi_json(state))
+        {
+            let resolved =
+                (operation == "unmatched").then(|| super::observed::resolve(method.as_str(), &path)).flatten();
+            super::observed::record(resolved.unwrap_or(operation), &mut response).await;
+        }
         let status = response.status();
         let elapsed = started.elapsed();
         if let Some(state) = state {

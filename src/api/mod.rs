@@ -6,10 +6,12 @@ pub mod api_keys;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod error_catalog;
 pub mod idempotency;
 pub mod middleware;
 pub mod misc;
 pub mod models;
+pub mod observed;
 pub mod security;
 pub mod stripe;
 pub mod tasks;
@@ -44,6 +46,19 @@ pub enum ApiTags {
     Admin,
 }
 
+/// The order of the Clara docs, which the spec's `tags` follow.
+pub const TAG_ORDER: [ApiTags; 9] = [
+    ApiTags::Auth,
+    ApiTags::User,
+    ApiTags::ApiKey,
+    ApiTags::Transaction,
+    ApiTags::Task,
+    ApiTags::Agent,
+    ApiTags::Stripe,
+    ApiTags::Misc,
+    ApiTags::Admin,
+];
+
 pub type Apis = (
     auth::AuthApi,
     users::UsersApi,
@@ -74,7 +89,9 @@ pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     )
     .description(
         "The Clara back end: accounts, credits and AI fact-checking analyses. Every body is the envelope \
-         `{data, message, status}`; errors add a stable `code`.",
+         `{data, message, status}`; errors add a stable `code`. Each operation lists the statuses it can \
+         answer and, for each, its possible `code`s. Two answers belong to no operation: a path that does not \
+         exist is 404 `route_not_found`, and a method a path does not have is 405 `method_not_allowed`.",
     )
     .server("/api/v1")
     .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))

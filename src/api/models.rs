@@ -216,9 +216,10 @@ pub struct AnalysisResult {
 }
 
 /// An analysis. Poll it until `status` is COMPLETED (with `result`) or FAILED (with
-/// `error`; the cost is refunded).
+/// `error`; the cost is refunded). Named `AnalysisTask` in the spec: a schema called
+/// `Task` would shadow Swift's concurrency `Task` in generated clients.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, rename = "AnalysisTask")]
 pub struct Task {
     pub id: String,
     pub user_id: String,
@@ -814,6 +815,7 @@ pub struct UpdateUserRequest {
     /// Not null.
     pub first_name: MaybeUndefined<Text>,
     /// null clears it.
+    #[oai(nullable)]
     pub last_name: MaybeUndefined<Text>,
     /// Not null.
     pub is_dark_mode: MaybeUndefined<bool>,

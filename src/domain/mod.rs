@@ -15,7 +15,7 @@ pub use email::Email;
 pub use ids::{IdPrefix, new_id};
 pub use money::{MAX_HUNDREDTHS, format_decimal, format_trimmed, format_usd, hundredths_to_number, parse_hundredths};
 pub use names::PersonName;
-pub use otp_type::OtpType;
+pub use otp_type::{OTP_CODE_PATTERN, OtpType, SECOND_FACTOR_PATTERN};
 pub use password::Password;
 pub use rates::{CreditBand, CreditBands, DEFAULT_CREDIT_RATES};
 pub use time::{Timestamp, http_date};

@@ -356,3 +356,75 @@ async fn a_refusal_is_kept_and_replayed_like_a_success() {
     assert_replay_of(&first, &second);
     assert_eq!(app.count(entity::users::Entity).await, 0);
 }
+
+/// Each of the five routes answers the three idempotency refusals it documents: a
+/// malformed key (400), the key of a request still running (409, here a claim another
+/// process holds, made through the service), the key reused with another request (422).
+#[tokio::test]
+async fn every_idempotent_route_answers_its_documented_refusals() {
+    use clara_backend::services::idempotency::{self, Claim, Target};
+    let (app, _stripe) = TestApp::with_stripe(&[]).await;
+    let (user_id, bearer) = funded_user(&app, "five@example.com").await;
+    let client = &app.client;
+    let routes: Vec<(String, Option<&str>, Value)> = vec![
+        ("/auth/register".into(), None, json!({"first_name": "ann", "email": "new@example.com", "password": PASSWORD})),
+        (format!("/users/{user_id}/api_key"), Some(&bearer), Value::Null),
+        ("/stripe/portal".into(), Some(&bearer), Value::Null),
+        ("/stripe/buy".into(), Some(&bearer), json!({"amount": 10, "return_path": "/billing"})),
+    ];
+    for (path, auth, body) in &routes {
+        let body = (!body.is_null()).then(|| body.clone());
+        // 400: a key that is not 1–255 visible characters.
+        post_json(client, path, *auth, &"k".repeat(256), body.clone()).await.assert_error(
+            400,
+            "invalid_parameters",
+            MSG_INVALID,
+        );
+        // 422: the key of an earlier request, with another request.
+        let first = post_json(client, path, *auth, &format!("reused{path}"), body.clone()).await;
+        assert!(first.status < 500, "{path}: {}", first.body);
+        post_json(client, path, *auth, &format!("reused{path}"), Some(json!({"other": true}))).await.assert_error(
+            422,
+            "idempotency_key_reused",
+            MSG_IDEMPOTENCY_KEY_REUSED,
+        );
+        // 409: the key is held by a request still running elsewhere.
+        let scope = match auth {
+            Some(_) => format!("user:{user_id}"),
+            None => "address:unknown".to_string(),
+        };
+        let target =
+            Target { scope, method: "POST".into(), path: format!("/api/v1{path}"), key: format!("held{path}") };
+        assert!(matches!(
+            idempotency::claim(&app.state, &target, Duration::from_secs(60)).await.unwrap(),
+            Claim::Claimed(_)
+        ));
+        post_json(client, path, *auth, &format!("held{path}"), body.clone()).await.assert_error(
+            409,
+            "idempotency_key_in_use",
+            MSG_IDEMPOTENCY_KEY_IN_USE,
+        );
+    }
+    // The analysis route, with its multipart body.
+    let path = format!("/users/{user_id}/agent/analysis");
+    analysis(client, &user_id, &bearer, &"k".repeat(256), "claim").await.assert_error(
+        400,
+        "invalid_parameters",
+        MSG_INVALID,
+    );
+    let target = Target {
+        scope: format!("user:{user_id}"),
+        method: "POST".into(),
+        path: format!("/api/v1{path}"),
+        key: "held-analysis".into(),
+    };
+    assert!(matches!(
+        idempotency::claim(&app.state, &target, Duration::from_secs(60)).await.unwrap(),
+        Claim::Claimed(_)
+    ));
+    analysis(client, &user_id, &bearer, "held-analysis", "claim").await.assert_error(
+        409,
+        "idempotency_key_in_use",
+        MSG_IDEMPOTENCY_KEY_IN_USE,
+    );
+}

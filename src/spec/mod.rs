@@ -1,17 +1,26 @@
 //! The served OpenAPI document: poem-openapi's output, tightened for client generators.
 
+mod constraints;
+mod enums;
+mod examples;
+pub mod statuses;
+
 use serde_json::Value;
 
 /// Applies the project's spec rules and returns pretty, key-sorted JSON.
 pub fn finalize(raw: &str) -> String {
     let mut doc: Value = serde_json::from_str(raw).expect("poem-openapi emits valid JSON");
-    let schemas = doc.pointer("/components/schemas").cloned().unwrap_or_default();
-    inline_nullable_refs(&mut doc, &schemas);
+    name_nullable_refs(&mut doc);
     drop_unreferenced_schemas(&mut doc);
     unwrap_ref_wrappers(&mut doc);
     require_nullable_response_fields(&mut doc);
     restore_header_case(&mut doc);
     declare_open_operations(&mut doc);
+    order_tags(&mut doc);
+    constraints::apply(&mut doc);
+    enums::open_response_enums(&mut doc);
+    statuses::apply(&mut doc);
+    examples::apply(&mut doc);
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
@@ -45,35 +54,74 @@ fn restore_header_case(doc: &mut Value) {
 }
 
 /// A nullable reference is written by poem-openapi as `allOf: [$ref, {nullable}]`, which
-/// generators turn into a wrapper type; the referenced object is inlined instead.
-fn inline_nullable_refs(value: &mut Value, schemas: &Value) {
+/// generators turn into a wrapper type, and an inlined copy would come out as an anonymous
+/// `…Type0` class. The property becomes a plain `$ref` and the referenced schema itself
+/// is marked nullable (each of them is only ever used where null is allowed).
+fn name_nullable_refs(doc: &mut Value) {
+    let mut nullable = std::collections::BTreeSet::new();
+    replace_nullable_refs(doc, &mut nullable);
+    for name in nullable {
+        if let Some(Value::Object(schema)) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
+            schema.insert("nullable".into(), Value::Bool(true));
+        }
+    }
+}
+
+fn replace_nullable_refs(value: &mut Value, nullable: &mut std::collections::BTreeSet<String>) {
     match value {
         Value::Object(map) => {
-            let inlined = match map.get("allOf") {
+            let reference = match map.get("allOf") {
                 Some(Value::Array(items)) if items.len() == 2 && map.get("nullable") == Some(&Value::Bool(true)) => {
-                    items[0]
-                        .get("$ref")
-                        .and_then(Value::as_str)
-                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                        .and_then(|name| schemas.get(name))
-                        .cloned()
+                    items[0].get("$ref").and_then(Value::as_str).map(str::to_string)
                 }
                 _ => None,
             };
-            if let Some(Value::Object(mut schema)) = inlined {
-                schema.insert("nullable".into(), Value::Bool(true));
-                if let Some(description) = map.get("description") {
-                    schema.insert("description".into(), description.clone());
-                }
-                schema.remove("title");
-                *value = Value::Object(schema);
+            if let Some(reference) = reference {
+                nullable.insert(reference.trim_start_matches("#/components/schemas/").to_string());
+                *value = serde_json::json!({ "$ref": reference });
                 return;
             }
-            map.values_mut().for_each(|v| inline_nullable_refs(v, schemas));
+            map.values_mut().for_each(|v| replace_nullable_refs(v, nullable));
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| inline_nullable_refs(v, schemas)),
+        Value::Array(items) => items.iter_mut().for_each(|v| replace_nullable_refs(v, nullable)),
         _ => {}
     }
+}
+
+/// Tags in the order of the Clara docs ([`crate::api::TAG_ORDER`]), not alphabetically.
+fn order_tags(doc: &mut Value) {
+    let order: Vec<&str> = crate::api::TAG_ORDER.iter().map(poem_openapi::Tags::name).collect();
+    if let Some(Value::Array(tags)) = doc.get_mut("tags") {
+        let rank = |tag: &Value| {
+            let name = tag.get("name").and_then(Value::as_str).unwrap_or_default();
+            order.iter().position(|n| *n == name).unwrap_or_else(|| panic!("tag {name} missing from TAG_ORDER"))
+        };
+        tags.sort_by_key(rank);
+    }
+}
+
+/// The schema `$ref` points at, if it is a component.
+pub(crate) fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => doc.pointer(&reference.replacen('#', "", 1)).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+/// Every operation: (method, path, operation).
+pub(crate) fn operations_mut(
+    doc: &mut Value,
+) -> impl Iterator<Item = (String, String, &mut serde_json::Map<String, Value>)> {
+    doc.get_mut("paths").and_then(Value::as_object_mut).into_iter().flat_map(|paths| {
+        paths.iter_mut().flat_map(|(path, item)| {
+            let path = path.clone();
+            item.as_object_mut().into_iter().flat_map(move |item| {
+                let path = path.clone();
+                item.iter_mut()
+                    .filter_map(move |(method, op)| op.as_object_mut().map(|op| (method.clone(), path.clone(), op)))
+            })
+        })
+    })
 }
 
 fn collect_refs(value: &Value, refs: &mut std::collections::HashSet<String>) {
@@ -123,6 +171,18 @@ fn unwrap_ref_wrappers(value: &mut Value) {
 /// Response objects always carry their nullable fields (as null), so those fields are
 /// required: clients then type them `T | null` rather than `T | null | undefined`.
 fn require_nullable_response_fields(doc: &mut Value) {
+    let nullable_components: std::collections::HashSet<String> = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, s)| s.get("nullable") == Some(&Value::Bool(true)))
+        .map(|(name, _)| format!("#/components/schemas/{name}"))
+        .collect();
+    let is_nullable = |p: &Value| {
+        p.get("nullable") == Some(&Value::Bool(true))
+            || p.get("$ref").and_then(Value::as_str).is_some_and(|r| nullable_components.contains(r))
+    };
     let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") else { return };
     for (name, schema) in schemas.iter_mut() {
         if name.ends_with("Request") {
@@ -131,13 +191,7 @@ fn require_nullable_response_fields(doc: &mut Value) {
         let nullable: Vec<String> = schema
             .get("properties")
             .and_then(Value::as_object)
-            .map(|props| {
-                props
-                    .iter()
-                    .filter(|(_, p)| p.get("nullable") == Some(&Value::Bool(true)))
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            })
+            .map(|props| props.iter().filter(|(_, p)| is_nullable(p)).map(|(k, _)| k.clone()).collect())
             .unwrap_or_default();
         if nullable.is_empty() {
             continue;

@@ -1,0 +1,104 @@
+//! An example on every request body and every success response. Error responses get
+//! theirs, one per `code`, in [`super::statuses`].
+
+use serde_json::{Map, Value, json};
+
+/// The success message of each operation (`tests/spec_coverage.rs` checks that the test
+/// suite saw each of them).
+pub const MESSAGES: &[(&str, &str)] = &[
+    ("authRegister", "User registered successfully."),
+    ("authGoogle", "User logged in successfully."),
+    ("authLogin", "User logged in successfully."),
+    ("authChangePassword", "User password changed successfully."),
+    ("authSendOtp", "OTP sent successfully."),
+    ("authActivate", "User activated successfully."),
+    ("authEnable2fa", "User 2FA enabled successfully."),
+    ("authStartTotp", "TOTP enrolment started successfully."),
+    ("authRecoveryCodes", "Recovery codes created successfully."),
+    ("usersGet", "User fetched successfully."),
+    ("usersUpdate", "User updated successfully."),
+    ("apiKeysGet", "API key fetched successfully."),
+    ("apiKeysReset", "API key reset successfully."),
+    ("transactionsList", "Transactions fetched successfully."),
+    ("transactionsGet", "Transaction fetched successfully."),
+    ("tasksList", "Tasks fetched successfully."),
+    ("tasksGet", "Task fetched successfully."),
+    ("agentSupportedAttachments", "Supported attachments fetched successfully."),
+    ("agentAnalysis", "Task created successfully."),
+    (
+        "stripeRate",
+        "Credits rate fetched successfully. Upper limit and lower limit are in fiat. Rate is in credits per dollar. \
+         Any amount beyond the limits will not be credited.",
+    ),
+    ("stripePortal", "Customer portal session created successfully."),
+    ("stripeBuy", "Checkout session created successfully."),
+    ("stripeWebhook", "Webhook event processed successfully."),
+    ("stripeSettle", "Webhook event processed successfully."),
+    ("miscHealth", "Health check successful."),
+    ("miscVersion", "Version check successful."),
+    ("adminUsersList", "Users fetched successfully."),
+    ("adminUsersSetCredits", "User credits updated successfully."),
+    ("adminSecurityEventsList", "Security events fetched successfully."),
+];
+
+/// A value of `schema`: its own example, else one built from its parts.
+fn example_of(doc: &Value, schema: &Value, depth: usize) -> Value {
+    let schema = super::resolve(doc, schema);
+    if let Some(example) = schema.get("example") {
+        return example.clone();
+    }
+    if depth > 8 || schema.get("nullable") == Some(&Value::Bool(true)) {
+        return Value::Null;
+    }
+    if let Some(Value::Array(values)) = schema.get("enum") {
+        return values.first().cloned().unwrap_or(Value::Null);
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("array") => json!([example_of(doc, schema.get("items").unwrap_or(&Value::Null), depth + 1)]),
+        Some("object") => {
+            let mut object = Map::new();
+            for (name, property) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                object.insert(name.clone(), example_of(doc, property, depth + 1));
+            }
+            Value::Object(object)
+        }
+        Some("string") => json!("string"),
+        Some("integer") => json!(1),
+        Some("number") => json!(1.0),
+        Some("boolean") => json!(true),
+        _ => Value::Null,
+    }
+}
+
+fn envelope_example(doc: &Value, schema: &Value, message: &str) -> Value {
+    let schema = super::resolve(doc, schema);
+    match schema.pointer("/properties/data") {
+        Some(data) => json!({"data": example_of(doc, data, 0), "message": message, "status": "success"}),
+        None => example_of(doc, schema, 0),
+    }
+}
+
+pub fn apply(doc: &mut Value) {
+    let snapshot = doc.clone();
+    for (method, path, op) in super::operations_mut(doc) {
+        let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string();
+        if let Some(Value::Object(content)) = op.get_mut("requestBody").and_then(|b| b.get_mut("content")) {
+            for media in content.values_mut() {
+                let example = example_of(&snapshot, media.get("schema").unwrap_or(&Value::Null), 0);
+                media["example"] = example;
+            }
+        }
+        let Some(Value::Object(responses)) = op.get_mut("responses") else { continue };
+        for (status, response) in responses.iter_mut().filter(|(s, _)| s.starts_with('2')) {
+            let Some(Value::Object(content)) = response.get_mut("content") else { continue };
+            let message =
+                MESSAGES.iter().find(|(op, _)| *op == id).map(|(_, m)| *m).unwrap_or_else(|| {
+                    panic!("{method} {path} {status} ({id}) has no success message in spec::examples")
+                });
+            for media in content.values_mut() {
+                let example = envelope_example(&snapshot, media.get("schema").unwrap_or(&Value::Null), message);
+                media["example"] = example;
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Which error statuses, with which `code`s, each operation can answer: the one table
+//! the spec's responses are built from. `tests/spec_coverage.rs` checks it against what
+//! the test suite observes (every documented pair produced; nothing undocumented seen).
+//!
+//! To document a new outcome, add a group to the operation's rows (as `IDEMPOTENCY` is
+//! on the five routes that take `Idempotency-Key`), and its codes to
+//! `api::error_catalog::all`, which the examples come from.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::api::error_catalog;
+
+/// An error status and one `code` sent with it.
+pub type Outcome = (u16, &'static str);
+
+/// Anything unexpected. On every operation.
+const SERVER: &[Outcome] = &[(500, "internal_error")];
+/// The database is down, or the request ran out of time. Every operation that reads or
+/// writes the database (all but version).
+const DATABASE: &[Outcome] = &[(503, "database_unavailable"), (503, "timed_out")];
+/// The per-credential rate limit. Not on health, version and the Stripe webhook (exempt).
+const LIMITED: &[Outcome] = &[(429, "rate_limited")];
+/// A JSON body: missing or not JSON, of the wrong shape, or over 1 MiB.
+const JSON_BODY: &[Outcome] = &[(400, "empty_body"), (400, "invalid_parameters"), (413, "payload_too_large")];
+/// `limit` / `offset` out of range, or another parameter that does not parse.
+const PARAMS: &[Outcome] = &[(400, "invalid_parameters")];
+/// A credential is needed and the one sent is missing, wrong or expired.
+const CREDENTIALS: &[Outcome] = &[(401, "unauthorized")];
+/// The path names another user, or this credential kind is not allowed here.
+const NOT_YOURS: &[Outcome] = &[(403, "forbidden")];
+/// The route needs an activated account.
+const ACTIVE: &[Outcome] = &[(401, "account_not_active")];
+/// The account has 2FA on and the code was missing or wrong.
+const TWO_FACTOR: &[Outcome] = &[(401, "two_factor_required")];
+/// A feature whose integration is not configured on the server.
+const NOT_CONFIGURED: &[Outcome] = &[(503, "not_configured")];
+/// Stripe failed or refused.
+const PAYMENT: &[Outcome] = &[(502, "payment_provider_error")];
+/// The account named in the path (or in a Stripe event) does not exist.
+const NO_USER: &[Outcome] = &[(404, "user_not_found")];
+/// The e-mail with a code could not be sent.
+const MAIL: &[Outcome] = &[(503, "mail_unavailable")];
+
+/// A Stripe delivery: the body is read raw (never `empty_body`); no `Stripe-Signature`
+/// header, a signature that does not verify, or a body that is not an event; over 1 MiB.
+/// `Idempotency-Key` (CONTRACT §6.2): a malformed key, the first request still running, the
+/// key reused with another request.
+const IDEMPOTENCY: &[Outcome] =
+    &[(400, "invalid_parameters"), (409, "idempotency_key_in_use"), (422, "idempotency_key_reused")];
+const WEBHOOK: &[Outcome] =
+    &[(400, "invalid_parameters"), (400, "invalid_signature"), (400, "invalid_event"), (413, "payload_too_large")];
+
+/// Operation id → the groups of outcomes it can answer with, besides its success.
+pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
+    ("authRegister", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, "user_exists")], MAIL, IDEMPOTENCY]),
+    ("authGoogle", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
+    ("authLogin", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR]),
+    ("authLogout", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
+    ("authChangePassword", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),
+    ("authSendOtp", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, &[(400, "already_active")], NO_USER, MAIL]),
+    ("authActivate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, "already_active")], NO_USER]),
+    ("authEnable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("authDisable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("authStartTotp", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("authRecoveryCodes", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("usersGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
+    ("usersUpdate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS]),
+    ("usersDelete", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, &[(404, "user_not_found")]]),
+    ("apiKeysGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    ("apiKeysReset", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, IDEMPOTENCY]),
+    ("transactionsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    (
+        "transactionsGet",
+        &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, "transaction_not_found")]],
+    ),
+    ("tasksList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    ("tasksGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, "task_not_found")]]),
+    ("agentSupportedAttachments", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
+    (
+        "agentAnalysis",
+        &[
+            SERVER,
+            DATABASE,
+            LIMITED,
+            JSON_BODY,
+            CREDENTIALS,
+            ACTIVE,
+            NOT_YOURS,
+            &[(403, "insufficient_credits")],
+            NOT_CONFIGURED,
+            IDEMPOTENCY,
+        ],
+    ),
+    ("stripeRate", &[SERVER, DATABASE, LIMITED, CREDENTIALS]),
+    ("stripePortal", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, PAYMENT, NOT_CONFIGURED, IDEMPOTENCY]),
+    (
+        "stripeBuy",
+        &[
+            SERVER,
+            DATABASE,
+            LIMITED,
+            JSON_BODY,
+            CREDENTIALS,
+            ACTIVE,
+            &[(404, "rate_not_found")],
+            PAYMENT,
+            NOT_CONFIGURED,
+            IDEMPOTENCY,
+        ],
+    ),
+    ("stripeWebhook", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
+    ("stripeSettle", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
+    ("miscHealth", &[SERVER, DATABASE]),
+    ("miscVersion", &[SERVER]),
+    ("adminUsersList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
+    ("adminUsersSetCredits", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(404, "user_not_found")]]),
+    ("adminSecurityEventsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
+];
+
+/// The outcomes of `operation_id`, by status, codes in table order.
+pub fn outcomes(operation_id: &str) -> Option<BTreeMap<u16, Vec<&'static str>>> {
+    let (_, groups) = OPERATIONS.iter().find(|(id, _)| *id == operation_id)?;
+    let mut by_status: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
+    for (status, code) in groups.iter().flat_map(|g| g.iter()) {
+        let codes = by_status.entry(*status).or_default();
+        if !codes.contains(code) {
+            codes.push(code);
+        }
+    }
+    Some(by_status)
+}
+
+fn error_response(template: Option<&Value>, status: u16, codes: &[&str]) -> Value {
+    let mut response = template.cloned().unwrap_or_else(|| {
+        json!({
+            "description": "Error.",
+            "content": {"application/json; charset=utf-8": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        })
+    });
+    let mut examples = Map::new();
+    let mut lines = vec![];
+    for code in codes {
+        let error = error_catalog::example(code).unwrap_or_else(|| panic!("no example for error code {code}"));
+        assert_eq!(error.status_code(), status, "{code} is sent with {}, not {status}", error.status_code());
+        let body = error.body();
+        lines.push(format!("- `{code}`: {}", body.message));
+        let value = serde_json::to_value(poem_openapi::types::ToJSON::to_json(body)).expect("JSON");
+        examples.insert(code.to_string(), json!({ "summary": body.message, "value": value }));
+    }
+    let base = response.get("description").and_then(Value::as_str).unwrap_or("Error.").to_string();
+    response["description"] = json!(format!("{base}\n\n`code` is one of:\n{}", lines.join("\n")));
+    if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) {
+        for media in content.values_mut() {
+            media["examples"] = Value::Object(examples.clone());
+        }
+    }
+    response
+}
+
+/// Replaces each operation's error responses by those of [`OPERATIONS`].
+pub fn apply(doc: &mut Value) {
+    for (method, path, op) in super::operations_mut(doc) {
+        let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string();
+        let table = outcomes(&id).unwrap_or_else(|| panic!("{method} {path} ({id}) is missing from spec::statuses"));
+        let Some(Value::Object(responses)) = op.get_mut("responses") else { continue };
+        let generated = std::mem::take(responses);
+        for (status, response) in &generated {
+            if status.starts_with('2') {
+                responses.insert(status.clone(), response.clone());
+            }
+        }
+        for (status, codes) in table {
+            let template = generated.get(&status.to_string());
+            responses.insert(status.to_string(), error_response(template, status, &codes));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_an_example_with_its_status() {
+        for (id, _) in OPERATIONS {
+            for (status, codes) in outcomes(id).unwrap() {
+                error_response(None, status, &codes);
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The statuses every operation documents for reasons outside its own logic, produced for
+//! each operation that documents them (walking the served spec, so a new operation is
+//! covered as soon as it documents one): 413 for a body over the limit, 429 beyond the
+//! rate limit, 401 without credentials. And the per-operation outcomes no other test
+//! produces. `tests/spec_coverage.rs` relies on these.
+
+use poem::http::Method;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// (method, concrete path under /api/v1, operation) for every documented operation.
+async fn operations(app: &TestApp) -> Vec<(Method, String, Value)> {
+    let spec = app.raw(Method::GET, "/openapi.json", &[], None).await.body;
+    let mut out = vec![];
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let concrete = path
+                .replace("{user_id}", "user_0")
+                .replace("{user_email}", "nobody@example.com")
+                .replace("{otp_type}", "ACTIVATION")
+                .replace("{task_id}", "task_0")
+                .replace("{transaction_id}", "transaction_0");
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            out.push((method, format!("/api/v1{concrete}"), op.clone()));
+        }
+    }
+    out
+}
+
+fn documents(op: &Value, status: &str, code: &str) -> bool {
+    op["responses"][status]["content"].as_object().into_iter().flatten().any(|(_, m)| m["examples"].get(code).is_some())
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_wherever_documented() {
+    let app = TestApp::with_env(&[("MAX_ATTACHMENT_BYTES", "1024")]).await;
+    let big = vec![b' '; 2 << 20];
+    let mut wrong = vec![];
+    for (method, path, op) in operations(&app).await {
+        if !documents(&op, "413", "payload_too_large") {
+            continue;
+        }
+        // Declared, as clients do: the upload route refuses on the declaration alone.
+        let length = big.len().to_string();
+        let headers = [("Content-Type", "application/json"), ("Content-Length", length.as_str())];
+        let reply = app.raw(method.clone(), &path, &headers, Some(poem::Body::from_vec(big.clone()))).await;
+        if reply.status != 413 || reply.body["code"] != "payload_too_large" {
+            wrong.push(format!("{method} {path}: {} {}", reply.status, reply.body));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn requests_beyond_the_limit_are_429_wherever_documented() {
+    let app = TestApp::with_env(&[("RATE_LIMIT_PER_SECOND", "1")]).await;
+    let mut wrong = vec![];
+    for (method, path, op) in operations(&app).await {
+        if !documents(&op, "429", "rate_limited") {
+            continue;
+        }
+        let mut last = None;
+        for _ in 0..5 {
+            let reply = app.raw(method.clone(), &path, &[], None).await;
+            let limited = reply.status == 429;
+            last = Some(reply);
+            if limited {
+                break;
+            }
+        }
+        let reply = last.unwrap();
+        if reply.status != 429 || reply.body["code"] != "rate_limited" {
+            wrong.push(format!("{method} {path}: {} {}", reply.status, reply.body));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn no_credentials_is_401_wherever_documented() {
+    let app = TestApp::with_env(&[("PUBLIC_API_KEYS", "pk_documented"), ("ADMIN_API_KEY", ADMIN_KEY)]).await;
+    let mut wrong = vec![];
+    for (method, path, op) in operations(&app).await {
+        // Google sign-in takes a public key optionally; its 401 is a refused ID token.
+        if !documents(&op, "401", "unauthorized") || op["operationId"] == "authGoogle" {
+            continue;
+        }
+        let reply = app.raw(method.clone(), &path, &[], None).await;
+        if reply.status != 401 || reply.body["code"] != "unauthorized" {
+            wrong.push(format!("{method} {path}: {} {}", reply.status, reply.body));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn outcomes_no_other_test_produces() {
+    let (app, _stripe) = TestApp::with_stripe(&[]).await;
+    let (id, bearer) = app.active_user("outcomes@example.com").await;
+    let (other, _) = app.active_user("other@example.com").await;
+    let code = json!({"code": "123456"});
+    let bad = json!({"code": 5});
+    app.call(Method::GET, "/security_events?limit=0", Some(ADMIN_KEY), None).await.assert_error(
+        400,
+        "invalid_parameters",
+        MSG_INVALID,
+    );
+    app.call(Method::DELETE, &format!("/users/{id}/2fa"), Some(&bearer), Some(bad.clone())).await.assert_error(
+        400,
+        "invalid_parameters",
+        MSG_INVALID,
+    );
+    app.call(Method::POST, &format!("/users/{id}/2fa/totp"), Some(&bearer), Some(bad.clone())).await.assert_error(
+        400,
+        "invalid_parameters",
+        MSG_INVALID,
+    );
+    app.call(Method::POST, "/auth/google", None, Some(json!({"id_token": 5}))).await.assert_error(
+        400,
+        "invalid_parameters",
+        MSG_INVALID,
+    );
+    app.call(Method::POST, &format!("/users/{other}/2fa/recovery_codes"), Some(&bearer), Some(code))
+        .await
+        .assert_error(403, "forbidden", MSG_FORBIDDEN);
+    app.get(&format!("/users/{other}/tasks/task_0"), Some(&bearer)).await.assert_error(403, "forbidden", MSG_FORBIDDEN);
+    // The Stripe alias: unsigned, then a fresh event credited.
+    let reply = app.webhook("/stripe/settle", b"{}", None).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let event = stripe::checkout_completed("cs_test_settle_alias", &id, "500", 500);
+    let payload = serde_json::to_vec(&event).unwrap();
+    let header = stripe::signature(stripe::WEBHOOK_SECRET, stripe::now_secs(), &payload);
+    app.webhook("/stripe/settle", &payload, Some(&header))
+        .await
+        .assert_success(200, "Webhook event processed successfully.");
+    let event = stripe::checkout_completed("cs_test_settle_nobody", "user_0", "500", 500);
+    let payload = serde_json::to_vec(&event).unwrap();
+    let header = stripe::signature(stripe::WEBHOOK_SECRET, stripe::now_secs(), &payload);
+    let reply = app.webhook("/stripe/settle", &payload, Some(&header)).await;
+    assert_eq!((reply.status, &reply.body["code"]), (404, &json!("user_not_found")), "{}", reply.body);
+}
