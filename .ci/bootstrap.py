@@ -35,18 +35,23 @@ def code_for(mail_log, email, kind):
     raise SystemExit(f"no {kind} code mailed to {email}")
 
 
-def main():
-    base, public_key, admin_key, mail_log, email = sys.argv[1:6]
+def make_account(base, public_key, admin_key, mail_log, email, credits=1000):
+    """Registers, activates and funds an account; returns its credentials."""
     api = f"{base}/api/v1"
     password = "correct horse battery staple"
     user = call("POST", f"{api}/auth/register", public_key,
                 {"first_name": "Fuzz", "last_name": "Tester", "email": email, "password": password})["data"]
     code = code_for(mail_log, email, "activate")
     call("POST", f"{api}/users/{email}/activate", public_key, {"code": code})
-    call("PUT", f"{api}/users/{user['id']}/credits", admin_key, {"credits": 1000})
+    call("PUT", f"{api}/users/{user['id']}/credits", admin_key, {"credits": credits})
     token = user["token"]
     key = call("GET", f"{api}/users/{user['id']}/api_key", f"Bearer {token}")["data"]["token"]
-    print(json.dumps({"user_id": user["id"], "email": email, "password": password, "user_token": token, "api_key": key}))
+    return {"user_id": user["id"], "email": email, "password": password, "user_token": token, "api_key": key}
+
+
+def main():
+    base, public_key, admin_key, mail_log, email = sys.argv[1:6]
+    print(json.dumps(make_account(base, public_key, admin_key, mail_log, email)))
 
 
 if __name__ == "__main__":
