@@ -51,7 +51,7 @@ start_live_stack() {
         AGENT_API_BASE="http://127.0.0.1:${PORT_PROVIDER}/v1" AGENT_MODEL=fake-model \
         GOOGLE_CLIENT_ID=live-checks.apps.googleusercontent.com GOOGLE_JWKS_URL="http://127.0.0.1:${PORT_PROVIDER}/certs" \
         ATTACHMENTS_DIR="${LIVE_DIR}/files" RATE_LIMIT_PER_SECOND=1000000 SIGNUPS_PER_ADDRESS_HOUR=1000000 \
-        CORS_ALLOWED_ORIGINS="*" LOG_FORMAT=json RUST_LOG=warn \
+        CORS_ALLOWED_ORIGINS="*" LOG_FORMAT=json RUST_LOG=warn TRUSTED_PROXIES=127.0.0.1/32 \
         "$server_bin" serve > "${LIVE_DIR}/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do

@@ -283,7 +283,7 @@ async fn claim_unactivated(state: &AppState, user: users::Model) -> ServiceResul
     active.is_active = Set(true);
     active.password_hash = Set(None);
     active.updated_at = Set(state.clock.now_micros());
-    let user = active.update(&txn).await?;
+    let user = gone_is_not_found(active.update(&txn).await)?;
     txn.commit().await?;
     state.auth_cache.forget(&user.id).await;
     Ok(user)
@@ -335,7 +335,7 @@ pub async fn change_password(
     let mut active = user.clone().into_active_model();
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(state.clock.now_micros());
-    active.update(&txn).await?;
+    gone_is_not_found(active.update(&txn).await)?;
     let mut ended = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(&user.id));
     if let Some(keep) = keep_session {
         ended = ended.filter(sessions::Column::Id.ne(keep));
