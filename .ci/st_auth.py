@@ -191,7 +191,8 @@ def twofa_account():
         status, body = request("POST", f"/users/{account['user_id']}/2fa/totp", bearer, {})
         if 200 <= status < 300 and body:
             account["secret"] = body["data"]["secret"]
-            account["last_step"] = 0
+            # Steps stay increasing across enrolments: the server may remember the last one.
+            account.setdefault("last_step", 0)
             code = next_app_code(account)
             if code:
                 request("POST", f"/users/{account['user_id']}/2fa", bearer, {"code": code})
