@@ -11,11 +11,13 @@ import time
 import urllib.request
 
 
-def call(method, url, auth=None, body=None):
+def call(method, url, auth=None, body=None, forwarded=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     if auth:
         request.add_header("Authorization", auth)
+    if forwarded:
+        request.add_header("X-Forwarded-For", forwarded)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -35,18 +37,25 @@ def code_for(mail_log, email, kind):
     raise SystemExit(f"no {kind} code mailed to {email}")
 
 
-def main():
-    base, public_key, admin_key, mail_log, email = sys.argv[1:6]
+def make_account(base, public_key, admin_key, mail_log, email, credits=1000, forwarded=None):
+    """Registers, activates and funds an account; returns its credentials. `forwarded`: an
+    X-Forwarded-For address, so that the per-address limits on sign-ups and code e-mails do
+    not count these against the fuzzer's 127.0.0.1."""
     api = f"{base}/api/v1"
     password = "correct horse battery staple"
     user = call("POST", f"{api}/auth/register", public_key,
-                {"first_name": "Fuzz", "last_name": "Tester", "email": email, "password": password})["data"]
+                {"first_name": "Fuzz", "last_name": "Tester", "email": email, "password": password}, forwarded)["data"]
     code = code_for(mail_log, email, "activate")
-    call("POST", f"{api}/users/{email}/activate", public_key, {"code": code})
-    call("PUT", f"{api}/users/{user['id']}/credits", admin_key, {"credits": 1000})
+    call("POST", f"{api}/users/{email}/activate", public_key, {"code": code}, forwarded)
+    call("PUT", f"{api}/users/{user['id']}/credits", admin_key, {"credits": credits})
     token = user["token"]
     key = call("GET", f"{api}/users/{user['id']}/api_key", f"Bearer {token}")["data"]["token"]
-    print(json.dumps({"user_id": user["id"], "email": email, "password": password, "user_token": token, "api_key": key}))
+    return {"user_id": user["id"], "email": email, "password": password, "user_token": token, "api_key": key}
+
+
+def main():
+    base, public_key, admin_key, mail_log, email = sys.argv[1:6]
+    print(json.dumps(make_account(base, public_key, admin_key, mail_log, email)))
 
 
 if __name__ == "__main__":

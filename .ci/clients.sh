@@ -2,7 +2,8 @@
 # Generated clients used for real: TypeScript types (openapi-typescript) and client
 # (openapi-fetch) drive the full journey against a live server; the @hey-api/openapi-ts
 # SDK must compile under --strict; the spec must suit swift-openapi-generator; Redocly
-# lints the committed spec.
+# lints the committed spec; the generator matrix (.ci/generators.sh) runs every generator our
+# users run, and Spectral.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,6 +11,9 @@ echo "==> spec lint: redocly lint (recommended rules)"
 (cd .ci/node && npm ci --no-audit --no-fund --loglevel=error)
 .ci/node/node_modules/.bin/redocly lint openapi/openapi.json --format=summary 2>&1 | grep -v "^\s*║\|╔\|╚" 
 python3 .ci/check_swift_spec.py
+
+echo "==> generator matrix (.ci/generators.sh): every generator our users run, pinned, with no unexpected ERROR/WARN line"
+bash .ci/generators.sh
 
 echo "==> TypeScript clients: generate, type-check under --strict, build"
 (

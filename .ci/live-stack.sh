@@ -32,7 +32,13 @@ stop_live_stack() {
 
 start_live_stack() {
     ensure_venv
-    cargo build --release --quiet
+    # CLARA_SERVER_BIN: a server binary already built (e.g. another worktree's), to skip
+    # the release build when checking these scripts by hand; CI leaves it unset.
+    local server_bin="${CLARA_SERVER_BIN:-}"
+    if [ -z "$server_bin" ]; then
+        cargo build --release --quiet
+        server_bin="${CARGO_TARGET_DIR:-target}/release/clara-backend"
+    fi
     "${VENV}/bin/python" .ci/fakes.py --stripe "$PORT_STRIPE" --provider "$PORT_PROVIDER" --smtp "$PORT_SMTP" \
         --mail-log "$MAIL_LOG" > "${LIVE_DIR}/fakes.log" 2>&1 &
     FAKES_PID=$!
@@ -45,8 +51,8 @@ start_live_stack() {
         AGENT_API_BASE="http://127.0.0.1:${PORT_PROVIDER}/v1" AGENT_MODEL=fake-model \
         GOOGLE_CLIENT_ID=live-checks.apps.googleusercontent.com GOOGLE_JWKS_URL="http://127.0.0.1:${PORT_PROVIDER}/certs" \
         ATTACHMENTS_DIR="${LIVE_DIR}/files" RATE_LIMIT_PER_SECOND=1000000 SIGNUPS_PER_ADDRESS_HOUR=1000000 \
-        CORS_ALLOWED_ORIGINS="*" LOG_FORMAT=json RUST_LOG=warn \
-        "${CARGO_TARGET_DIR:-target}/release/clara-backend" serve > "${LIVE_DIR}/server.log" 2>&1 &
+        CORS_ALLOWED_ORIGINS="*" LOG_FORMAT=json RUST_LOG=warn TRUSTED_PROXIES=127.0.0.1/32 \
+        "$server_bin" serve > "${LIVE_DIR}/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
         if curl -fsS "${BASE}/api/v1/health" >/dev/null 2>&1 && grep -q ready "${LIVE_DIR}/fakes.log"; then

@@ -283,7 +283,7 @@ async fn claim_unactivated(state: &AppState, user: users::Model) -> ServiceResul
     active.is_active = Set(true);
     active.password_hash = Set(None);
     active.updated_at = Set(state.clock.now_micros());
-    let user = active.update(&txn).await?;
+    let user = gone_is_not_found(active.update(&txn).await)?;
     txn.commit().await?;
     state.auth_cache.forget(&user.id).await;
     Ok(user)
@@ -312,7 +312,7 @@ pub async fn activate(state: &AppState, email: &Email, code: &str) -> ServiceRes
     let mut active = user.into_active_model();
     active.is_active = Set(true);
     active.updated_at = Set(state.clock.now_micros());
-    let user = active.update(&state.db).await?;
+    let user = gone_is_not_found(active.update(&state.db).await)?;
     state.auth_cache.forget(&user.id).await;
     Ok(user)
 }
@@ -335,7 +335,7 @@ pub async fn change_password(
     let mut active = user.clone().into_active_model();
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(state.clock.now_micros());
-    active.update(&txn).await?;
+    gone_is_not_found(active.update(&txn).await)?;
     let mut ended = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(&user.id));
     if let Some(keep) = keep_session {
         ended = ended.filter(sessions::Column::Id.ne(keep));
@@ -365,7 +365,7 @@ pub async fn start_totp_enrolment(
     let mut active = user.clone().into_active_model();
     active.totp_pending_secret = Set(Some(secret.clone()));
     active.updated_at = Set(state.clock.now_micros());
-    active.update(&state.db).await?;
+    gone_is_not_found(active.update(&state.db).await)?;
     state.auth_cache.forget(&user.id).await;
     let url = two_factor::otpauth_url(&secret, &user.email);
     Ok((secret, url))
@@ -400,7 +400,7 @@ pub async fn set_two_factor(
         active.totp_last_step = Set(None);
     }
     active.updated_at = Set(state.clock.now_micros());
-    let user = active.update(&state.db).await?;
+    let user = gone_is_not_found(active.update(&state.db).await)?;
     state.auth_cache.forget(&user.id).await;
     Ok(user)
 }
@@ -450,7 +450,17 @@ pub async fn update_profile(
         return Ok(user.clone());
     }
     active.updated_at = Set(state.clock.now_micros());
-    let user = active.update(&state.db).await?;
+    let user = gone_is_not_found(active.update(&state.db).await)?;
     state.auth_cache.forget(&user.id).await;
     Ok(user)
+}
+
+/// An update of a user row that matched no row: the account was deleted between the
+/// credential check and the update (a request racing Delete User, as schemathesis found with
+/// two workers). That is a 404 `user_not_found`, not a 500.
+fn gone_is_not_found<T>(result: Result<T, sea_orm::DbErr>) -> ServiceResult<T> {
+    match result {
+        Err(sea_orm::DbErr::RecordNotUpdated) => Err(ServiceError::NotFound(Resource::User)),
+        other => Ok(other?),
+    }
 }
