@@ -670,7 +670,7 @@ impl GoogleRequest {
     fn example_value() -> Self {
         Self {
             id_token: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJlbWFpbCI6ImhlbGxvQGNyYXppLmNvIn0.sig".into(),
-            code: None,
+            code: Some("245522".into()),
         }
     }
 }

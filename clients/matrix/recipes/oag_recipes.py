@@ -103,6 +103,6 @@ def wait_for_task(token: str, user_id: str, task_id: str) -> Any:
     tasks = TaskApi(with_bearer(token))
     while True:
         task = tasks.tasks_get(user_id, task_id).data
-        if task.status.value in ("COMPLETED", "FAILED"):
+        if task.status in ("COMPLETED", "FAILED"):
             return task
         time.sleep(1)

@@ -106,6 +106,6 @@ def wait_for_task(token: str, user_id: str, task_id: str) -> Any:
         parsed = tasks_get.sync(user_id, task_id, client=client)
         if parsed is None or isinstance(parsed, ErrorBody):
             raise RuntimeError("task: not found or refused")
-        if parsed.data.status.value in ("COMPLETED", "FAILED"):
+        if parsed.data.status in ("COMPLETED", "FAILED"):
             return parsed.data
         time.sleep(1)
