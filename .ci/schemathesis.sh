@@ -35,8 +35,18 @@ run() {
     local status="${PIPESTATUS[0]}"
     set -e
     echo "schemathesis: pass ${1}: $(grep -E '^\s+[0-9]+ generated' "${LIVE_DIR}/pass-$1.log" | tr -s ' ') in $((SECONDS - t0)) s; accounts renewed: $(cat "${LIVE_DIR}/renewals-$1" 2>/dev/null || echo '?')"
-    if grep -q "only 401/403" "${LIVE_DIR}/pass-$1.log"; then
-        echo "schemathesis: pass ${1}: some operations saw only 401/403 (see above)" >&2
+    # Operations that answered only 401/403 fail the pass, except those below, whose success
+    # the fuzzer cannot reach on every seed (docs/openapi.md §1):
+    #   POST /auth/google: it needs an ID token signed by Google's key (the live stack's key
+    #     set is empty), so every generated token is rightly refused;
+    #   DELETE /users/{user_id}/2fa: it needs a fresh app code of the 2FA account, and only
+    #     three steps a minute exist; on some seeds the few real-code cases find none left.
+    local only_denied
+    only_denied="$(sed -n '/returned only 401\/403/,/^💡/p' "${LIVE_DIR}/pass-$1.log" | grep -E '^\s+- ' | sort -u |
+        grep -vE '^\s+- (POST /auth/google|DELETE /users/\{user_id\}/2fa)$' || true)"
+    if [ -n "$only_denied" ]; then
+        echo "schemathesis: pass ${1}: operations that saw only 401/403:" >&2
+        echo "$only_denied" >&2
         return 1
     fi
     return "$status"
