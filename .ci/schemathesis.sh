@@ -42,7 +42,7 @@ run() {
     #   DELETE /users/{user_id}/2fa: it needs a fresh app code of the 2FA account, and only
     #     three steps a minute exist; on some seeds the few real-code cases find none left.
     local only_denied
-    only_denied="$(sed -n '/returned only 401\/403/,/^💡/p' "${LIVE_DIR}/pass-$1.log" | grep -E '^\s+- ' | sort -u |
+    only_denied="$(sed -n '/returned only 401\/403/,/^💡/{p;/^💡/q}' "${LIVE_DIR}/pass-$1.log" | grep -E '^\s+- ' | sort -u |
         grep -vE '^\s+- (POST /auth/google|DELETE /users/\{user_id\}/2fa)$' || true)"
     if [ -n "$only_denied" ]; then
         echo "schemathesis: pass ${1}: operations that saw only 401/403:" >&2
