@@ -13,7 +13,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn invalid(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(variable: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError { variable, reason: reason.into() }
 }
 
@@ -99,6 +99,11 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// A connection with no request in flight and no traffic for this long is closed.
     pub idle_timeout: Duration,
+    /// Sandbox mode (CONTRACT §6.3): every outside service is a built-in double.
+    pub sandbox: bool,
+    /// This server as browsers reach it, for the links it hands out (the sandbox's
+    /// checkout and portal pages); None: `http://<HOST>:<PORT>` (loopback for 0.0.0.0).
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +125,24 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// This server as it reaches itself: the sandbox's doubles are called over loopback.
+    pub fn loopback_url(&self) -> String {
+        let host = match self.host {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            other => other,
+        };
+        match host {
+            IpAddr::V4(v4) => format!("http://{v4}:{}", self.port),
+            IpAddr::V6(v6) => format!("http://[{v6}]:{}", self.port),
+        }
+    }
+
+    /// This server as browsers reach it: `PUBLIC_URL`, or the loopback address.
+    pub fn public_base(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| self.loopback_url())
+    }
+
     /// Reads the process environment (after `.env`, which `main` loads).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_map(&std::env::vars().collect())
@@ -337,6 +360,16 @@ impl Config {
             return Err(invalid("IDLE_TIMEOUT_SECS", "must be between 1 and 3600"));
         }
 
+        let sandbox = match get("SANDBOX").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => false,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some(other) => return Err(invalid("SANDBOX", format!("`{other}` is not true or false"))),
+        };
+        if sandbox {
+            crate::sandbox::refuse_real_integrations(&get)?;
+        }
+        let public_url = get("PUBLIC_URL").map(|v| http_url(v, "PUBLIC_URL")).transpose()?;
+
         Ok(Self {
             host,
             port,
@@ -384,6 +417,8 @@ impl Config {
             attachments_sweep_interval: Duration::from_secs(sweep_secs),
             header_read_timeout: Duration::from_secs(header_read_secs),
             idle_timeout: Duration::from_secs(idle_secs),
+            sandbox,
+            public_url,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod isolate;
 pub mod limits;
 pub mod mcp;
 pub mod metrics;
+pub mod sandbox;
 pub mod server;
 pub mod services;
 pub mod spec;
@@ -103,7 +104,11 @@ pub async fn migrate(database_url: &str) -> Result<(), StartError> {
 }
 
 /// Connects, migrates and builds the shared state.
-pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, StartError> {
+pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, StartError> {
+    let sandbox_secret = config.sandbox.then(sandbox::Sandbox::new_webhook_secret);
+    if let Some(secret) = &sandbox_secret {
+        sandbox::wire(&mut config, secret);
+    }
     migrate(&config.database_url).await?;
     let db = connect(&config.database_url).await?;
     let secret = match &config.jwt_secret {
@@ -122,8 +127,12 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         .connect_timeout(Duration::from_secs(5))
         .build()
         .map_err(|e| StartError::Other(format!("HTTP client: {e}")))?;
-    let mailer = Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.outbound_timeout)
-        .map_err(|e| StartError::Other(e.to_string()))?;
+    let sandbox = sandbox_secret.map(|secret| std::sync::Arc::new(sandbox::Sandbox::new(&config, secret, http.clone())));
+    let mailer = match &sandbox {
+        Some(sandbox) => Mailer::Sandbox { mailbox: sandbox.mailbox.clone(), clock: clock.clone() },
+        None => Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.outbound_timeout)
+            .map_err(|e| StartError::Other(e.to_string()))?,
+    };
     let google = GoogleVerifier::new(config.google_client_id.clone(), config.google_jwks_url.clone(), http.clone());
     let stripe =
         config.stripe_secret_key.as_deref().map(|key| StripeClient::new(http.clone(), &config.stripe_api_base, key));
@@ -153,14 +162,18 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
     tokio::fs::create_dir_all(&config.attachments_dir).await.map_err(|e| {
         StartError::Other(format!("ATTACHMENTS_DIR: cannot create {}: {e}", config.attachments_dir.display()))
     })?;
-    if stripe.is_none() || config.client_url.is_none() {
-        tracing::warn!("STRIPE_SECRET_KEY or CLIENT_URL is not set: Buy and Portal answer 503");
-    }
     if config.public_api_keys.is_empty() {
         tracing::warn!("PUBLIC_API_KEYS is empty: public routes accept calls without a key");
     }
-    if config.smtp_url.is_none() {
-        tracing::warn!("SMTP_URL is not set: one-time codes are written to this log instead of mailed");
+    if sandbox.is_some() {
+        sandbox::announce(&config);
+    } else {
+        if stripe.is_none() || config.client_url.is_none() {
+            tracing::warn!("STRIPE_SECRET_KEY or CLIENT_URL is not set: Buy and Portal answer 503");
+        }
+        if config.smtp_url.is_none() {
+            tracing::warn!("SMTP_URL is not set: one-time codes are written to this log instead of mailed");
+        }
     }
     let metrics = metrics::Metrics::new();
     Ok(AppState::new(Inner {
@@ -175,6 +188,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         auth_cache,
         metrics,
         task_queue: Default::default(),
+        sandbox,
         clock,
         config,
     }))
@@ -182,15 +196,14 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
 
 /// The served OpenAPI document.
 pub fn openapi_json(state: &AppState) -> String {
-    spec::finalize(&api::service(state).spec())
+    spec::finalize(&api::mount(state).raw_spec)
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static {
-    let service = api::service(&state);
-    let raw_spec = service.spec();
+    let api::Mounted { endpoint: service, raw_spec, swagger_html } = api::mount(&state);
     let spec = spec::finalize(&raw_spec);
-    let docs = service.swagger_ui_html().replace(&raw_spec, &spec);
+    let docs = swagger_html.replace(&raw_spec, &spec);
     let spec_endpoint = make_sync(move |_| {
         poem::Response::builder().header(CONTENT_TYPE, "application/json; charset=utf-8").body(spec.clone())
     });
@@ -211,8 +224,11 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
     };
     let timeout = state.config.request_timeout;
     let cors_enabled = !state.config.cors_allowed_origins.is_empty();
-    Route::new()
-        .nest("/api/v1", service)
+    let mut routes = Route::new().nest("/api/v1", service);
+    if let Some(sandbox) = &state.sandbox {
+        routes = sandbox::routes::mount(routes, sandbox.clone());
+    }
+    routes
         .at("/openapi.json", spec_endpoint.clone())
         .at("/api/v1/openapi.json", spec_endpoint)
         .at("/docs", docs_endpoint)

@@ -5,10 +5,10 @@ use clara_backend::{
     config::{Config, LogFormat},
     state::Clock,
 };
-use poem::listener::{Listener, TcpListener};
+use poem::listener::{Acceptor, Listener, TcpListener};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: clara-backend [serve | openapi | migrate]");
+    eprintln!("usage: clara-backend [serve | openapi | migrate] [--sandbox]");
     ExitCode::from(2)
 }
 
@@ -40,12 +40,23 @@ fn main() -> ExitCode {
 }
 
 async fn server_main() -> ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    if !matches!(command.as_str(), "serve" | "openapi" | "migrate") {
-        return usage();
+    // `clara-backend [command] [--sandbox]`, in either order (`cargo run -- --sandbox` serves).
+    let mut sandbox = false;
+    let mut command = None;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--sandbox" => sandbox = true,
+            "serve" | "openapi" | "migrate" if command.is_none() => command = Some(arg),
+            _ => return usage(),
+        }
     }
+    let command = command.unwrap_or_else(|| "serve".into());
     let _ = dotenvy::dotenv();
-    let config = match Config::from_env() {
+    let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
+    if sandbox {
+        vars.insert("SANDBOX".into(), "true".into());
+    }
+    let config = match Config::from_map(&vars) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("clara-backend: {err}");
@@ -84,11 +95,20 @@ async fn run(command: &str, config: Config) -> Result<(), StartError> {
         }
         _ => {
             let address = (config.host, config.port);
-            let state = build_state(config, Clock::default()).await?;
+            // Bound first, so that the port is known (PORT=0 picks one): the sandbox's
+            // doubles are reached at this server's own address.
             let acceptor = TcpListener::bind(address).into_acceptor().await.map_err(|e| {
                 StartError::Other(format!("HOST/PORT: cannot listen on {}:{}: {e}", address.0, address.1))
             })?;
-            tracing::info!("listening on http://{}:{} (docs at /docs)", address.0, address.1);
+            let mut config = config;
+            if let Some(port) = acceptor.local_addr().iter().find_map(|a| a.as_socket_addr().map(|s| s.port())) {
+                config.port = port;
+            }
+            let port = config.port;
+            let sandbox = config.sandbox;
+            let state = build_state(config, Clock::default()).await?;
+            let mode = if sandbox { " in SANDBOX MODE" } else { "" };
+            tracing::info!("listening on http://{}:{port}{mode} (docs at /docs)", address.0);
             clara_backend::serve(state, acceptor, shutdown_signal())
                 .await
                 .map_err(|e| StartError::Other(format!("HOST/PORT: {e}")))

@@ -59,6 +59,8 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     /// Wakes an idle worker of this process when a task is queued.
     pub task_queue: Arc<tokio::sync::Notify>,
+    /// Sandbox mode's doubles; None on a real server.
+    pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
 }
 
 impl AppState {

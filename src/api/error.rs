@@ -208,6 +208,8 @@ impl From<ServiceError> for ApiError {
                     Resource::User => "user_not_found",
                     Resource::Transaction => "transaction_not_found",
                     Resource::Task => "task_not_found",
+                    Resource::CheckoutSession => "checkout_session_not_found",
+                    Resource::Customer => "customer_not_found",
                 },
                 format!("{} with the given identifier does not exist.", resource.name()),
                 None,

@@ -24,6 +24,8 @@ pub fn all() -> Vec<ApiError> {
         ServiceError::NotFound(Resource::User).into(),
         ServiceError::NotFound(Resource::Transaction).into(),
         ServiceError::NotFound(Resource::Task).into(),
+        ServiceError::NotFound(Resource::CheckoutSession).into(),
+        ServiceError::NotFound(Resource::Customer).into(),
         ServiceError::NoRate.into(),
         ApiError::route_not_found(),
         ApiError::method_not_allowed(),

@@ -85,10 +85,11 @@ fn client_addr(req: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
     Some(forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer))
 }
 
-/// Never limited: probes, the spec and the docs; and Stripe's signed deliveries, whose
-/// own retry schedule a 429 would only delay.
+/// Never limited: probes, the spec and the docs; Stripe's signed deliveries, whose own
+/// retry schedule a 429 would only delay; and the sandbox's doubles (present only in
+/// sandbox mode), which this server's own clients call.
 fn is_exempt(path: &str) -> bool {
-    matches!(
+    path.starts_with("/api/v1/sandbox/") || matches!(
         path,
         "/api/v1/health"
             | "/api/v1/version"

@@ -28,7 +28,11 @@ impl MiscApi {
             tokio::time::timeout(std::time::Duration::from_secs(2), self.state.db.execute_unprepared("SELECT 1")).await;
         match ping {
             Ok(Ok(_)) => Ok(HealthResponse::Healthy(Json(HealthEnvelope::new(
-                Health { service: "clara-backend".into(), status: "healthy".into() },
+                Health {
+                    service: "clara-backend".into(),
+                    status: "healthy".into(),
+                    sandbox: self.state.sandbox.is_some(),
+                },
                 "Health check successful.",
             )))),
             failed => {

@@ -16,6 +16,7 @@ pub mod security;
 pub mod stripe;
 pub mod tasks;
 pub mod transactions;
+pub mod sandbox;
 pub mod users;
 
 use entity::users as user_rows;
@@ -44,10 +45,13 @@ pub enum ApiTags {
     Misc,
     /// Operators, with the admin key.
     Admin,
+    /// SANDBOX MODE ONLY: the built-in doubles of the outside services (mailbox, payments,
+    /// Google). These routes exist only on a server started with `--sandbox`.
+    Sandbox,
 }
 
 /// The order of the Clara docs, which the spec's `tags` follow.
-pub const TAG_ORDER: [ApiTags; 9] = [
+pub const TAG_ORDER: [ApiTags; 10] = [
     ApiTags::Auth,
     ApiTags::User,
     ApiTags::ApiKey,
@@ -57,6 +61,7 @@ pub const TAG_ORDER: [ApiTags; 9] = [
     ApiTags::Stripe,
     ApiTags::Misc,
     ApiTags::Admin,
+    ApiTags::Sandbox,
 ];
 
 pub type Apis = (
@@ -71,30 +76,63 @@ pub type Apis = (
     admin::AdminApi,
 );
 
-pub fn service(state: &AppState) -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            auth::AuthApi { state: state.clone() },
-            users::UsersApi { state: state.clone() },
-            api_keys::ApiKeysApi { state: state.clone() },
-            transactions::TransactionsApi { state: state.clone() },
-            tasks::TasksApi { state: state.clone() },
-            agent::AgentApi { state: state.clone() },
-            stripe::StripeApi { state: state.clone() },
-            misc::MiscApi { state: state.clone() },
-            admin::AdminApi { state: state.clone() },
-        ),
-        "Clara API",
-        env!("CARGO_PKG_VERSION"),
+fn apis(state: &AppState) -> Apis {
+    (
+        auth::AuthApi { state: state.clone() },
+        users::UsersApi { state: state.clone() },
+        api_keys::ApiKeysApi { state: state.clone() },
+        transactions::TransactionsApi { state: state.clone() },
+        tasks::TasksApi { state: state.clone() },
+        agent::AgentApi { state: state.clone() },
+        stripe::StripeApi { state: state.clone() },
+        misc::MiscApi { state: state.clone() },
+        admin::AdminApi { state: state.clone() },
     )
-    .description(
-        "The Clara back end: accounts, credits and AI fact-checking analyses. Every body is the envelope \
-         `{data, message, status}`; errors add a stable `code`. Each operation lists the statuses it can \
-         answer and, for each, its possible `code`s. Two answers belong to no operation: a path that does not \
-         exist is 404 `route_not_found`, and a method a path does not have is 405 `method_not_allowed`.",
-    )
-    .server("/api/v1")
-    .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
+}
+
+const DESCRIPTION: &str = "The Clara back end: accounts, credits and AI fact-checking analyses. Every body is the envelope \
+     `{data, message, status}`; errors add a stable `code`. Each operation lists the statuses it can \
+     answer and, for each, its possible `code`s. Two answers belong to no operation: a path that does not \
+     exist is 404 `route_not_found`, and a method a path does not have is 405 `method_not_allowed`.";
+
+const SANDBOX_DESCRIPTION: &str = "**SANDBOX MODE.** This server was started with `--sandbox`: every outside \
+     service is a built-in double. Mail is kept in the mailbox (`GET /sandbox/mailbox/{email}`) instead of \
+     being sent; Buy and Portal open sandbox pages on this server, and paying there credits the account \
+     through the real webhook; `POST /sandbox/google/id_token` mints tokens Google sign-in accepts here only; \
+     analyses run on a deterministic model (`#fail` in the text makes one fail). No real money, mail or \
+     model is involved. The `Sandbox` routes exist only in this mode.\n\n";
+
+fn describe<T: poem_openapi::OpenApi>(service: OpenApiService<T, ()>, sandbox: bool) -> OpenApiService<T, ()> {
+    let description = if sandbox { format!("{SANDBOX_DESCRIPTION}{DESCRIPTION}") } else { DESCRIPTION.to_string() };
+    service
+        .description(description)
+        .server("/api/v1")
+        .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
+}
+
+/// The API as mounted: its endpoint, its raw spec and the Swagger UI page.
+pub struct Mounted {
+    pub endpoint: poem::endpoint::BoxEndpoint<'static>,
+    pub raw_spec: String,
+    pub swagger_html: String,
+}
+
+fn mounted<T: poem_openapi::OpenApi + 'static>(service: OpenApiService<T, ()>) -> Mounted {
+    use poem::EndpointExt;
+    Mounted { raw_spec: service.spec(), swagger_html: service.swagger_ui_html(), endpoint: service.boxed() }
+}
+
+/// Every area composed once; in sandbox mode, the `Sandbox` routes too.
+pub fn mount(state: &AppState) -> Mounted {
+    let title = "Clara API";
+    let version = env!("CARGO_PKG_VERSION");
+    match &state.sandbox {
+        None => mounted(describe(OpenApiService::new(apis(state), title, version), false)),
+        Some(sandbox_state) => {
+            let api = (apis(state), sandbox::SandboxApi { state: state.clone(), sandbox: sandbox_state.clone() });
+            mounted(describe(OpenApiService::new(api, title, version), true))
+        }
+    }
 }
 
 /// The path must name the caller (403 otherwise, whether or not that user exists).

@@ -144,11 +144,13 @@ pub struct Health {
     pub service: String,
     /// `healthy`.
     pub status: String,
+    /// True on a server started in sandbox mode (every outside service a built-in double).
+    pub sandbox: bool,
 }
 
 impl Health {
     fn example_value() -> Self {
-        Self { service: "clara-backend".into(), status: "healthy".into() }
+        Self { service: "clara-backend".into(), status: "healthy".into(), sandbox: false }
     }
 }
 

@@ -1,4 +1,5 @@
-//! E-mail through lettre over SMTP, or to the log when no `SMTP_URL` is set.
+//! E-mail through lettre over SMTP, to the log when no `SMTP_URL` is set, or into the
+//! sandbox's mailbox in sandbox mode.
 
 use std::time::Duration;
 
@@ -15,12 +16,16 @@ pub struct Mail {
     pub html: String,
     /// Written to the log instead of the whole body when there is no SMTP server.
     pub log_line: String,
+    /// The one-time code it carries and its type, kept apart for the sandbox's mailbox.
+    pub code: Option<(String, String)>,
 }
 
 #[derive(Clone)]
 pub enum Mailer {
     Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
     Log,
+    /// Sandbox mode: kept for `GET /sandbox/mailbox/{email}` (and clock for its time).
+    Sandbox { mailbox: std::sync::Arc<crate::sandbox::mailbox::Mailbox>, clock: crate::state::Clock },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +49,22 @@ impl Mailer {
                 tracing::info!(to = %mail.to, "{}", mail.log_line);
                 Ok(())
             }
+            Self::Sandbox { mailbox, clock } => {
+                // Parsed as SMTP would, so an address the real mailer refuses fails here too.
+                let _: Mailbox = mail.to.parse().map_err(|e| MailError(format!("recipient: {e}")))?;
+                let (otp_type, code) = mail.code.map(|(t, c)| (Some(t), Some(c))).unwrap_or_default();
+                tracing::info!(to = %mail.to, "SANDBOX: mail kept in the sandbox mailbox (GET /api/v1/sandbox/mailbox/<email>)");
+                mailbox.keep(crate::sandbox::mailbox::KeptMail {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    to: mail.to.to_ascii_lowercase(),
+                    subject: mail.subject,
+                    text: mail.text,
+                    otp_type,
+                    code,
+                    created_at: clock.now_micros(),
+                });
+                Ok(())
+            }
             Self::Smtp { transport, from } => {
                 let to: Mailbox = mail.to.parse().map_err(|e| MailError(format!("recipient: {e}")))?;
                 let message = Message::builder()
@@ -57,10 +78,6 @@ impl Mailer {
             }
         }
     }
-}
-
-fn escape_html(value: &str) -> String {
-    value.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The mail that carries a one-time code; `welcome` adds the greeting sent on sign-up.
@@ -81,7 +98,7 @@ pub fn code_mail(
     let text = format!(
         "Hello {first_name},\n\n{opening}Use this code to {purpose}:\n\n    {code}\n\nIt expires in {ttl_minutes} minutes and works once. If you did not ask for it, ignore this e-mail.\n\nClara"
     );
-    let name = escape_html(first_name);
+    let name = crate::domain::escape_html(first_name);
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Hello {name},</p><p>{opening}Use this code to {purpose}:</p><p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">{code}</p><p>It expires in {ttl_minutes} minutes and works once. If you did not ask for it, ignore this e-mail.</p><p>Clara</p></body></html>"
     );
@@ -91,5 +108,6 @@ pub fn code_mail(
         text,
         html,
         log_line: format!("{otp_type} code for {to}: {code} (no SMTP_URL set, so it is logged instead of mailed)"),
+        code: Some((otp_type.to_string(), code.to_string())),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod attachments;
 mod email;
+mod html;
 mod ids;
 mod money;
 mod names;
@@ -12,6 +13,7 @@ mod rates;
 mod time;
 
 pub use email::Email;
+pub use html::escape_html;
 pub use ids::{IdPrefix, new_id};
 pub use money::{MAX_HUNDREDTHS, format_decimal, format_trimmed, format_usd, hundredths_to_number, parse_hundredths};
 pub use names::PersonName;

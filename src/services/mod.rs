@@ -78,6 +78,10 @@ pub enum Resource {
     User,
     Transaction,
     Task,
+    /// A sandbox Checkout Session.
+    CheckoutSession,
+    /// A sandbox Stripe customer.
+    Customer,
 }
 
 impl Resource {
@@ -86,6 +90,8 @@ impl Resource {
             Self::User => "User",
             Self::Transaction => "Transaction",
             Self::Task => "Task",
+            Self::CheckoutSession => "Checkout Session",
+            Self::Customer => "Customer",
         }
     }
 }

@@ -158,6 +158,8 @@ async fn prepare(state: &AppState, tools: &Tools, task: &task_rows::Model) -> Re
         match category {
             Category::Image => {
                 let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                // Named like the other files, so the model can refer to it.
+                parts.push(Part::Text(format!("Image {name}:")));
                 parts.push(Part::Image(format!("data:{};base64,{data}", media_type(&extension))));
             }
             Category::Pdf => {

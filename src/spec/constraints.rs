@@ -52,6 +52,10 @@ pub fn apply(doc: &mut Value) {
     merge(doc, &field("RegisterRequest", "password"), password());
     merge(doc, &field("ChangePasswordRequest", "password"), password());
     merge(doc, &field("BuyRequest", "return_path"), return_path());
+    // Only in the sandbox spec.
+    if doc.pointer(&field("SandboxIdTokenRequest", "email")).is_some() {
+        merge(doc, &field("SandboxIdTokenRequest", "email"), email());
+    }
     for schema in ["CodeRequest", "ChangePasswordRequest"] {
         expect_pattern(doc, &field(schema, "code"), OTP_CODE_PATTERN);
     }
@@ -61,7 +65,9 @@ pub fn apply(doc: &mut Value) {
     // `{user_email}` in the path is parsed as an Email too.
     for (_, _, op) in super::operations_mut(doc) {
         for parameter in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
-            if parameter.get("name").and_then(Value::as_str) == Some("user_email") {
+            let name = parameter.get("name").and_then(Value::as_str);
+            // The sandbox mailbox's `{email}` as well.
+            if name == Some("user_email") || name == Some("email") && parameter["in"] == "path" {
                 for (key, value) in email().as_object().into_iter().flatten() {
                     parameter["schema"][key] = value.clone();
                 }

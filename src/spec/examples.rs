@@ -39,7 +39,13 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("adminUsersList", "Users fetched successfully."),
     ("adminUsersSetCredits", "User credits updated successfully."),
     ("adminSecurityEventsList", "Security events fetched successfully."),
+    ("sandboxMailbox", "Mails fetched successfully."),
+    ("sandboxCheckoutPay", "Payment completed; credits added."),
+    ("sandboxGoogleIdToken", "ID token minted successfully."),
 ];
+
+/// What an HTML page's example shows (the sandbox's checkout and portal pages).
+const HTML_EXAMPLE: &str = "<!doctype html><html lang=\"en\"><head><title>Sandbox checkout</title></head><body>…</body></html>";
 
 /// A value of `schema`: its own example, else one built from its parts.
 fn example_of(doc: &Value, schema: &Value, depth: usize) -> Value {
@@ -91,6 +97,12 @@ pub fn apply(doc: &mut Value) {
         let Some(Value::Object(responses)) = op.get_mut("responses") else { continue };
         for (status, response) in responses.iter_mut().filter(|(s, _)| s.starts_with('2')) {
             let Some(Value::Object(content)) = response.get_mut("content") else { continue };
+            if content.keys().all(|media| media.starts_with("text/html")) {
+                for media in content.values_mut() {
+                    media["example"] = json!(HTML_EXAMPLE);
+                }
+                continue;
+            }
             let message =
                 MESSAGES.iter().find(|(op, _)| *op == id).map(|(_, m)| *m).unwrap_or_else(|| {
                     panic!("{method} {path} {status} ({id}) has no success message in spec::examples")

@@ -40,6 +40,8 @@ const NOT_CONFIGURED: &[Outcome] = &[(503, "not_configured")];
 const PAYMENT: &[Outcome] = &[(502, "payment_provider_error")];
 /// The account named in the path (or in a Stripe event) does not exist.
 const NO_USER: &[Outcome] = &[(404, "user_not_found")];
+/// A sandbox Checkout Session this process does not know.
+const NO_SESSION: &[Outcome] = &[(404, "checkout_session_not_found")];
 /// The e-mail with a code could not be sent.
 const MAIL: &[Outcome] = &[(503, "mail_unavailable")];
 
@@ -117,6 +119,12 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("adminUsersList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
     ("adminUsersSetCredits", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(404, "user_not_found")]]),
     ("adminSecurityEventsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
+    // Sandbox mode only: no credential, no rate limit, and only the portal reads the database.
+    ("sandboxMailbox", &[SERVER, PARAMS]),
+    ("sandboxCheckoutPage", &[SERVER, NO_SESSION]),
+    ("sandboxCheckoutPay", &[SERVER, NO_SESSION]),
+    ("sandboxPortalPage", &[SERVER, DATABASE, &[(404, "customer_not_found")]]),
+    ("sandboxGoogleIdToken", &[SERVER, JSON_BODY]),
 ];
 
 /// The outcomes of `operation_id`, by status, codes in table order.
@@ -167,7 +175,7 @@ pub fn apply(doc: &mut Value) {
         let Some(Value::Object(responses)) = op.get_mut("responses") else { continue };
         let generated = std::mem::take(responses);
         for (status, response) in &generated {
-            if status.starts_with('2') {
+            if status.starts_with('2') || status.starts_with('3') {
                 responses.insert(status.clone(), response.clone());
             }
         }

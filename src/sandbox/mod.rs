@@ -1,0 +1,201 @@
+//! Sandbox mode (CONTRACT §6.3): the server hosts a double of every outside service and
+//! points its own integrations at them, so the whole journey runs with no account anywhere.
+//!
+//! Each double speaks the real service's protocol and is reached through the real client
+//! code: mail goes through the mailer into a mailbox, Stripe is a Stripe-shaped API on this
+//! server whose payments arrive as signed webhooks, Google ID tokens are checked by the real
+//! verifier against a key set this server serves, and analyses go to an OpenAI-compatible
+//! deterministic model on this server. Never on unless asked for (`--sandbox` or
+//! `SANDBOX=true`); see `docs/sandbox.md`.
+
+pub mod checkout;
+pub mod google;
+pub mod mailbox;
+pub mod model;
+pub mod pages;
+pub mod routes;
+pub mod stripe_api;
+
+use std::time::Duration;
+
+use crate::config::{AgentConfig, Config, ConfigError, invalid};
+
+/// The Stripe secret key the sandbox's clients use (a test key: never a live one).
+pub const STRIPE_SECRET_KEY: &str = "sk_test_sandbox";
+/// The audience of the sandbox's Google ID tokens.
+pub const GOOGLE_CLIENT_ID: &str = "clara-sandbox.apps.googleusercontent.com";
+/// The deterministic model's name.
+pub const MODEL: &str = "clara-sandbox-1";
+pub const TRANSCRIPTION_MODEL: &str = "clara-sandbox-transcriber-1";
+
+/// Where the doubles live, under this server's own URL.
+pub const PREFIX: &str = "/api/v1/sandbox";
+pub const STRIPE_API_PATH: &str = "/api/v1/sandbox/stripe";
+pub const GOOGLE_CERTS_PATH: &str = "/api/v1/sandbox/google/certs";
+pub const MODEL_API_PATH: &str = "/api/v1/sandbox/model/v1";
+/// Where Stripe's success and cancel URLs lead when `CLIENT_URL` is not set.
+pub const APP_PATH: &str = "/api/v1/sandbox/app";
+
+/// Variables naming real integrations, which the sandbox would silently replace.
+const SHADOWED: &[&str] = &[
+    "SMTP_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "GOOGLE_CLIENT_ID",
+    "GOOGLE_JWKS_URL",
+    "AGENT_API_BASE",
+    "AGENT_API_KEY",
+    "AGENT_MODEL",
+    "AGENT_TRANSCRIPTION_MODEL",
+];
+
+/// Start-up refuses a sandbox next to a live Stripe key, or next to real integration
+/// settings it would shadow: either means someone meant to talk to the real services.
+pub fn refuse_real_integrations<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<(), ConfigError> {
+    if get("STRIPE_SECRET_KEY").is_some_and(|key| key.starts_with("sk_live_") || key.starts_with("rk_live_")) {
+        return Err(invalid(
+            "STRIPE_SECRET_KEY",
+            "SANDBOX refuses to start with a live Stripe key (sk_live_…): unset STRIPE_SECRET_KEY, or run without --sandbox",
+        ));
+    }
+    let set: Vec<&str> = SHADOWED.iter().copied().filter(|name| get(name).is_some()).collect();
+    if !set.is_empty() {
+        return Err(invalid(
+            "SANDBOX",
+            format!(
+                "the sandbox replaces every outside service, and these real integration variables are set: {}; unset them, or run without --sandbox",
+                set.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Points every integration of `config` at this server's doubles.
+pub fn wire(config: &mut Config, webhook_secret: &str) {
+    let own = config.loopback_url();
+    config.smtp_url = None;
+    config.stripe_secret_key = Some(STRIPE_SECRET_KEY.into());
+    config.stripe_webhook_secret = Some(webhook_secret.into());
+    config.stripe_api_base = format!("{own}{STRIPE_API_PATH}");
+    if config.client_url.is_none() {
+        config.client_url = Some(format!("{}{APP_PATH}", config.public_base()));
+    }
+    config.google_client_id = Some(GOOGLE_CLIENT_ID.into());
+    config.google_jwks_url = format!("{own}{GOOGLE_CERTS_PATH}");
+    config.agent = Some(AgentConfig {
+        api_base: format!("{own}{MODEL_API_PATH}"),
+        api_key: None,
+        model: MODEL.into(),
+        transcription_model: Some(TRANSCRIPTION_MODEL.into()),
+        timeout: Duration::from_secs(30),
+    });
+}
+
+/// The start-up lines that say, loudly, what the sandbox replaced.
+pub fn announce(config: &Config) {
+    let own = config.loopback_url();
+    let public = config.public_base();
+    tracing::warn!("SANDBOX MODE: every outside service is a built-in double; no real mail, payment, Google account or model is used");
+    tracing::warn!("SANDBOX: mail is kept in the mailbox: GET {public}{PREFIX}/mailbox/<email>");
+    tracing::warn!("SANDBOX: Stripe is simulated at {own}{STRIPE_API_PATH}; checkout pages at {public}{PREFIX}/checkout/<session>");
+    tracing::warn!("SANDBOX: Google ID tokens from POST {public}{PREFIX}/google/id_token are accepted (key set {own}{GOOGLE_CERTS_PATH})");
+    tracing::warn!("SANDBOX: analyses run on the deterministic model {MODEL} at {own}{MODEL_API_PATH} ('#fail' in the text fails one)");
+    if !config.host.is_loopback() {
+        tracing::warn!("SANDBOX: listening beyond loopback ({}): anyone who reaches it can read every mailbox", config.host);
+    }
+}
+
+/// The sandbox's state, shared by its routes.
+pub struct Sandbox {
+    pub mailbox: std::sync::Arc<mailbox::Mailbox>,
+    pub sessions: stripe_api::Sessions,
+    pub google: google::SandboxKey,
+    /// Signs the webhooks the payment simulator sends (made per process).
+    pub webhook_secret: String,
+    /// This server over loopback, where the simulator delivers its webhooks.
+    pub own_url: String,
+    /// This server as browsers reach it: the checkout and portal links.
+    pub public_url: String,
+    pub http: reqwest::Client,
+}
+
+impl Sandbox {
+    pub fn new(config: &Config, webhook_secret: String, http: reqwest::Client) -> Self {
+        Self {
+            mailbox: Default::default(),
+            sessions: stripe_api::Sessions::default(),
+            google: google::SandboxKey::load(),
+            webhook_secret,
+            own_url: config.loopback_url(),
+            public_url: config.public_base(),
+            http,
+        }
+    }
+
+    /// A fresh secret for the simulator's webhooks.
+    pub fn new_webhook_secret() -> String {
+        let mut bytes = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        format!("whsec_sandbox_{}", data_encoding::HEXLOWER.encode(&bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_map(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>())
+    }
+
+    #[test]
+    fn sandbox_is_off_unless_asked_for() {
+        assert!(!parse(&[]).unwrap().sandbox);
+        assert!(parse(&[("SANDBOX", "true")]).unwrap().sandbox);
+        assert!(!parse(&[("SANDBOX", "false")]).unwrap().sandbox);
+        assert_eq!(parse(&[("SANDBOX", "maybe")]).unwrap_err().variable, "SANDBOX");
+    }
+
+    #[test]
+    fn a_live_stripe_key_is_refused_with_its_own_line() {
+        let err = parse(&[("SANDBOX", "true"), ("STRIPE_SECRET_KEY", "sk_live_abc")]).unwrap_err();
+        assert_eq!(err.variable, "STRIPE_SECRET_KEY");
+        assert!(err.to_string().contains("live Stripe key"), "{err}");
+        // Without the sandbox a live key is the normal production setting.
+        assert!(parse(&[("STRIPE_SECRET_KEY", "sk_live_abc")]).is_ok());
+    }
+
+    #[test]
+    fn real_integrations_are_named_when_refused() {
+        let err = parse(&[("SANDBOX", "1"), ("SMTP_URL", "smtp://127.0.0.1:25"), ("AGENT_MODEL", "gpt")]).unwrap_err();
+        assert_eq!(err.variable, "SANDBOX");
+        let text = err.to_string();
+        assert!(text.contains("SMTP_URL") && text.contains("AGENT_MODEL"), "{text}");
+        assert!(!text.contains("GOOGLE_CLIENT_ID"), "{text}");
+    }
+
+    #[test]
+    fn wiring_points_every_integration_at_this_server() {
+        let mut config = parse(&[("SANDBOX", "true"), ("HOST", "0.0.0.0"), ("PORT", "9000"), ("JWT_SECRET", &"s".repeat(32))])
+            .unwrap();
+        wire(&mut config, "whsec_x");
+        assert_eq!(config.stripe_api_base, "http://127.0.0.1:9000/api/v1/sandbox/stripe");
+        assert_eq!(config.google_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/google/certs");
+        assert_eq!(config.client_url.as_deref(), Some("http://127.0.0.1:9000/api/v1/sandbox/app"));
+        assert_eq!(config.agent.unwrap().api_base, "http://127.0.0.1:9000/api/v1/sandbox/model/v1");
+        assert!(config.smtp_url.is_none());
+        assert_eq!(config.stripe_webhook_secret.as_deref(), Some("whsec_x"));
+    }
+
+    #[test]
+    fn public_url_leads_browsers_elsewhere() {
+        let mut config = parse(&[("SANDBOX", "true"), ("PUBLIC_URL", "https://sandbox.example.com/")]).unwrap();
+        wire(&mut config, "whsec_x");
+        assert_eq!(config.client_url.as_deref(), Some("https://sandbox.example.com/api/v1/sandbox/app"));
+        assert_eq!(config.stripe_api_base, "http://127.0.0.1:8000/api/v1/sandbox/stripe");
+    }
+}
