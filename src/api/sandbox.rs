@@ -39,7 +39,7 @@ pub struct SandboxMail {
     pub subject: String,
     /// The plain-text body.
     pub text: String,
-    /// The one-time code's type (`ACTIVATE`, `LOGIN`, `CHANGE_PASSWORD`, …), when the mail carries a code.
+    /// The one-time code's type (`ACTIVATION`, `TWO_FACTOR_AUTH`, `CHANGE_PASSWORD`, `DELETE_ACCOUNT`), when the mail carries a code.
     pub otp_type: Option<String>,
     /// The one-time code the mail carries.
     pub code: Option<String>,
@@ -54,7 +54,7 @@ impl poem_openapi::types::Example for SandboxMail {
             to: "hello@crazi.co".into(),
             subject: "Welcome to Clara: activate your account".into(),
             text: "Hello Vibhanshu,\n\nWelcome to Clara! Use this code to activate your account:\n\n    245522\n…".into(),
-            otp_type: Some("ACTIVATE".into()),
+            otp_type: Some("ACTIVATION".into()),
             code: Some("245522".into()),
             created_at: "Thu, 27 Nov 2025 00:10:11 GMT".into(),
         }
