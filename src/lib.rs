@@ -105,7 +105,7 @@ pub async fn migrate(database_url: &str) -> Result<(), StartError> {
 
 /// Connects, migrates and builds the shared state.
 pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, StartError> {
-    let sandbox_secret = config.sandbox.then(sandbox::Sandbox::new_webhook_secret);
+    let sandbox_secret = config.sandbox.then(|| sandbox::webhook_secret(&config));
     if let Some(secret) = &sandbox_secret {
         sandbox::wire(&mut config, secret);
     }

@@ -40,7 +40,6 @@ pub const APP_PATH: &str = "/api/v1/sandbox/app";
 const SHADOWED: &[&str] = &[
     "SMTP_URL",
     "STRIPE_SECRET_KEY",
-    "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
     "GOOGLE_CLIENT_ID",
     "GOOGLE_JWKS_URL",
@@ -70,6 +69,13 @@ pub fn refuse_real_integrations<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> R
         ));
     }
     Ok(())
+}
+
+/// The secret the payment simulator signs its webhooks with: `STRIPE_WEBHOOK_SECRET` when
+/// set (so a client team's own tests can sign deliveries too; it reaches nothing outside),
+/// otherwise one made for this process.
+pub fn webhook_secret(config: &Config) -> String {
+    config.stripe_webhook_secret.clone().unwrap_or_else(Sandbox::new_webhook_secret)
 }
 
 /// Points every integration of `config` at this server's doubles.
