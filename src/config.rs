@@ -151,6 +151,15 @@ impl Config {
     /// Parses a set of variables; unset and empty mean the same thing.
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        // First: a sandbox next to real integration settings is refused before they are read.
+        let sandbox = match get("SANDBOX").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => false,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some(other) => return Err(invalid("SANDBOX", format!("`{other}` is not true or false"))),
+        };
+        if sandbox {
+            crate::sandbox::refuse_real_integrations(&get)?;
+        }
 
         let host = match get("HOST") {
             None => IpAddr::from([127, 0, 0, 1]),
@@ -360,14 +369,6 @@ impl Config {
             return Err(invalid("IDLE_TIMEOUT_SECS", "must be between 1 and 3600"));
         }
 
-        let sandbox = match get("SANDBOX").map(str::to_ascii_lowercase).as_deref() {
-            None | Some("false" | "0" | "no" | "off") => false,
-            Some("true" | "1" | "yes" | "on") => true,
-            Some(other) => return Err(invalid("SANDBOX", format!("`{other}` is not true or false"))),
-        };
-        if sandbox {
-            crate::sandbox::refuse_real_integrations(&get)?;
-        }
         let public_url = get("PUBLIC_URL").map(|v| http_url(v, "PUBLIC_URL")).transpose()?;
 
         Ok(Self {

@@ -127,7 +127,8 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         .connect_timeout(Duration::from_secs(5))
         .build()
         .map_err(|e| StartError::Other(format!("HTTP client: {e}")))?;
-    let sandbox = sandbox_secret.map(|secret| std::sync::Arc::new(sandbox::Sandbox::new(&config, secret, http.clone())));
+    let sandbox =
+        sandbox_secret.map(|secret| std::sync::Arc::new(sandbox::Sandbox::new(&config, secret, http.clone())));
     let mailer = match &sandbox {
         Some(sandbox) => Mailer::Sandbox { mailbox: sandbox.mailbox.clone(), clock: clock.clone() },
         None => Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.outbound_timeout)

@@ -89,17 +89,18 @@ fn client_addr(req: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
 /// retry schedule a 429 would only delay; and the sandbox's doubles (present only in
 /// sandbox mode), which this server's own clients call.
 fn is_exempt(path: &str) -> bool {
-    path.starts_with("/api/v1/sandbox/") || matches!(
-        path,
-        "/api/v1/health"
-            | "/api/v1/version"
-            | "/openapi.json"
-            | "/api/v1/openapi.json"
-            | "/docs"
-            | "/metrics"
-            | "/api/v1/stripe/webhook"
-            | "/api/v1/stripe/settle"
-    )
+    path.starts_with("/api/v1/sandbox/")
+        || matches!(
+            path,
+            "/api/v1/health"
+                | "/api/v1/version"
+                | "/openapi.json"
+                | "/api/v1/openapi.json"
+                | "/docs"
+                | "/metrics"
+                | "/api/v1/stripe/webhook"
+                | "/api/v1/stripe/settle"
+        )
 }
 
 /// Whose budget a request spends: a valid token's user (sessions) or key (API keys),
@@ -269,10 +270,11 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
                 _ => "unmatched",
             });
         if let Some(state) = &state
-            && super::observed::enabled(|| crate::openapi_json(state))
+            && super::observed::enabled(state.sandbox.is_some(), || crate::openapi_json(state))
         {
+            let sandbox = state.sandbox.is_some();
             let resolved =
-                (operation == "unmatched").then(|| super::observed::resolve(method.as_str(), &path)).flatten();
+                (operation == "unmatched").then(|| super::observed::resolve(sandbox, method.as_str(), &path)).flatten();
             super::observed::record(resolved.unwrap_or(operation), &mut response).await;
         }
         let status = response.status();

@@ -12,11 +12,11 @@ pub mod middleware;
 pub mod misc;
 pub mod models;
 pub mod observed;
+pub mod sandbox;
 pub mod security;
 pub mod stripe;
 pub mod tasks;
 pub mod transactions;
-pub mod sandbox;
 pub mod users;
 
 use entity::users as user_rows;

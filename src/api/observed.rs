@@ -17,18 +17,25 @@ pub const ENV: &str = "CLARA_OBSERVED_STATUSES";
 struct Recorder {
     file: Mutex<std::fs::File>,
     seen: Mutex<HashSet<String>>,
-    /// (method, path template segments, operation id), from the spec.
-    routes: Vec<(String, Vec<String>, String)>,
 }
 
-static RECORDER: OnceLock<Option<Recorder>> = OnceLock::new();
+/// (method, path template segments, operation id), from a spec.
+type Routes = Vec<(String, Vec<String>, String)>;
 
-fn open(spec: &str) -> Option<Recorder> {
+static RECORDER: OnceLock<Option<Recorder>> = OnceLock::new();
+/// The production spec's routes and the sandbox spec's (a superset), each read once.
+static ROUTES: [OnceLock<Routes>; 2] = [OnceLock::new(), OnceLock::new()];
+
+fn open() -> Option<Recorder> {
     let dir = std::env::var_os(ENV).filter(|d| !d.is_empty())?;
     std::fs::create_dir_all(&dir).ok()?;
     let path = std::path::Path::new(&dir).join(format!("{}.txt", std::process::id()));
     let file = std::fs::OpenOptions::new().create(true).append(true).open(path).ok()?;
-    let doc: Value = serde_json::from_str(spec).ok()?;
+    Some(Recorder { file: Mutex::new(file), seen: Mutex::default() })
+}
+
+fn routes_of(spec: &str) -> Routes {
+    let doc: Value = serde_json::from_str(spec).unwrap_or_default();
     let mut routes = vec![];
     for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
         for (method, op) in item.as_object().into_iter().flatten() {
@@ -38,20 +45,24 @@ fn open(spec: &str) -> Option<Recorder> {
             }
         }
     }
-    Some(Recorder { file: Mutex::new(file), seen: Mutex::default(), routes })
+    routes
 }
 
-/// Whether answers are being recorded; `spec` builds the recorder on first use.
-pub fn enabled(spec: impl FnOnce() -> String) -> bool {
-    std::env::var_os(ENV).is_some() && RECORDER.get_or_init(|| open(&spec())).is_some()
+/// Whether answers are being recorded; `spec` (that of a sandbox server or not) is read
+/// once per kind, for [`resolve`].
+pub fn enabled(sandbox: bool, spec: impl FnOnce() -> String) -> bool {
+    if std::env::var_os(ENV).is_none() || RECORDER.get_or_init(open).is_none() {
+        return false;
+    }
+    ROUTES[usize::from(sandbox)].get_or_init(|| routes_of(&spec()));
+    true
 }
 
 /// The operation a request was for, when the answer came before routing (413, 429).
-pub fn resolve(method: &str, path: &str) -> Option<&'static str> {
-    let recorder = RECORDER.get()?.as_ref()?;
+pub fn resolve(sandbox: bool, method: &str, path: &str) -> Option<&'static str> {
+    let routes = ROUTES[usize::from(sandbox)].get()?;
     let parts: Vec<&str> = path.split('/').collect();
-    recorder
-        .routes
+    routes
         .iter()
         .find(|(m, segments, _)| {
             m == method

@@ -53,7 +53,8 @@ impl poem_openapi::types::Example for SandboxMail {
             id: "0b7f6f1e-4c1a-4a53-9b8e-1b0f3c5d2a10".into(),
             to: "hello@crazi.co".into(),
             subject: "Welcome to Clara: activate your account".into(),
-            text: "Hello Vibhanshu,\n\nWelcome to Clara! Use this code to activate your account:\n\n    245522\n…".into(),
+            text: "Hello Vibhanshu,\n\nWelcome to Clara! Use this code to activate your account:\n\n    245522\n…"
+                .into(),
             otp_type: Some("ACTIVATION".into()),
             code: Some("245522".into()),
             created_at: "Thu, 27 Nov 2025 00:10:11 GMT".into(),
@@ -101,7 +102,10 @@ pub struct SandboxIdToken {
 
 impl poem_openapi::types::Example for SandboxIdToken {
     fn example() -> Self {
-        Self { id_token: "eyJhbGciOiJSUzI1NiIsImtpZCI6ImNsYXJhLXNhbmRib3gtMSJ9.eyJlbWFpbCI6ImhlbGxvQGNyYXppLmNvIn0.sig".into() }
+        Self {
+            id_token: "eyJhbGciOiJSUzI1NiIsImtpZCI6ImNsYXJhLXNhbmRib3gtMSJ9.eyJlbWFpbCI6ImhlbGxvQGNyYXppLmNvIn0.sig"
+                .into(),
+        }
     }
 }
 
@@ -230,17 +234,23 @@ impl SandboxApi {
     /// (`Accept: text/html`) is sent on to the success URL.
     #[oai(path = "/sandbox/checkout/:session_id/pay", method = "post", operation_id = "sandboxCheckoutPay")]
     async fn pay(&self, req: &Request, session_id: Path<String>) -> Result<PayResponse, ApiError> {
-        let paid = checkout::pay(&self.sandbox, self.state.clock.now_secs(), &session_id.0).await.map_err(|err| match err {
-            checkout::PayError::UnknownSession => ApiError::from(ServiceError::NotFound(Resource::CheckoutSession)),
-            checkout::PayError::Delivery(detail) => {
-                tracing::error!(%detail, "SANDBOX: the webhook refused the simulator's event");
-                ApiError::internal()
-            }
-        })?;
+        let paid =
+            checkout::pay(&self.sandbox, self.state.clock.now_secs(), &session_id.0).await.map_err(
+                |err| match err {
+                    checkout::PayError::UnknownSession => {
+                        ApiError::from(ServiceError::NotFound(Resource::CheckoutSession))
+                    }
+                    checkout::PayError::Delivery(detail) => {
+                        tracing::error!(%detail, "SANDBOX: the webhook refused the simulator's event");
+                        ApiError::internal()
+                    }
+                },
+            )?;
         if wants_html(req) {
             return Ok(PayResponse::Redirect(paid.session.success_url));
         }
-        let message = if paid.credited { "Payment completed; credits added." } else { "Already paid; nothing changed." };
+        let message =
+            if paid.credited { "Payment completed; credits added." } else { "Already paid; nothing changed." };
         Ok(PayResponse::Paid(Json(SandboxPaymentEnvelope {
             data: SandboxPayment {
                 credits: paid.session.credits().parse().unwrap_or_default(),
@@ -266,9 +276,8 @@ impl SandboxApi {
         /// Where Back leads (Portal sets it to `CLIENT_URL`).
         return_url: Query<Option<String>>,
     ) -> Result<PageResponse, ApiError> {
-        let (email, purchases) = pages::purchases(&self.state, &customer_id.0)
-            .await?
-            .ok_or(ServiceError::NotFound(Resource::Customer))?;
+        let (email, purchases) =
+            pages::purchases(&self.state, &customer_id.0).await?.ok_or(ServiceError::NotFound(Resource::Customer))?;
         let back = return_url.0.filter(|url| url.starts_with("http://") || url.starts_with("https://"));
         Ok(PageResponse::Page(Html(pages::portal(&email, &purchases, back.as_deref()))))
     }

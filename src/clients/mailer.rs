@@ -22,10 +22,16 @@ pub struct Mail {
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
     Log,
     /// Sandbox mode: kept for `GET /sandbox/mailbox/{email}` (and clock for its time).
-    Sandbox { mailbox: std::sync::Arc<crate::sandbox::mailbox::Mailbox>, clock: crate::state::Clock },
+    Sandbox {
+        mailbox: std::sync::Arc<crate::sandbox::mailbox::Mailbox>,
+        clock: crate::state::Clock,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

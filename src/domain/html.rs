@@ -18,6 +18,9 @@ pub fn escape_html(value: &str) -> String {
 mod tests {
     #[test]
     fn markup_is_neutralised() {
-        assert_eq!(super::escape_html(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            super::escape_html(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

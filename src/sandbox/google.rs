@@ -44,10 +44,8 @@ impl SandboxKey {
     /// An ID token with Google's claims: issuer, the sandbox client id as audience, a
     /// subject stable per address, and the name split as Google splits it.
     pub fn mint(&self, request: &MintRequest<'_>) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
         let email = request.email.to_ascii_lowercase();
         let subject = data_encoding::HEXLOWER.encode(&Sha256::digest(email.as_bytes())[..10]);
         let mut claims = json!({
@@ -83,7 +81,11 @@ mod tests {
 
     #[test]
     fn minted_tokens_verify_against_the_served_key_set() {
-        let token = SandboxKey::load().mint(&MintRequest { email: "Ada@Example.com", name: Some("Ada King Lovelace"), email_verified: true });
+        let token = SandboxKey::load().mint(&MintRequest {
+            email: "Ada@Example.com",
+            name: Some("Ada King Lovelace"),
+            email_verified: true,
+        });
         let set: JwkSet = serde_json::from_value(SandboxKey::jwks()).unwrap();
         let key = DecodingKey::from_jwk(&set.keys[0]).unwrap();
         let mut validation = Validation::new(Algorithm::RS256);

@@ -103,13 +103,24 @@ pub fn wire(config: &mut Config, webhook_secret: &str) {
 pub fn announce(config: &Config) {
     let own = config.loopback_url();
     let public = config.public_base();
-    tracing::warn!("SANDBOX MODE: every outside service is a built-in double; no real mail, payment, Google account or model is used");
+    tracing::warn!(
+        "SANDBOX MODE: every outside service is a built-in double; no real mail, payment, Google account or model is used"
+    );
     tracing::warn!("SANDBOX: mail is kept in the mailbox: GET {public}{PREFIX}/mailbox/<email>");
-    tracing::warn!("SANDBOX: Stripe is simulated at {own}{STRIPE_API_PATH}; checkout pages at {public}{PREFIX}/checkout/<session>");
-    tracing::warn!("SANDBOX: Google ID tokens from POST {public}{PREFIX}/google/id_token are accepted (key set {own}{GOOGLE_CERTS_PATH})");
-    tracing::warn!("SANDBOX: analyses run on the deterministic model {MODEL} at {own}{MODEL_API_PATH} ('#fail' in the text fails one)");
+    tracing::warn!(
+        "SANDBOX: Stripe is simulated at {own}{STRIPE_API_PATH}; checkout pages at {public}{PREFIX}/checkout/<session>"
+    );
+    tracing::warn!(
+        "SANDBOX: Google ID tokens from POST {public}{PREFIX}/google/id_token are accepted (key set {own}{GOOGLE_CERTS_PATH})"
+    );
+    tracing::warn!(
+        "SANDBOX: analyses run on the deterministic model {MODEL} at {own}{MODEL_API_PATH} ('#fail' in the text fails one)"
+    );
     if !config.host.is_loopback() {
-        tracing::warn!("SANDBOX: listening beyond loopback ({}): anyone who reaches it can read every mailbox", config.host);
+        tracing::warn!(
+            "SANDBOX: listening beyond loopback ({}): anyone who reaches it can read every mailbox",
+            config.host
+        );
     }
 }
 
@@ -186,8 +197,9 @@ mod tests {
 
     #[test]
     fn wiring_points_every_integration_at_this_server() {
-        let mut config = parse(&[("SANDBOX", "true"), ("HOST", "0.0.0.0"), ("PORT", "9000"), ("JWT_SECRET", &"s".repeat(32))])
-            .unwrap();
+        let mut config =
+            parse(&[("SANDBOX", "true"), ("HOST", "0.0.0.0"), ("PORT", "9000"), ("JWT_SECRET", &"s".repeat(32))])
+                .unwrap();
         wire(&mut config, "whsec_x");
         assert_eq!(config.stripe_api_base, "http://127.0.0.1:9000/api/v1/sandbox/stripe");
         assert_eq!(config.google_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/google/certs");

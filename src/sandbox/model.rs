@@ -52,7 +52,9 @@ fn first_words(text: &str) -> String {
 /// The analysis of these message parts (texts in order), or why it is refused.
 pub fn analyse(texts: &[&str], images: usize) -> Result<Value, String> {
     if texts.iter().any(|t| t.contains(FAIL_MARKER)) {
-        return Err(format!("The sandbox model refuses material containing {FAIL_MARKER}, so that clients can test a failed analysis."));
+        return Err(format!(
+            "The sandbox model refuses material containing {FAIL_MARKER}, so that clients can test a failed analysis."
+        ));
     }
     let mut findings = vec![];
     let mut digest = Sha256::new();
@@ -69,7 +71,8 @@ pub fn analyse(texts: &[&str], images: usize) -> Result<Value, String> {
         });
     }
     let hash = digest.finalize();
-    let verdict = if texts.is_empty() && images == 0 { "NOT_A_CLAIM" } else { VERDICTS[hash[0] as usize % VERDICTS.len()] };
+    let verdict =
+        if texts.is_empty() && images == 0 { "NOT_A_CLAIM" } else { VERDICTS[hash[0] as usize % VERDICTS.len()] };
     let confidence = f64::from(55 + hash[1] % 40) / 100.0;
     Ok(json!({
         "verdict": verdict,
@@ -150,7 +153,11 @@ mod tests {
 
     #[test]
     fn the_same_material_gives_the_same_answer_and_names_what_it_read() {
-        let parts = ["Material to check:\nThe moon is made of cheese, said the old farmer today.", "Text of the PDF report.pdf:\nQuarterly results", "Image photo.png:"];
+        let parts = [
+            "Material to check:\nThe moon is made of cheese, said the old farmer today.",
+            "Text of the PDF report.pdf:\nQuarterly results",
+            "Image photo.png:",
+        ];
         let first = analyse(&parts, 1).unwrap();
         assert_eq!(first, analyse(&parts, 1).unwrap());
         let findings = first["findings"].to_string();

@@ -53,7 +53,8 @@ pub struct Purchase {
 
 /// The account's e-mail and purchases (newest first), or None for an unknown customer.
 pub async fn purchases(state: &AppState, customer_id: &str) -> ServiceResult<Option<(String, Vec<Purchase>)>> {
-    let Some(user) = users::Entity::find().filter(users::Column::StripeCustomerId.eq(customer_id)).one(&state.db).await?
+    let Some(user) =
+        users::Entity::find().filter(users::Column::StripeCustomerId.eq(customer_id)).one(&state.db).await?
     else {
         return Ok(None);
     };
@@ -92,10 +93,17 @@ pub fn portal(email: &str, purchases: &[Purchase], return_url: Option<&str>) -> 
     let table = if purchases.is_empty() {
         "<p id=\"none\">No purchases yet.</p>".to_string()
     } else {
-        format!("<table id=\"purchases\"><tr><th>Date</th><th>Credits</th><th>Paid</th><th>Session</th></tr>{rows}</table>")
+        format!(
+            "<table id=\"purchases\"><tr><th>Date</th><th>Credits</th><th>Paid</th><th>Session</th></tr>{rows}</table>"
+        )
     };
-    let back = return_url.map(|url| format!("<p><a class=\"button secondary\" href=\"{}\">Back</a></p>", e(url))).unwrap_or_default();
-    layout("Sandbox billing portal", &format!("<h1>Billing</h1><p>Account: <strong>{}</strong></p>{table}{back}", e(email)))
+    let back = return_url
+        .map(|url| format!("<p><a class=\"button secondary\" href=\"{}\">Back</a></p>", e(url)))
+        .unwrap_or_default();
+    layout(
+        "Sandbox billing portal",
+        &format!("<h1>Billing</h1><p>Account: <strong>{}</strong></p>{table}{back}", e(email)),
+    )
 }
 
 /// Where Stripe's success and cancel URLs lead without a `CLIENT_URL`.
@@ -105,5 +113,10 @@ pub fn returned(stripe_status: Option<&str>) -> String {
         Some("cancel") => ("Payment cancelled", "Nothing was charged."),
         _ => ("Clara sandbox", "This page stands in for your web app."),
     };
-    layout(heading, &format!("<h1 id=\"outcome\">{heading}</h1><p>{text}</p><p><a class=\"button\" href=\"/docs\">Back to the API docs</a></p>"))
+    layout(
+        heading,
+        &format!(
+            "<h1 id=\"outcome\">{heading}</h1><p>{text}</p><p><a class=\"button\" href=\"/docs\">Back to the API docs</a></p>"
+        ),
+    )
 }

@@ -150,7 +150,11 @@ fn checkout_record(form: &[(String, String)]) -> Result<CheckoutRecord, Response
         })
     };
     let quantity = number("line_items[0][quantity]")?;
-    let unit = if field(form, "line_items[0][price]").is_some() { 100 } else { number("line_items[0][price_data][unit_amount]")? };
+    let unit = if field(form, "line_items[0][price]").is_some() {
+        100
+    } else {
+        number("line_items[0][price_data][unit_amount]")?
+    };
     let metadata = form
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("metadata[")?.strip_suffix(']')?.to_string(), v.clone())))
@@ -182,5 +186,7 @@ pub fn create_portal_session(
     let mut url = url::Url::parse(&format!("{}{}/portal/{customer}", sandbox.public_url, super::PREFIX))
         .unwrap_or_else(|_| url::Url::parse("http://127.0.0.1/").expect("a fixed URL parses"));
     url.query_pairs_mut().append_pair("return_url", return_url);
-    stripe_json(json!({"id": new_id("bps"), "object": "billing_portal.session", "customer": customer, "url": url.as_str()}))
+    stripe_json(
+        json!({"id": new_id("bps"), "object": "billing_portal.session", "customer": customer, "url": url.as_str()}),
+    )
 }

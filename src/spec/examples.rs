@@ -45,7 +45,8 @@ pub const MESSAGES: &[(&str, &str)] = &[
 ];
 
 /// What an HTML page's example shows (the sandbox's checkout and portal pages).
-const HTML_EXAMPLE: &str = "<!doctype html><html lang=\"en\"><head><title>Sandbox checkout</title></head><body>…</body></html>";
+const HTML_EXAMPLE: &str =
+    "<!doctype html><html lang=\"en\"><head><title>Sandbox checkout</title></head><body>…</body></html>";
 
 /// A value of `schema`: its own example, else one built from its parts.
 fn example_of(doc: &Value, schema: &Value, depth: usize) -> Value {

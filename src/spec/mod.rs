@@ -113,10 +113,23 @@ fn replace_nullable_refs(value: &mut Value, nullable: &mut std::collections::BTr
     }
 }
 
-/// Tags in the order of the Clara docs ([`crate::api::TAG_ORDER`]), not alphabetically.
+/// Tags in the order of the Clara docs ([`crate::api::TAG_ORDER`]), not alphabetically;
+/// only those some operation has (`Sandbox` is listed only by a sandbox server).
 fn order_tags(doc: &mut Value) {
     let order: Vec<&str> = crate::api::TAG_ORDER.iter().map(poem_openapi::Tags::name).collect();
+    let used: std::collections::HashSet<String> = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+        .filter_map(|op| op.get("tags").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|tag| tag.as_str().map(str::to_string))
+        .collect();
     if let Some(Value::Array(tags)) = doc.get_mut("tags") {
+        tags.retain(|tag| tag.get("name").and_then(Value::as_str).is_some_and(|name| used.contains(name)));
         let rank = |tag: &Value| {
             let name = tag.get("name").and_then(Value::as_str).unwrap_or_default();
             order.iter().position(|n| *n == name).unwrap_or_else(|| panic!("tag {name} missing from TAG_ORDER"))

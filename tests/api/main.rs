@@ -28,6 +28,7 @@ mod outage_statuses;
 mod pdf_gen;
 mod per_address;
 mod properties;
+mod sandbox;
 mod scale_out;
 mod shutdown;
 mod signing_secret;

@@ -10,7 +10,7 @@ async fn health_and_version() {
     let app = TestApp::new().await;
     let health = app.get("/health", None).await;
     health.assert_success(200, "Health check successful.");
-    assert_eq!(health.data(), &serde_json::json!({"service": "clara-backend", "status": "healthy"}));
+    assert_eq!(health.data(), &serde_json::json!({"service": "clara-backend", "status": "healthy", "sandbox": false}));
     let version = app.get("/version", None).await;
     version.assert_success(200, "Version check successful.");
     assert_eq!(version.data()["version"], env!("CARGO_PKG_VERSION"));

@@ -111,6 +111,31 @@ async fn drop_databases_of_earlier_runs(admin: &sea_orm::DatabaseConnection, pid
     }
 }
 
+/// The test defaults: a fresh database and files, cheap hashing, no limits in the way.
+async fn default_vars(dir: &std::path::Path) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    let database_url = fresh_database(dir).await;
+    if !database_url.starts_with("sqlite") {
+        vars.insert("JWT_SECRET".into(), JWT_SECRET.into());
+    }
+    vars.insert("DATABASE_URL".into(), database_url);
+    vars.insert("BCRYPT_COST".into(), "4".into());
+    // Tests make many calls a second with one token; the rate-limit tests lower this.
+    vars.insert("RATE_LIMIT_PER_SECOND".into(), "1000000".into());
+    // Every in-process request comes from one (unknown) address.
+    vars.insert("SIGNUPS_PER_ADDRESS_HOUR".into(), "1000000".into());
+    if let Ok(redis) = std::env::var("TEST_REDIS_URL")
+        && !redis.is_empty()
+    {
+        vars.insert("REDIS_URL".into(), redis);
+        vars.insert("REDIS_PREFIX".into(), format!("clara-test:{}:", uuid::Uuid::new_v4().simple()));
+    }
+    vars.insert("ATTACHMENTS_DIR".into(), dir.join("attachments").display().to_string());
+    // The test binary is not the server: untrusted files go to the real one.
+    vars.insert("EXTRACTOR_PROGRAM".into(), env!("CARGO_BIN_EXE_clara-backend").into());
+    vars
+}
+
 impl TestApp {
     pub async fn new() -> Self {
         Self::with_env(&[]).await
@@ -120,27 +145,8 @@ impl TestApp {
     pub async fn with_env(extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let smtp = SmtpSink::start().await;
-        let mut vars: HashMap<String, String> = HashMap::new();
-        let database_url = fresh_database(dir.path()).await;
-        if !database_url.starts_with("sqlite") {
-            vars.insert("JWT_SECRET".into(), JWT_SECRET.into());
-        }
-        vars.insert("DATABASE_URL".into(), database_url);
-        vars.insert("BCRYPT_COST".into(), "4".into());
+        let mut vars = default_vars(dir.path()).await;
         vars.insert("SMTP_URL".into(), smtp.url());
-        // Tests make many calls a second with one token; the rate-limit tests lower this.
-        vars.insert("RATE_LIMIT_PER_SECOND".into(), "1000000".into());
-        // Every in-process request comes from one (unknown) address.
-        vars.insert("SIGNUPS_PER_ADDRESS_HOUR".into(), "1000000".into());
-        if let Ok(redis) = std::env::var("TEST_REDIS_URL")
-            && !redis.is_empty()
-        {
-            vars.insert("REDIS_URL".into(), redis);
-            vars.insert("REDIS_PREFIX".into(), format!("clara-test:{}:", uuid::Uuid::new_v4().simple()));
-        }
-        vars.insert("ATTACHMENTS_DIR".into(), dir.path().join("attachments").display().to_string());
-        // The test binary is not the server: untrusted files go to the real one.
-        vars.insert("EXTRACTOR_PROGRAM".into(), env!("CARGO_BIN_EXE_clara-backend").into());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
@@ -148,6 +154,34 @@ impl TestApp {
         let state = build_state(config, Clock::default()).await.expect("app builds");
         let client = TestClient::new(clara_backend::app(state.clone()).boxed());
         Self { client, state, smtp, _dir: dir }
+    }
+
+    /// A sandbox server (`--sandbox`) listening on 127.0.0.1 with its workers, since its
+    /// doubles are reached over HTTP at its own address; `client` talks to the same state
+    /// in-process.
+    pub async fn sandbox(extra: &[(&str, &str)]) -> Self {
+        use poem::listener::{Acceptor, Listener, TcpListener};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
+        let port = acceptor.local_addr()[0].as_socket_addr().expect("socket address").port();
+        let mut vars = default_vars(dir.path()).await;
+        vars.insert("SANDBOX".into(), "true".into());
+        vars.insert("PORT".into(), port.to_string());
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_map(&vars).expect("sandbox configuration parses");
+        let state = build_state(config, Clock::default()).await.expect("sandbox builds");
+        tokio::spawn(clara_backend::serve(state.clone(), acceptor, std::future::pending()));
+        let client = TestClient::new(clara_backend::app(state.clone()).boxed());
+        // Unused: the sandbox keeps mail in its mailbox.
+        let smtp = SmtpSink::start().await;
+        Self { client, state, smtp, _dir: dir }
+    }
+
+    /// This server's address, for a sandbox app.
+    pub fn base_url(&self) -> String {
+        self.state.config.loopback_url()
     }
 
     /// Another server process on the same database and files, with its own clock.
