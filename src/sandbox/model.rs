@@ -161,7 +161,7 @@ mod tests {
         let first = analyse(&parts, 1).unwrap();
         assert_eq!(first, analyse(&parts, 1).unwrap());
         let findings = first["findings"].to_string();
-        assert!(findings.contains("The moon is made of cheese, said the old…"), "{findings}");
+        assert!(findings.contains("The moon is made of cheese, said the…"), "{findings}");
         assert!(findings.contains("report.pdf") && findings.contains("photo.png"), "{findings}");
         assert!(VERDICTS.contains(&first["verdict"].as_str().unwrap()));
         let confidence = first["confidence"].as_f64().unwrap();
