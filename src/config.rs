@@ -116,6 +116,18 @@ pub struct AgentConfig {
     pub transcription_model: Option<String>,
     /// How long one provider call may take.
     pub timeout: Duration,
+    /// Whether the model is offered tools (AGENT_TOOLS).
+    pub tools: ToolsMode,
+    /// Tool rounds before the verdict is asked for (AGENT_MAX_STEPS).
+    pub max_steps: u32,
+}
+
+/// `AGENT_TOOLS`: `auto` offers tools and falls back to one call with the evidence gathered
+/// first once the provider refuses them; `off` always makes that one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolsMode {
+    Auto,
+    Off,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,6 +255,8 @@ impl Config {
                     "AGENT_TIMEOUT_MS",
                     120_000,
                 )?),
+                tools: agent_tools(get("AGENT_TOOLS"))?,
+                max_steps: agent_max_steps(get("AGENT_MAX_STEPS"))?,
             }),
         };
         let analysis_cost = match get("ANALYSIS_COST_CREDITS") {
@@ -457,6 +471,25 @@ fn check_secrets_for_exposure(
         return Err(invalid("ADMIN_API_KEY", format!("must be at least {MIN_SECRET_BYTES} characters {why}")));
     }
     Ok(())
+}
+
+fn agent_tools(value: Option<&str>) -> Result<ToolsMode, ConfigError> {
+    match value.unwrap_or("auto") {
+        "auto" => Ok(ToolsMode::Auto),
+        "off" => Ok(ToolsMode::Off),
+        other => Err(invalid("AGENT_TOOLS", format!("`{other}` is not `auto` or `off`"))),
+    }
+}
+
+/// Default tool rounds: enough for a search, two fetches and a follow-up search.
+pub const DEFAULT_AGENT_MAX_STEPS: u32 = 6;
+
+fn agent_max_steps(value: Option<&str>) -> Result<u32, ConfigError> {
+    let steps = parse_number::<u32>(value, "AGENT_MAX_STEPS", DEFAULT_AGENT_MAX_STEPS)?;
+    if !(1..=20).contains(&steps) {
+        return Err(invalid("AGENT_MAX_STEPS", "must be between 1 and 20"));
+    }
+    Ok(steps)
 }
 
 /// An http(s) URL without query or fragment, returned without its trailing slash.

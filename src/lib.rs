@@ -1,5 +1,6 @@
 //! clara-backend: the Clara API server.
 
+pub mod agent;
 pub mod api;
 pub mod auth_cache;
 pub mod clients;

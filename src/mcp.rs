@@ -60,6 +60,20 @@ pub struct TaskArgs {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct WaitArgs {
+    /// The task id, `task_…`.
+    pub task_id: String,
+    /// How long to wait at most, in seconds (1 to 60; 30 when left out).
+    pub timeout_secs: Option<u64>,
+}
+
+/// How often `wait_for_task` looks at the task.
+const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The longest a `wait_for_task` call holds its request.
+pub const MAX_WAIT_SECS: u64 = 60;
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct AnalysisFile {
     /// The file name with its extension, e.g. `photo.jpg` or `report.pdf`.
     pub name: String,
@@ -184,8 +198,9 @@ impl ClaraMcp {
     }
 
     #[tool(description = "Get one analysis by id. Poll it after start_analysis: status goes PENDING, RUNNING, then \
-                          COMPLETED (with result: verdict, confidence, summary, findings, sources) or FAILED (with \
-                          error; the credits are refunded).")]
+                          COMPLETED (with result: verdict, confidence, summary, findings, sources, citations) or \
+                          FAILED (with error; the credits are refunded). steps shows what the agent did so far; \
+                          wait_for_task saves polling.")]
     async fn get_task(
         &self,
         Extension(parts): Extension<http::request::Parts>,
@@ -195,6 +210,30 @@ impl ClaraMcp {
             let user = self.active_user(&parts).await?;
             let row = tasks::find(&self.state.db, &user.id, &args.task_id).await?;
             Ok::<_, ApiError>(models::Task::from(&row).to_json().unwrap_or_default())
+        };
+        run.await.map_or_else(tool_error, ok)
+    }
+
+    #[tool(description = "Wait for an analysis to finish (COMPLETED or FAILED) and return it, instead of polling \
+                          get_task: waits up to timeout_secs (at most 60, default 30) and returns the task as it is \
+                          then; call again if it is still PENDING or RUNNING. Its steps show what the agent did.")]
+    async fn wait_for_task(
+        &self,
+        Extension(parts): Extension<http::request::Parts>,
+        Parameters(args): Parameters<WaitArgs>,
+    ) -> ToolResult {
+        let run = async {
+            let user = self.active_user(&parts).await?;
+            let wait = std::time::Duration::from_secs(args.timeout_secs.unwrap_or(30).clamp(1, MAX_WAIT_SECS));
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                let row = tasks::find(&self.state.db, &user.id, &args.task_id).await?;
+                let finished = row.status == tasks::COMPLETED || row.status == tasks::FAILED;
+                if finished || tokio::time::Instant::now() >= deadline {
+                    return Ok::<_, ApiError>(models::Task::from(&row).to_json().unwrap_or_default());
+                }
+                tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + WAIT_POLL)).await;
+            }
         };
         run.await.map_or_else(tool_error, ok)
     }
@@ -326,8 +365,8 @@ impl ServerHandler for ClaraMcp {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("clara-backend", env!("CARGO_PKG_VERSION")).with_title("Clara"))
             .with_instructions(
-                "Clara fact-checks claims, posts and files. Use start_analysis to check something, then get_task \
-                 until it is COMPLETED. Analyses cost credits: see get_user for the balance, get_credit_rate and \
+                "Clara fact-checks claims, posts and files against evidence it retrieves, and cites only that. \
+                 Use start_analysis to check something, then wait_for_task (or get_task) until it is COMPLETED. Analyses cost credits: see get_user for the balance, get_credit_rate and \
                  create_checkout_link to buy more.",
             )
     }

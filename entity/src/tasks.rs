@@ -35,6 +35,12 @@ pub struct Model {
     /// Unix microseconds.
     pub created_at: i64,
     pub updated_at: i64,
+    /// JSON list of the agent's steps so far: `[{kind, detail, at}]`, `at` in microseconds.
+    #[sea_orm(column_type = "Text")]
+    pub steps: String,
+    /// Tokens the model provider counted for this task (read, written).
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

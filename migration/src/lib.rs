@@ -14,6 +14,7 @@ mod m20261123_000009_create_recovery_codes;
 mod m20261123_000010_create_security_events;
 mod m20261125_000011_aggregate_security_events;
 mod m20261125_000012_create_idempotency_keys;
+mod m20261126_000013_task_steps_and_usage;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_create_security_events::Migration),
             Box::new(m20261125_000011_aggregate_security_events::Migration),
             Box::new(m20261125_000012_create_idempotency_keys::Migration),
+            Box::new(m20261126_000013_task_steps_and_usage::Migration),
         ]
     }
 }

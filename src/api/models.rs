@@ -213,8 +213,47 @@ pub struct AnalysisResult {
     pub summary: String,
     /// The specific points established.
     pub findings: Vec<String>,
-    /// References (URLs or titles) behind the findings.
+    /// The URLs behind the findings: only pages the server retrieved for this task.
     pub sources: Vec<String>,
+    /// What each source said, as retrieved: one per source, in the same order.
+    #[serde(default)]
+    pub citations: Vec<Citation>,
+}
+
+/// A source the server retrieved for the task, and the passage the verdict rests on.
+#[derive(Debug, Clone, Object, serde::Deserialize, serde::Serialize)]
+pub struct Citation {
+    pub url: String,
+    pub title: String,
+    /// A passage of the retrieved text (not the model's words).
+    pub excerpt: String,
+    /// HTTP date of the retrieval.
+    pub retrieved_at: String,
+}
+
+/// What kind of thing the agent did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize, serde::Serialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// A web or fact-check search.
+    Search,
+    /// A page or document retrieved.
+    Fetch,
+    /// The model thinking, or the server checking its answer.
+    Reason,
+    /// The verdict.
+    Conclude,
+}
+
+/// One thing the agent did, in order; visible while the task runs.
+#[derive(Debug, Clone, Object)]
+pub struct TaskStep {
+    pub kind: StepKind,
+    /// A short line: the query, the URL, what was dropped.
+    pub detail: String,
+    /// HTTP date.
+    pub at: String,
 }
 
 /// An analysis. Poll it until `status` is COMPLETED (with `result`) or FAILED (with
@@ -239,6 +278,8 @@ pub struct Task {
     /// Why it failed, when FAILED.
     #[oai(nullable)]
     pub error: Option<String>,
+    /// What the agent has done so far (searches, retrievals, reasoning, the verdict).
+    pub steps: Vec<TaskStep>,
     /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
     pub created_at: String,
     /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
@@ -261,6 +302,10 @@ impl From<&tasks::Model> for Task {
             attachments: crate::services::tasks::attachments_of(row).into_iter().map(|a| a.name).collect(),
             credits_used: hundredths_to_number(row.credits_used),
             error: row.error.clone(),
+            steps: crate::services::steps::of(row)
+                .into_iter()
+                .map(|step| TaskStep { kind: step.kind, detail: step.detail, at: http_date(step.at) })
+                .collect(),
             created_at: http_date(row.created_at),
             updated_at: http_date(row.updated_at),
         }
@@ -278,6 +323,11 @@ impl Task {
             attachments: vec!["photo.jpg".into()],
             credits_used: 20.0,
             error: None,
+            steps: vec![TaskStep {
+                kind: StepKind::Fetch,
+                detail: "https://www.toureiffel.paris/en/the-monument/history".into(),
+                at: EXAMPLE_DATE.into(),
+            }],
             created_at: EXAMPLE_DATE.into(),
             updated_at: EXAMPLE_DATE.into(),
         }

@@ -18,6 +18,9 @@ pub enum AgentError {
     Transport(String),
     #[error("the model's answer is not a valid analysis: {0}")]
     Malformed(String),
+    /// The provider refused a request because it offered `tools` (some local servers).
+    #[error("the model provider does not take tools: {0}")]
+    ToolsRefused(String),
 }
 
 impl AgentError {
@@ -25,7 +28,7 @@ impl AgentError {
         match self {
             Self::Status { status, .. } => *status == 429 || *status >= 500,
             Self::Timeout | Self::Transport(_) => true,
-            Self::Malformed(_) => false,
+            Self::Malformed(_) | Self::ToolsRefused(_) => false,
         }
     }
 }
@@ -53,6 +56,13 @@ pub struct AnalysisResult {
 }
 
 impl AnalysisResult {
+    /// The verdict in a reply's text, validated.
+    pub fn parse(text: &str) -> Result<Self, AgentError> {
+        let result: Self = serde_json::from_str(text.trim())
+            .map_err(|e| AgentError::Malformed(format!("content does not fit ({e})")))?;
+        result.validate()
+    }
+
     fn validate(self) -> Result<Self, AgentError> {
         if !(0.0..=1.0).contains(&self.confidence) {
             return Err(AgentError::Malformed("confidence is outside 0..1".into()));
@@ -72,13 +82,8 @@ pub enum Part {
     Image(String),
 }
 
-const SYSTEM_PROMPT: &str = "You are Clara, a careful fact-checker. Read the user's material (a claim, a question, \
-a URL, text extracted from documents, transcripts, images) and judge the central claim. Answer only with JSON \
-that follows the given schema: `verdict` is TRUE, FALSE, MISLEADING, UNVERIFIABLE, or NOT_A_CLAIM when there is \
-nothing to check; `confidence` is between 0 and 1; `summary` explains the verdict in a few sentences; `findings` \
-lists the specific points you established; `sources` lists references (URLs or titles) that support them.";
-
-fn result_schema() -> Value {
+/// The JSON schema of the verdict the model gives.
+pub fn result_schema() -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,
@@ -97,13 +102,76 @@ fn result_schema() -> Value {
 pub struct AgentClient {
     http: reqwest::Client,
     config: AgentConfig,
+    /// Set once the provider has refused `tools` (AGENT_TOOLS=auto): later tasks go
+    /// straight to the single call.
+    tools_refused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// One chat completion: the assistant's message and the tokens it cost.
+#[derive(Debug, Clone)]
+pub struct ChatReply {
+    /// `choices[0].message`: `content`, and `tool_calls` when the model asked for tools.
+    pub message: Value,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
 }
 
 const ATTEMPTS: u32 = 3;
 
 impl AgentClient {
     pub fn new(http: reqwest::Client, config: AgentConfig) -> Self {
-        Self { http, config }
+        Self { http, config, tools_refused: Default::default() }
+    }
+
+    pub fn model(&self) -> &str {
+        &self.config.model
+    }
+
+    /// Whether to offer tools: AGENT_TOOLS=auto until the provider refused them once.
+    pub fn offers_tools(&self) -> bool {
+        self.config.tools == crate::config::ToolsMode::Auto
+            && !self.tools_refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Remembers that the provider refuses tools.
+    pub fn forget_tools(&self) {
+        if !self.tools_refused.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(model = %self.config.model, "the model provider refuses tools: analyses use one call with the evidence gathered first");
+        }
+    }
+
+    pub fn max_steps(&self) -> u32 {
+        self.config.max_steps
+    }
+
+    /// One chat completion with `body` (model added). A 4xx about `tools` on a request that
+    /// offered them is [`AgentError::ToolsRefused`].
+    pub async fn chat(&self, mut body: Value) -> Result<ChatReply, AgentError> {
+        body["model"] = json!(self.config.model);
+        let offered_tools = body.get("tools").is_some();
+        let bytes = match self.send(|| self.post("/chat/completions").json(&body)).await {
+            Err(AgentError::Status { status, detail })
+                if offered_tools
+                    && (400..500).contains(&status)
+                    && status != 429
+                    && detail.to_ascii_lowercase().contains("tool") =>
+            {
+                return Err(AgentError::ToolsRefused(format!("HTTP {status}")));
+            }
+            other => other?,
+        };
+        let completion: Value =
+            serde_json::from_slice(&bytes).map_err(|e| AgentError::Malformed(format!("not JSON ({e})")))?;
+        let message = completion
+            .pointer("/choices/0/message")
+            .cloned()
+            .ok_or_else(|| AgentError::Malformed("no choices[0].message".into()))?;
+        let tokens = |name: &str| completion.pointer(&format!("/usage/{name}")).and_then(Value::as_i64).unwrap_or(0);
+        Ok(ChatReply {
+            message,
+            prompt_tokens: tokens("prompt_tokens"),
+            completion_tokens: tokens("completion_tokens"),
+        })
     }
 
     pub fn can_transcribe(&self) -> bool {
@@ -158,38 +226,6 @@ impl AgentClient {
                 other => return other,
             }
         }
-    }
-
-    /// Runs one analysis and validates the answer.
-    pub async fn analyse(&self, parts: &[Part]) -> Result<AnalysisResult, AgentError> {
-        let content: Vec<Value> = parts
-            .iter()
-            .map(|part| match part {
-                Part::Text(text) => json!({"type": "text", "text": text}),
-                Part::Image(url) => json!({"type": "image_url", "image_url": {"url": url}}),
-            })
-            .collect();
-        let body = json!({
-            "model": self.config.model,
-            "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": content},
-            ],
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": "fact_check", "strict": true, "schema": result_schema()},
-            },
-        });
-        let bytes = self.send(|| self.post("/chat/completions").json(&body)).await?;
-        let completion: Value =
-            serde_json::from_slice(&bytes).map_err(|e| AgentError::Malformed(format!("not JSON ({e})")))?;
-        let text = completion
-            .pointer("/choices/0/message/content")
-            .and_then(Value::as_str)
-            .ok_or_else(|| AgentError::Malformed("no choices[0].message.content".into()))?;
-        let result: AnalysisResult =
-            serde_json::from_str(text).map_err(|e| AgentError::Malformed(format!("content does not fit ({e})")))?;
-        result.validate()
     }
 
     /// The text of an audio or video file, through `/audio/transcriptions`.

@@ -96,6 +96,8 @@ pub fn wire(config: &mut Config, webhook_secret: &str) {
         model: MODEL.into(),
         transcription_model: Some(TRANSCRIPTION_MODEL.into()),
         timeout: Duration::from_secs(30),
+        tools: crate::config::ToolsMode::Auto,
+        max_steps: crate::config::DEFAULT_AGENT_MAX_STEPS,
     });
 }
 

@@ -65,11 +65,23 @@ fn new_id(prefix: &str) -> String {
     format!("{prefix}_sandbox_{}", uuid::Uuid::new_v4().simple())
 }
 
-fn stripe_error(status: StatusCode, kind: &str, message: &str) -> Response {
-    Response::builder()
-        .status(status)
-        .content_type("application/json")
-        .body(json!({"error": {"type": kind, "message": message}}).to_string())
+/// An error as Stripe words it: `{"error": {"type": "invalid_request_error", "message"}}`.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into() }
+    }
+
+    fn into_response(self) -> Response {
+        Response::builder()
+            .status(self.status)
+            .content_type("application/json")
+            .body(json!({"error": {"type": "invalid_request_error", "message": self.message}}).to_string())
+    }
 }
 
 fn stripe_json(value: Value) -> Response {
@@ -77,11 +89,11 @@ fn stripe_json(value: Value) -> Response {
 }
 
 /// Stripe's answer to a wrong secret key.
-fn check_key(req: &Request) -> Result<(), Response> {
+fn check_key(req: &Request) -> Result<(), Refusal> {
     let expected = format!("Bearer {}", super::STRIPE_SECRET_KEY);
     match req.headers().get(poem::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(given) if given == expected => Ok(()),
-        _ => Err(stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided.")),
+        _ => Err(Refusal::new(StatusCode::UNAUTHORIZED, "Invalid API Key provided.")),
     }
 }
 
@@ -89,16 +101,16 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn required<'a>(form: &'a [(String, String)], name: &str) -> Result<&'a str, Response> {
-    field(form, name).filter(|v| !v.is_empty()).ok_or_else(|| {
-        stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", &format!("Missing required param: {name}."))
-    })
+fn required<'a>(form: &'a [(String, String)], name: &str) -> Result<&'a str, Refusal> {
+    field(form, name)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, format!("Missing required param: {name}.")))
 }
 
 #[handler]
 pub fn create_customer(req: &Request, Form(form): Form<Vec<(String, String)>>) -> Response {
     if let Err(refused) = check_key(req) {
-        return refused;
+        return refused.into_response();
     }
     stripe_json(json!({
         "id": new_id("cus"),
@@ -115,7 +127,7 @@ pub fn create_checkout_session(
     sandbox: Data<&std::sync::Arc<Sandbox>>,
 ) -> Response {
     if let Err(refused) = check_key(req) {
-        return refused;
+        return refused.into_response();
     }
     match checkout_record(&form) {
         Ok(record) => {
@@ -137,17 +149,19 @@ pub fn create_checkout_session(
             sandbox.sessions.insert(record);
             stripe_json(answer)
         }
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }
 
 /// The session our client asked for: a price of one dollar times the quantity, or an
 /// inline price (`price_data[unit_amount]`) times the quantity.
-fn checkout_record(form: &[(String, String)]) -> Result<CheckoutRecord, Response> {
-    let number = |name: &str| -> Result<i64, Response> {
-        required(form, name)?.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", &format!("Invalid integer: {name}."))
-        })
+fn checkout_record(form: &[(String, String)]) -> Result<CheckoutRecord, Refusal> {
+    let number = |name: &str| -> Result<i64, Refusal> {
+        required(form, name)?
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, format!("Invalid integer: {name}.")))
     };
     let quantity = number("line_items[0][quantity]")?;
     let unit = if field(form, "line_items[0][price]").is_some() {
@@ -177,11 +191,11 @@ pub fn create_portal_session(
     sandbox: Data<&std::sync::Arc<Sandbox>>,
 ) -> Response {
     if let Err(refused) = check_key(req) {
-        return refused;
+        return refused.into_response();
     }
     let (customer, return_url) = match (required(&form, "customer"), required(&form, "return_url")) {
         (Ok(c), Ok(r)) => (c, r),
-        (Err(refused), _) | (_, Err(refused)) => return refused,
+        (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
     };
     let mut url = url::Url::parse(&format!("{}{}/portal/{customer}", sandbox.public_url, super::PREFIX))
         .unwrap_or_else(|_| url::Url::parse("http://127.0.0.1/").expect("a fixed URL parses"));

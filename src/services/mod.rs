@@ -13,6 +13,7 @@ pub mod otp;
 pub mod passwords;
 pub mod sealed;
 pub mod settings;
+pub mod steps;
 pub mod tasks;
 pub mod throttle;
 pub mod tokens;

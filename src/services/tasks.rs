@@ -205,6 +205,8 @@ pub async fn claim_next(state: &AppState) -> ServiceResult<Option<tasks::Model>>
             .col_expr(tasks::Column::ClaimId, Expr::value(claim_id.as_str()))
             .col_expr(tasks::Column::ClaimedAt, Expr::value(now))
             .col_expr(tasks::Column::Attempts, Expr::col(tasks::Column::Attempts).add(1))
+            // A run starts its steps afresh (an interrupted run's steps would mislead).
+            .col_expr(tasks::Column::Steps, Expr::value("[]"))
             .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
             .filter(tasks::Column::Id.eq(candidate.id.as_str()))
             .filter(tasks::Column::Status.eq(candidate.status.as_str()));

@@ -13,6 +13,7 @@ use tokio::{sync::watch, task::JoinHandle};
 
 use super::tasks::{self, StoredAttachment};
 use crate::{
+    agent::{retriever::ServerRetriever, tools::Retriever},
     clients::agent::{AgentClient, AgentError, Part},
     domain::attachments::{Category, media_type},
     isolate::{Extractor, IsolateError, Kind},
@@ -40,11 +41,13 @@ impl Workers {
         let (stop, stopped) = watch::channel(false);
         let holding: Holding = Arc::default();
         let extractor = Arc::new(Extractor::from_config(&state.config));
+        let retriever: Arc<dyn Retriever> = Arc::new(ServerRetriever::new(state, extractor.clone()));
         let handles = match &state.agent {
             None => vec![],
             Some(agent) => (0..state.config.worker_concurrency)
                 .map(|n| {
-                    let tools = Tools { agent: agent.clone(), extractor: extractor.clone() };
+                    let tools =
+                        Tools { agent: agent.clone(), extractor: extractor.clone(), retriever: retriever.clone() };
                     tokio::spawn(work(state.clone(), tools, stopped.clone(), n, holding.clone()))
                 })
                 .collect(),
@@ -84,6 +87,8 @@ pub struct Tools {
     pub agent: AgentClient,
     /// Parses untrusted files in child processes.
     pub extractor: Arc<Extractor>,
+    /// Pages, web search and fact-checks for the agent.
+    pub retriever: Arc<dyn Retriever>,
 }
 
 async fn work(state: AppState, tools: Tools, mut stopped: watch::Receiver<bool>, number: usize, holding: Holding) {
@@ -114,14 +119,14 @@ async fn work(state: AppState, tools: Tools, mut stopped: watch::Receiver<bool>,
 pub async fn run(state: &AppState, tools: &Tools, task: task_rows::Model) {
     let started = std::time::Instant::now();
     let outcome = match prepare(state, tools, &task).await {
-        Ok(parts) => tools.agent.analyse(&parts).await.map_err(|e| readable(&e)),
+        Ok(parts) => crate::agent::Run::new(state, &tools.agent, &*tools.retriever, &task)
+            .analyse(task.input.as_deref(), &parts)
+            .await
+            .map_err(|e| readable(&e)),
         Err(message) => Err(message),
     };
     let stored = match outcome {
-        Ok(result) => {
-            let value = serde_json::to_value(&result).unwrap_or_default();
-            tasks::complete(state, &task, &value).await.map(|held| (held, "COMPLETED"))
-        }
+        Ok(result) => tasks::complete(state, &task, &result).await.map(|held| (held, "COMPLETED")),
         Err(message) => tasks::fail(state, &task, &message).await.map(|held| (held, "FAILED")),
     };
     match stored {
@@ -140,6 +145,7 @@ fn readable(err: &AgentError) -> String {
         AgentError::Timeout => "The model provider did not answer in time.".into(),
         AgentError::Transport(_) => "The model provider could not be reached.".into(),
         AgentError::Malformed(detail) => format!("The model's answer was not a valid analysis: {detail}."),
+        AgentError::ToolsRefused(_) => "The model provider refused the request.".into(),
     }
 }
 

@@ -71,14 +71,22 @@ async fn a_text_analysis_is_debited_run_and_completed() {
     let view = app.get(&format!("/users/{user_id}/tasks/{id}"), Some(&bearer)).await;
     view.assert_success(200, "Task fetched successfully.");
     assert_eq!(view.data()["status"], "COMPLETED");
-    assert_eq!(view.data()["result"], verdict());
+    // The model's source was not retrieved for this task, so it is dropped, and said so.
+    let mut grounded = verdict();
+    grounded["sources"] = json!([]);
+    grounded["citations"] = json!([]);
+    assert_eq!(view.data()["result"], grounded);
     assert_eq!(view.data()["error"], serde_json::Value::Null);
+    let steps = view.data()["steps"].as_array().unwrap();
+    assert!(steps[0]["detail"].as_str().unwrap().contains("https://example.org/records"), "{steps:?}");
+    assert_eq!(steps.last().unwrap()["kind"], "conclude");
 
     let chats = provider.chats();
-    assert_eq!(chats.len(), 1);
+    assert_eq!(chats.len(), 1, "a model that answers at once is not asked twice");
     let chat = &chats[0];
     assert_eq!(chat["model"], "test-model");
-    assert_eq!(chat["response_format"]["type"], "json_schema");
+    assert_eq!(chat["tools"][0]["function"]["name"], "fetch_url", "tools are offered");
+    assert_eq!(chat["tool_choice"], "auto");
     assert_eq!(chat["messages"][0]["role"], "system");
     let text = chat["messages"][1]["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("The Eiffel Tower was finished in 1999."), "{text}");
@@ -145,14 +153,15 @@ async fn provider_failures_end_failed_with_one_refund() {
         (Behaviour::Fail(500), "The model provider failed (HTTP 500).", 3),
         (Behaviour::Fail(429), "The model provider failed (HTTP 429).", 3),
         (Behaviour::Stall(Duration::from_secs(3)), "The model provider did not answer in time.", 3),
-        (Behaviour::Nonsense, "The model's answer was not a valid analysis", 1),
-        (Behaviour::Answer(json!({"verdict": "MAYBE"})), "The model's answer was not a valid analysis", 1),
+        // Not a verdict at first: taken as the model's reasoning, then the verdict is asked for.
+        (Behaviour::Nonsense, "The model's answer was not a valid analysis", 2),
+        (Behaviour::Answer(json!({"verdict": "MAYBE"})), "The model's answer was not a valid analysis", 2),
         (
             Behaviour::Answer(
                 json!({"verdict": "TRUE", "confidence": 7, "summary": "x", "findings": [], "sources": []}),
             ),
             "confidence is outside 0..1",
-            1,
+            2,
         ),
     ];
     for (behaviour, error, attempts) in cases {

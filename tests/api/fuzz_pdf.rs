@@ -13,7 +13,7 @@ use proptest::prelude::*;
 
 use crate::pdf_gen;
 
-const WALL: Duration = Duration::from_secs(5);
+const WALL: Duration = Duration::from_secs(15);
 /// Spawning, reaping and a loaded machine on top of the wall limit.
 const MARGIN: Duration = Duration::from_secs(5);
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::support::{provider::PNG, *};
 
-const TOOLS: [&str; 11] = [
+const TOOLS: [&str; 12] = [
     "create_checkout_link",
     "get_credit_rate",
     "get_task",
@@ -28,6 +28,7 @@ const TOOLS: [&str; 11] = [
     "start_analysis",
     "supported_attachments",
     "version",
+    "wait_for_task",
 ];
 
 /// Serves the app on a real port; returns the MCP URL.
@@ -147,12 +148,19 @@ async fn every_tool_answers_like_its_rest_route() {
     assert_eq!(started["status"], "PENDING");
     assert_eq!(started["attachments"], json!(["photo.png"]));
     let task_id = started["id"].as_str().unwrap().to_string();
+    // Before any worker runs, a short wait comes back with the task as it is.
+    let waited = data(&call(&client, "wait_for_task", json!({"task_id": task_id, "timeout_secs": 1})).await);
+    assert_eq!(waited["status"], "PENDING");
     let workers = app.start_workers();
-    app.finished_task(&task_id).await;
+    let finished = data(&call(&client, "wait_for_task", json!({"task_id": task_id, "timeout_secs": 30})).await);
     workers.shutdown(std::time::Duration::from_secs(30)).await;
+    assert_eq!(finished["status"], "COMPLETED");
+    assert_eq!(finished["steps"].as_array().unwrap().last().unwrap()["kind"], "conclude");
     let task = data(&call(&client, "get_task", json!({"task_id": task_id})).await);
     assert_eq!(task["status"], "COMPLETED");
     assert_eq!(task["result"]["verdict"], "FALSE");
+    assert_eq!(task["result"]["citations"], json!([]));
+    assert_eq!(task["steps"], finished["steps"]);
     assert_eq!(provider.chats().len(), 1);
     let tasks = data(&call(&client, "list_tasks", json!({})).await);
     assert_eq!(tasks["total"], 1);
@@ -179,6 +187,12 @@ async fn domain_errors_come_back_as_tool_errors() {
             "Transaction with the given identifier does not exist.",
         ),
         ("get_task", json!({"task_id": "nope"}), "task_not_found", "Task with the given identifier does not exist."),
+        (
+            "wait_for_task",
+            json!({"task_id": "nope"}),
+            "task_not_found",
+            "Task with the given identifier does not exist.",
+        ),
         (
             "start_analysis",
             json!({"text": "A claim."}),
