@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Swagger UI in Debian's Chromium against a live server (see .ci/node/browser.mjs).
+# Swagger UI in Debian's Chromium against a live sandbox server: a person's whole journey
+# through "Try it out" (see .ci/node/browser.mjs). Writes two screenshots: Swagger UI
+# (SCREENSHOT) and the sandbox checkout page (CHECKOUT_SCREENSHOT).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -10,4 +12,7 @@ fi
 source .ci/live-stack.sh
 trap stop_live_stack EXIT
 start_live_stack
-SCREENSHOT="${SCREENSHOT:-${CARGO_TARGET_DIR:-target}/swagger-ui.png}" node .ci/node/browser.mjs
+SCREENSHOT="${SCREENSHOT:-${CARGO_TARGET_DIR:-target}/swagger-ui.png}"
+CHECKOUT_SCREENSHOT="${CHECKOUT_SCREENSHOT:-${CARGO_TARGET_DIR:-target}/sandbox-checkout.png}"
+mkdir -p "$(dirname "$SCREENSHOT")" "$(dirname "$CHECKOUT_SCREENSHOT")"
+SCREENSHOT="$SCREENSHOT" CHECKOUT_SCREENSHOT="$CHECKOUT_SCREENSHOT" node .ci/node/browser.mjs
