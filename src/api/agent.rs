@@ -120,6 +120,14 @@ async fn read_form(
     let mut files = vec![];
     while let Some(field) = form.next_field().await.map_err(|_| invalid())? {
         let Some(raw_name) = field.file_name().map(str::to_string) else {
+            // An empty `files` slot (Swagger UI sends one when no file is chosen) is no file.
+            if field.name() == Some("files") {
+                let bytes = field.bytes().await.map_err(|_| invalid())?;
+                if bytes.is_empty() {
+                    continue;
+                }
+                return Err(invalid());
+            }
             // A plain field: only `text`, once.
             if field.name() != Some("text") || text.is_some() {
                 return Err(invalid());

@@ -215,11 +215,14 @@ impl<E: Endpoint> Endpoint for HardenEndpoint<E> {
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
         headers.insert("strict-transport-security", HeaderValue::from_static("max-age=63072000; includeSubDomains"));
         if path != "/docs" {
-            // Swagger UI needs its scripts; everything else is data, never a page.
-            headers.insert(
-                "content-security-policy",
-                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-            );
+            // Swagger UI needs its scripts; everything else is data, never a page, but for
+            // the sandbox's pages, which carry their own inline styles (and no script).
+            let policy = if path.starts_with("/api/v1/sandbox/") {
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+            } else {
+                "default-src 'none'; frame-ancestors 'none'"
+            };
+            headers.insert("content-security-policy", HeaderValue::from_static(policy));
             headers.insert("cache-control", HeaderValue::from_static("no-store"));
         }
         Ok(response)

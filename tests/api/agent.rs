@@ -380,3 +380,17 @@ async fn deleting_an_account_removes_its_waiting_files() {
     assert_eq!(app.count(entity::tasks::Entity).await, 0);
     assert_eq!(app.stored_files(), 0);
 }
+
+#[tokio::test]
+async fn an_empty_files_slot_is_no_file_but_a_text_in_it_is_refused() {
+    // Swagger UI's "Try it out" sends `files` as an empty plain field when none is chosen.
+    let (app, _provider) = TestApp::with_agent(&[]).await;
+    let (user_id, bearer) = funded_user(&app, "swagger@example.com", 100).await;
+    let reply = app.analysis(&user_id, &bearer, &[("text", None, b"A claim."), ("files", None, b"")]).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.data()["attachments"], json!([]));
+    let before = app.snapshot().await;
+    let refused = app.analysis(&user_id, &bearer, &[("text", None, b"A claim."), ("files", None, b"string")]).await;
+    refused.assert_error(400, "invalid_parameters", MSG_INVALID);
+    assert_eq!(app.snapshot().await, before);
+}
