@@ -338,21 +338,30 @@ fn dedup_key(value: &str) -> String {
 /// most `max_chars` characters (ending with `…` when cut).
 pub fn clean_text(raw: &str, max_chars: usize) -> String {
     let mut stripped = String::with_capacity(raw.len().min(8 * max_chars + 64));
-    let mut in_tag = false;
+    let mut tag: Option<String> = None;
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
-        match c {
+        match (&mut tag, c) {
             // A tag starts with a letter, `/` or `!`; "a < b" is text.
-            '<' if !in_tag && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '/' || *n == '!') => {
-                in_tag = true
+            (None, '<') if chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '/' || *n == '!') => {
+                tag = Some(String::new())
             }
-            '>' if in_tag => {
-                in_tag = false;
-                stripped.push(' ');
+            (Some(name), '>') => {
+                // Inline markup (search engines' highlighting) joins its text; other tags part it.
+                let name =
+                    name.trim_start_matches('/').split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
+                if !INLINE_TAGS.contains(&name.to_ascii_lowercase().as_str()) {
+                    stripped.push(' ');
+                }
+                tag = None;
             }
-            _ if in_tag => {}
-            c if c.is_control() => stripped.push(' '),
-            c => stripped.push(c),
+            (Some(name), c) => {
+                if name.len() < 16 {
+                    name.push(c);
+                }
+            }
+            (None, c) if c.is_control() => stripped.push(' '),
+            (None, c) => stripped.push(c),
         }
         // Enough for the cut below even after entities shrink and spaces collapse.
         if stripped.len() > 16 * max_chars + 64 {
@@ -374,6 +383,8 @@ pub fn clean_text(raw: &str, max_chars: usize) -> String {
     };
     format!("{}…", kept.trim_end())
 }
+
+const INLINE_TAGS: &[&str] = &["b", "strong", "em", "i", "u", "mark", "span", "a", "code", "small", "sub", "sup"];
 
 fn decode_entities(text: &str) -> String {
     if !text.contains('&') {
@@ -425,6 +436,8 @@ mod tests {
     #[test]
     fn text_is_cleaned_and_cut() {
         assert_eq!(clean_text("  <strong>Eiffel</strong>&nbsp;Tower &amp; co\n\t", 100), "Eiffel Tower & co");
+        assert_eq!(clean_text("built in <strong>1889</strong>.<br/>Next<p>para</p>", 100), "built in 1889. Next para");
+        assert_eq!(clean_text("x < 5 and y > 2", 100), "x < 5 and y > 2");
         assert_eq!(clean_text("a &#39;quote&#x27; &bogus; & done", 100), "a 'quote' &bogus; & done");
         assert_eq!(clean_text("one two three four", 9), "one two…");
         assert_eq!(clean_text("abcdefghijkl", 5), "abcd…");
