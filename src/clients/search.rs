@@ -161,6 +161,13 @@ impl SearchClient {
     }
 }
 
+/// The HTTP client these tools are meant to be given: it follows no redirects (a 3xx is
+/// a [`SearchError::Status`]), so a provider's answer cannot carry a key such as Brave's
+/// `X-Subscription-Token` to another host. Add `.no_proxy()` and the like, then build.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).connect_timeout(Duration::from_secs(5))
+}
+
 /// The agent's two evidence tools as configured; a tool that is not configured answers
 /// [`SearchError::NotConfigured`].
 #[derive(Clone, Debug, Default)]
@@ -170,7 +177,8 @@ pub struct EvidenceTools {
 }
 
 impl EvidenceTools {
-    /// Each call is bounded by `OUTBOUND_TIMEOUT_MS`.
+    /// Each call is bounded by `OUTBOUND_TIMEOUT_MS`. `http` should come from
+    /// [`http_client_builder`].
     pub fn from_config(config: &Config, http: reqwest::Client) -> Self {
         Self {
             web: config.search.as_ref().map(|c| SearchClient::new(http.clone(), c, config.outbound_timeout)),

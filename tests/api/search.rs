@@ -10,7 +10,7 @@ use std::{
 use clara_backend::{
     clients::{
         fact_check::FactCheck,
-        search::{EvidenceTools, MAX_RESULTS, SearchClient, SearchError, SearchResult},
+        search::{self, EvidenceTools, MAX_RESULTS, SearchClient, SearchError, SearchResult},
     },
     config::{Config, SearchConfig, SearchProvider},
 };
@@ -21,9 +21,9 @@ use crate::support::search::{
 
 const PROVIDERS: [SearchProvider; 3] = [SearchProvider::Searxng, SearchProvider::Brave, SearchProvider::Tavily];
 
-/// Loopback only: no proxy from the environment.
+/// The client the tools are meant to use; loopback only: no proxy from the environment.
 fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+    search::http_client_builder().no_proxy().build().unwrap()
 }
 
 /// The tools as the server would build them from these variables.
@@ -387,4 +387,15 @@ async fn many_results_are_cut_to_the_limit() {
     assert_eq!(found.len(), MAX_RESULTS);
     assert_eq!(found[0].title, "Page 0");
     assert!(found.iter().all(|r| r.snippet.chars().count() <= 400 && r.snippet.ends_with('…')));
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_keys_stay_put() {
+    let fake = FakeSearch::start().await;
+    fake.set(Behaviour::Redirect);
+    for provider in PROVIDERS {
+        let err = client(&fake, provider).search("eiffel").await.unwrap_err();
+        assert_eq!(err, SearchError::Status { status: 302, detail: "Found".into() }, "{provider:?}");
+    }
+    assert!(fake.requests().iter().all(|r| r.path != "/elsewhere"), "{:?}", fake.requests());
 }

@@ -37,6 +37,8 @@ pub enum Behaviour {
     Stall(Duration),
     /// Answers 200 with this body as JSON content.
     Raw(String),
+    /// Sends the caller elsewhere on this fake (`302 Location: …/elsewhere`).
+    Redirect,
 }
 
 #[derive(Debug, Clone)]
@@ -270,6 +272,9 @@ async fn respond(req: &Request, body: Body, shared: Data<&Shared>) -> Response {
     let empty = match behaviour {
         Behaviour::Fail { status, body } => return json_response(status, body),
         Behaviour::Raw(body) => return json_response(200, body),
+        Behaviour::Redirect => {
+            return Response::builder().status(StatusCode::FOUND).header("location", "/elsewhere").body("");
+        }
         Behaviour::Stall(duration) => {
             tokio::time::sleep(duration).await;
             false
