@@ -33,6 +33,8 @@ pub const MAX_SNIPPET_CHARS: usize = 400;
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Characters of a query sent (Brave refuses more than 400).
 pub const MAX_QUERY_CHARS: usize = 400;
+/// Words of a query sent (Brave refuses more than 50).
+pub const MAX_QUERY_WORDS: usize = 50;
 /// Longer URLs are dropped rather than cut (a cut URL points nowhere).
 pub const MAX_URL_CHARS: usize = 2048;
 /// Largest answer body read from a provider.
@@ -239,9 +241,18 @@ pub fn parse(provider: SearchProvider, body: &[u8]) -> Result<Vec<SearchResult>,
     Ok(results)
 }
 
-/// The query as sent: trimmed, single-spaced, at most [`MAX_QUERY_CHARS`].
+/// The query as sent: trimmed, single-spaced, at most [`MAX_QUERY_WORDS`] words and
+/// [`MAX_QUERY_CHARS`] characters.
 pub(crate) fn prepare_query(query: &str) -> Result<String, SearchError> {
-    let query: String = query.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(MAX_QUERY_CHARS).collect();
+    let query: String = query
+        .split_whitespace()
+        .take(MAX_QUERY_WORDS)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MAX_QUERY_CHARS)
+        .collect();
+    let query = query.trim_end().to_string();
     if query.is_empty() { Err(SearchError::EmptyQuery) } else { Ok(query) }
 }
 
@@ -468,6 +479,7 @@ mod tests {
         assert_eq!(prepare_query("  eiffel \n tower "), Ok("eiffel tower".into()));
         assert_eq!(prepare_query(" \t"), Err(SearchError::EmptyQuery));
         assert_eq!(prepare_query(&"q".repeat(1000)).unwrap().len(), MAX_QUERY_CHARS);
+        assert_eq!(prepare_query(&"w ".repeat(80)).unwrap().split(' ').count(), MAX_QUERY_WORDS);
     }
 
     #[test]
