@@ -19,6 +19,9 @@ pub(crate) fn invalid(variable: &'static str, reason: impl Into<String>) -> Conf
 
 pub const DEFAULT_GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
+pub const DEFAULT_BRAVE_API_BASE: &str = "https://api.search.brave.com";
+pub const DEFAULT_TAVILY_API_BASE: &str = "https://api.tavily.com";
+pub const DEFAULT_FACT_CHECK_API_BASE: &str = "https://factchecktools.googleapis.com";
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -51,6 +54,10 @@ pub struct Config {
     pub credit_bands: CreditBands,
     /// The OpenAI-compatible model provider; None answers Analysis with 503.
     pub agent: Option<AgentConfig>,
+    /// The agent's web search (`SEARCH_PROVIDER`); None: no `web_search` tool.
+    pub search: Option<SearchConfig>,
+    /// Google Fact Check Tools (`FACT_CHECK_API_KEY`); None: no `fact_check_search` tool.
+    pub fact_check: Option<FactCheckConfig>,
     /// Hundredths of a credit debited per analysis.
     pub analysis_cost: i64,
     pub max_attachments: usize,
@@ -128,6 +135,56 @@ pub struct AgentConfig {
 pub enum ToolsMode {
     Auto,
     Off,
+}
+
+/// Where `web_search` looks (see `clients::search`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchProvider {
+    Searxng,
+    Brave,
+    Tavily,
+}
+
+impl SearchProvider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Searxng => "searxng",
+            Self::Brave => "brave",
+            Self::Tavily => "tavily",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SearchConfig {
+    pub provider: SearchProvider,
+    /// Without a trailing slash: the SearXNG instance's root, or the provider's API root.
+    pub api_base: String,
+    /// Required for Brave and Tavily; for SearXNG, sent as a bearer token when set.
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for SearchConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchConfig")
+            .field("provider", &self.provider)
+            .field("api_base", &self.api_base)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct FactCheckConfig {
+    /// Without a trailing slash, e.g. `https://factchecktools.googleapis.com`.
+    pub api_base: String,
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for FactCheckConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactCheckConfig").field("api_base", &self.api_base).field("api_key", &"<redacted>").finish()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,6 +316,8 @@ impl Config {
                 max_steps: agent_max_steps(get("AGENT_MAX_STEPS"))?,
             }),
         };
+        let search = search_config(&get)?;
+        let fact_check = fact_check_config(&get)?;
         let analysis_cost = match get("ANALYSIS_COST_CREDITS") {
             None => 2_000,
             Some(v) => serde_json::from_str::<serde_json::Number>(v)
@@ -408,6 +467,8 @@ impl Config {
             client_url,
             credit_bands,
             agent,
+            search,
+            fact_check,
             analysis_cost,
             max_attachments,
             max_attachment_bytes,
@@ -501,6 +562,57 @@ fn http_url(value: &str, variable: &'static str) -> Result<String, ConfigError> 
     Ok(value.trim_end_matches('/').to_string())
 }
 
+/// `SEARCH_PROVIDER` with `SEARCH_API_BASE` and `SEARCH_API_KEY`: SearXNG needs its
+/// instance's address, Brave and Tavily a key (their public API is the default base).
+fn search_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Option<SearchConfig>, ConfigError> {
+    let api_key = get("SEARCH_API_KEY").map(str::to_string);
+    let base = get("SEARCH_API_BASE").map(|v| http_url(v, "SEARCH_API_BASE")).transpose()?;
+    let provider = match get("SEARCH_PROVIDER").map(str::to_ascii_lowercase).as_deref() {
+        None if base.is_some() || api_key.is_some() => {
+            return Err(invalid(
+                "SEARCH_PROVIDER",
+                "must be set (searxng, brave or tavily) with SEARCH_API_BASE or SEARCH_API_KEY",
+            ));
+        }
+        None => return Ok(None),
+        Some("searxng") => SearchProvider::Searxng,
+        Some("brave") => SearchProvider::Brave,
+        Some("tavily") => SearchProvider::Tavily,
+        Some(other) => {
+            return Err(invalid("SEARCH_PROVIDER", format!("`{other}` is not searxng, brave or tavily")));
+        }
+    };
+    let api_base = match (provider, base) {
+        (_, Some(base)) => base,
+        (SearchProvider::Searxng, None) => {
+            return Err(invalid(
+                "SEARCH_API_BASE",
+                "must be set to the SearXNG instance's URL with SEARCH_PROVIDER=searxng",
+            ));
+        }
+        (SearchProvider::Brave, None) => DEFAULT_BRAVE_API_BASE.to_string(),
+        (SearchProvider::Tavily, None) => DEFAULT_TAVILY_API_BASE.to_string(),
+    };
+    if provider != SearchProvider::Searxng && api_key.is_none() {
+        return Err(invalid("SEARCH_API_KEY", format!("must be set with SEARCH_PROVIDER={}", provider.name())));
+    }
+    Ok(Some(SearchConfig { provider, api_base, api_key }))
+}
+
+/// `FACT_CHECK_API_KEY` (a Google API key) turns fact-check search on; `FACT_CHECK_API_BASE`
+/// points it elsewhere (tests).
+fn fact_check_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Option<FactCheckConfig>, ConfigError> {
+    let base = get("FACT_CHECK_API_BASE").map(|v| http_url(v, "FACT_CHECK_API_BASE")).transpose()?;
+    match get("FACT_CHECK_API_KEY") {
+        None if base.is_some() => Err(invalid("FACT_CHECK_API_KEY", "must be set with FACT_CHECK_API_BASE")),
+        None => Ok(None),
+        Some(key) => Ok(Some(FactCheckConfig {
+            api_base: base.unwrap_or_else(|| DEFAULT_FACT_CHECK_API_BASE.to_string()),
+            api_key: key.to_string(),
+        })),
+    }
+}
+
 fn parse_number<T: std::str::FromStr>(
     value: Option<&str>,
     variable: &'static str,
@@ -563,6 +675,9 @@ mod tests {
             ("EXTRACT_MAX_OUTPUT_BYTES", "lots"),
             ("EXTRACT_CONCURRENCY", "0"),
             ("ATTACHMENTS_SWEEP_SECS", "0"),
+            ("SEARCH_PROVIDER", "google"),
+            ("SEARCH_API_BASE", "searx.example.org"),
+            ("FACT_CHECK_API_BASE", "ftp://x"),
             (
                 "CREDIT_RATES",
                 r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,
@@ -640,6 +755,57 @@ mod tests {
         ] {
             assert_eq!(parse(&[(name, value)]).unwrap_err().variable, name, "{value}");
         }
+    }
+
+    #[test]
+    fn search_providers_need_their_settings() {
+        let config = parse(&[]).unwrap();
+        assert!(config.search.is_none() && config.fact_check.is_none());
+
+        let searxng = parse(&[("SEARCH_PROVIDER", "SearXNG"), ("SEARCH_API_BASE", "http://127.0.0.1:8888/")]).unwrap();
+        let search = searxng.search.unwrap();
+        assert_eq!(
+            (search.provider, search.api_base.as_str(), search.api_key),
+            (SearchProvider::Searxng, "http://127.0.0.1:8888", None)
+        );
+        assert_eq!(parse(&[("SEARCH_PROVIDER", "searxng")]).unwrap_err().variable, "SEARCH_API_BASE");
+
+        for (name, default) in [("brave", DEFAULT_BRAVE_API_BASE), ("tavily", DEFAULT_TAVILY_API_BASE)] {
+            let err = parse(&[("SEARCH_PROVIDER", name)]).unwrap_err();
+            assert_eq!(err.variable, "SEARCH_API_KEY", "{name}");
+            assert!(err.to_string().contains(&format!("SEARCH_PROVIDER={name}")), "{err}");
+            let search = parse(&[("SEARCH_PROVIDER", name), ("SEARCH_API_KEY", "k")]).unwrap().search.unwrap();
+            assert_eq!((search.api_base.as_str(), search.api_key.as_deref()), (default, Some("k")));
+            let search = parse(&[
+                ("SEARCH_PROVIDER", name),
+                ("SEARCH_API_KEY", "k"),
+                ("SEARCH_API_BASE", "http://127.0.0.1:9/"),
+            ])
+            .unwrap()
+            .search
+            .unwrap();
+            assert_eq!(search.api_base, "http://127.0.0.1:9");
+            let bad = parse(&[("SEARCH_PROVIDER", name), ("SEARCH_API_KEY", "k"), ("SEARCH_API_BASE", "http://x?y=1")]);
+            assert_eq!(bad.unwrap_err().variable, "SEARCH_API_BASE");
+        }
+
+        for stray in ["SEARCH_API_KEY", "SEARCH_API_BASE"] {
+            let err = parse(&[(stray, "http://127.0.0.1:1")]).unwrap_err();
+            assert_eq!(err.variable, "SEARCH_PROVIDER", "{stray} alone");
+        }
+
+        let fact_check = parse(&[("FACT_CHECK_API_KEY", "fact-key-123")]).unwrap().fact_check.unwrap();
+        assert_eq!(
+            (fact_check.api_base.as_str(), fact_check.api_key.as_str()),
+            (DEFAULT_FACT_CHECK_API_BASE, "fact-key-123")
+        );
+        assert!(!format!("{fact_check:?}").contains("fact-key-123"), "the key stays out of Debug");
+        let fact_check = parse(&[("FACT_CHECK_API_KEY", "g"), ("FACT_CHECK_API_BASE", "http://127.0.0.1:7/")])
+            .unwrap()
+            .fact_check
+            .unwrap();
+        assert_eq!(fact_check.api_base, "http://127.0.0.1:7");
+        assert_eq!(parse(&[("FACT_CHECK_API_BASE", "http://127.0.0.1:7")]).unwrap_err().variable, "FACT_CHECK_API_KEY");
     }
 
     #[test]

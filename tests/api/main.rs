@@ -30,6 +30,7 @@ mod per_address;
 mod properties;
 mod sandbox;
 mod scale_out;
+mod search;
 mod shutdown;
 mod signing_secret;
 mod slow_clients;

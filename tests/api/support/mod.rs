@@ -3,6 +3,7 @@
 
 pub mod google;
 pub mod provider;
+pub mod search;
 pub mod smtp;
 pub mod stripe;
 
