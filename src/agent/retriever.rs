@@ -2,14 +2,20 @@
 //! fetcher, web search through the configured provider, fact-checks through Google Fact
 //! Check Tools.
 
+use std::sync::Arc;
+
 use super::tools::{Hit, Page, Retriever, Review};
+use crate::{clients::search::EvidenceTools, isolate::Extractor, state::AppState};
 
 /// Retrieval as configured on this server.
-pub struct ServerRetriever {}
+pub struct ServerRetriever {
+    search: EvidenceTools,
+}
 
 impl ServerRetriever {
-    pub fn new(_state: &crate::state::AppState, _extractor: std::sync::Arc<crate::isolate::Extractor>) -> Self {
-        Self {}
+    pub fn new(state: &AppState, _extractor: Arc<Extractor>) -> Self {
+        let http = crate::clients::search::http_client_builder().build().unwrap_or_default();
+        Self { search: EvidenceTools::from_config(&state.config, http) }
     }
 }
 
@@ -19,19 +25,46 @@ impl Retriever for ServerRetriever {
         Err("retrieval is not available yet".into())
     }
 
-    async fn search(&self, _query: &str) -> Option<Result<Vec<Hit>, String>> {
-        None
+    async fn search(&self, query: &str) -> Option<Result<Vec<Hit>, String>> {
+        self.search.web.as_ref()?;
+        Some(
+            self.search
+                .web_search(query)
+                .await
+                .map(|results| {
+                    results.into_iter().map(|r| Hit { url: r.url, title: r.title, snippet: r.snippet }).collect()
+                })
+                .map_err(|e| e.to_string()),
+        )
     }
 
-    async fn fact_check(&self, _query: &str) -> Option<Result<Vec<Review>, String>> {
-        None
+    async fn fact_check(&self, query: &str) -> Option<Result<Vec<Review>, String>> {
+        self.search.fact_check.as_ref()?;
+        Some(
+            self.search
+                .fact_check_search(query, None)
+                .await
+                .map(|checks| {
+                    checks
+                        .into_iter()
+                        .map(|c| Review {
+                            title: c.title.unwrap_or_else(|| c.claim.clone()),
+                            publisher: c.publisher.unwrap_or_else(|| "A fact-checker".into()),
+                            rating: c.rating.unwrap_or_else(|| "no rating given".into()),
+                            claim: c.claim,
+                            url: c.url,
+                        })
+                        .collect()
+                })
+                .map_err(|e| e.to_string()),
+        )
     }
 
     fn has_search(&self) -> bool {
-        false
+        self.search.web.is_some()
     }
 
     fn has_fact_check(&self) -> bool {
-        false
+        self.search.fact_check.is_some()
     }
 }

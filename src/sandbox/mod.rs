@@ -14,6 +14,7 @@ pub mod mailbox;
 pub mod model;
 pub mod pages;
 pub mod routes;
+pub mod search;
 pub mod stripe_api;
 
 use std::time::Duration;
@@ -33,6 +34,8 @@ pub const PREFIX: &str = "/api/v1/sandbox";
 pub const STRIPE_API_PATH: &str = "/api/v1/sandbox/stripe";
 pub const GOOGLE_CERTS_PATH: &str = "/api/v1/sandbox/google/certs";
 pub const MODEL_API_PATH: &str = "/api/v1/sandbox/model/v1";
+/// The search double's root (SearXNG's API is `{root}/search`).
+pub const SEARCH_PATH: &str = "/api/v1/sandbox/search";
 /// Where Stripe's success and cancel URLs lead when `CLIENT_URL` is not set.
 pub const APP_PATH: &str = "/api/v1/sandbox/app";
 
@@ -47,6 +50,11 @@ const SHADOWED: &[&str] = &[
     "AGENT_API_KEY",
     "AGENT_MODEL",
     "AGENT_TRANSCRIPTION_MODEL",
+    "SEARCH_PROVIDER",
+    "SEARCH_API_BASE",
+    "SEARCH_API_KEY",
+    "FACT_CHECK_API_KEY",
+    "FACT_CHECK_API_BASE",
 ];
 
 /// Start-up refuses a sandbox next to a live Stripe key, or next to real integration
@@ -98,6 +106,11 @@ pub fn wire(config: &mut Config, webhook_secret: &str) {
         timeout: Duration::from_secs(30),
         tools: crate::config::ToolsMode::Auto,
         max_steps: crate::config::DEFAULT_AGENT_MAX_STEPS,
+    });
+    config.search = Some(crate::config::SearchConfig {
+        provider: crate::config::SearchProvider::Searxng,
+        api_base: format!("{own}{SEARCH_PATH}"),
+        api_key: None,
     });
 }
 

@@ -49,8 +49,9 @@ fn first_words(text: &str) -> String {
     if words.len() > QUOTED_WORDS { format!("{quoted}…") } else { quoted }
 }
 
-/// The analysis of these message parts (texts in order), or why it is refused.
-pub fn analyse(texts: &[&str], images: usize) -> Result<Value, String> {
+/// The analysis of these message parts (texts in order) and the pages retrieved (url,
+/// title), or why it is refused. The verdict depends on the material only.
+pub fn analyse(texts: &[&str], images: usize, retrieved: &[(String, String)]) -> Result<Value, String> {
     if texts.iter().any(|t| t.contains(FAIL_MARKER)) {
         return Err(format!(
             "The sandbox model refuses material containing {FAIL_MARKER}, so that clients can test a failed analysis."
@@ -70,6 +71,9 @@ pub fn analyse(texts: &[&str], images: usize) -> Result<Value, String> {
             Material::Image { name } => format!("Looked at the image {name}."),
         });
     }
+    for (url, title) in retrieved {
+        findings.push(format!("Retrieved {title} ({url})."));
+    }
     let hash = digest.finalize();
     let verdict =
         if texts.is_empty() && images == 0 { "NOT_A_CLAIM" } else { VERDICTS[hash[0] as usize % VERDICTS.len()] };
@@ -78,10 +82,10 @@ pub fn analyse(texts: &[&str], images: usize) -> Result<Value, String> {
         "verdict": verdict,
         "confidence": confidence,
         "summary": format!(
-            "Sandbox verdict: {verdict}. The sandbox model checks no facts: it answers from a hash of the material, so the same input always gives this result."
+            "Sandbox verdict: {verdict}. The sandbox model checks no facts: it answers from a hash of the material, so the same input always gives this result, and cites what it retrieved."
         ),
         "findings": findings,
-        "sources": [],
+        "sources": retrieved.iter().map(|(url, _)| url).collect::<Vec<_>>(),
     }))
 }
 
@@ -92,43 +96,146 @@ fn provider_error(status: StatusCode, message: &str) -> Response {
         .body(json!({"error": {"message": message, "type": "invalid_request_error"}}).to_string())
 }
 
-/// `POST …/chat/completions`: reads the last user message's text and image parts.
-#[handler]
-pub fn chat_completions(Json(request): Json<Value>) -> Response {
-    let content = request
-        .get("messages")
-        .and_then(Value::as_array)
-        .and_then(|messages| messages.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user")))
-        .and_then(|m| m.get("content"));
-    let (mut texts, mut images) = (vec![], 0);
-    match content {
-        Some(Value::String(text)) => texts.push(text.as_str()),
-        Some(Value::Array(parts)) => {
+/// What the conversation so far holds.
+struct Conversation<'a> {
+    /// The material's text parts (the first user message), without retrieved pages.
+    texts: Vec<&'a str>,
+    images: usize,
+    /// (url, title) of every page retrieved so far: before the first call or by a tool.
+    retrieved: Vec<(String, String)>,
+    /// The content of the last message, when it is a tool's result.
+    last_tool_result: Option<&'a str>,
+    tool_results: usize,
+    offered: Vec<&'a str>,
+}
+
+/// `URL: …` and `Title: …` of a retrieved page as the agent shows it.
+fn page_of(text: &str) -> Option<(String, String)> {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("URL: "));
+    let url = lines.next()?.strip_prefix("URL: ")?.trim().to_string();
+    let title = lines.next().and_then(|l| l.strip_prefix("Title: ")).unwrap_or_default().trim().to_string();
+    Some((url, title))
+}
+
+fn read<'a>(request: &'a Value) -> Option<Conversation<'a>> {
+    let messages = request.get("messages").and_then(Value::as_array)?;
+    let material = messages.iter().find(|m| m.get("role").and_then(Value::as_str) == Some("user"))?.get("content")?;
+    let mut conversation = Conversation {
+        texts: vec![],
+        images: 0,
+        retrieved: vec![],
+        last_tool_result: None,
+        tool_results: 0,
+        offered: request
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.pointer("/function/name").and_then(Value::as_str))
+            .collect(),
+    };
+    let take_text = |text: &'a str, conversation: &mut Conversation<'a>| {
+        if text.starts_with("Retrieved before you started:") {
+            conversation.retrieved.extend(page_of(text));
+        } else {
+            conversation.texts.push(text);
+        }
+    };
+    match material {
+        Value::String(text) => take_text(text, &mut conversation),
+        Value::Array(parts) => {
             for part in parts {
                 match part.get("type").and_then(Value::as_str) {
-                    Some("text") => texts.extend(part.get("text").and_then(Value::as_str)),
-                    Some("image_url") => images += 1,
+                    Some("text") => {
+                        if let Some(text) = part.get("text").and_then(Value::as_str) {
+                            take_text(text, &mut conversation);
+                        }
+                    }
+                    Some("image_url") => conversation.images += 1,
                     _ => {}
                 }
             }
         }
-        _ => return provider_error(StatusCode::BAD_REQUEST, "messages must hold a user message"),
+        _ => return None,
     }
-    match analyse(&texts, images) {
-        Ok(result) => {
-            let prompt_tokens = texts.iter().map(|t| t.split_whitespace().count()).sum::<usize>() + 85 * images;
-            let completion = result.to_string();
-            let completion_tokens = completion.split_whitespace().count();
-            let answer = json!({
-                "id": format!("chatcmpl-sandbox-{}", uuid::Uuid::new_v4().simple()),
-                "object": "chat.completion",
-                "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default(),
-                "model": super::MODEL,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": completion}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
-            });
-            Response::builder().content_type("application/json").body(answer.to_string())
+    for message in messages {
+        if message.get("role").and_then(Value::as_str) == Some("tool") {
+            conversation.tool_results += 1;
+            let content = message.get("content").and_then(Value::as_str).unwrap_or_default();
+            conversation.retrieved.extend(page_of(content).filter(|_| content.starts_with("URL: ")));
         }
+    }
+    conversation.last_tool_result = messages
+        .last()
+        .filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
+        .and_then(|m| m.get("content").and_then(Value::as_str));
+    Some(conversation)
+}
+
+/// The next tool the sandbox model calls, if any: first a web search for the text's first
+/// words, then a fetch of the first result; then it answers.
+fn next_call(conversation: &Conversation<'_>) -> Option<(&'static str, Value)> {
+    let offered = |name: &str| conversation.offered.contains(&name);
+    let text = conversation.texts.iter().find_map(|t| match classify(t) {
+        Material::Text(body) if !body.trim().is_empty() => Some(body),
+        _ => None,
+    })?;
+    if conversation.tool_results == 0 && offered("web_search") {
+        let query = text.split_whitespace().take(QUOTED_WORDS).collect::<Vec<_>>().join(" ");
+        return Some(("web_search", json!({"query": query})));
+    }
+    let results = conversation.last_tool_result.filter(|r| !r.starts_with("URL: "))?;
+    if offered("fetch_url") && conversation.retrieved.is_empty() {
+        let url = results.lines().find(|l| l.starts_with("http://") || l.starts_with("https://"))?;
+        return Some(("fetch_url", json!({"url": url.trim()})));
+    }
+    None
+}
+
+fn completion(message: Value, finish: &str, prompt_tokens: usize) -> Response {
+    let completion_tokens = message.to_string().split_whitespace().count();
+    let answer = json!({
+        "id": format!("chatcmpl-sandbox-{}", uuid::Uuid::new_v4().simple()),
+        "object": "chat.completion",
+        "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default(),
+        "model": super::MODEL,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+    });
+    Response::builder().content_type("application/json").body(answer.to_string())
+}
+
+/// `POST …/chat/completions`: reads the material (the first user message) and what was
+/// retrieved; calls `web_search` then `fetch_url` when offered them; then answers.
+#[handler]
+pub fn chat_completions(Json(request): Json<Value>) -> Response {
+    let Some(conversation) = read(&request) else {
+        return provider_error(StatusCode::BAD_REQUEST, "messages must hold a user message");
+    };
+    let prompt_tokens =
+        conversation.texts.iter().map(|t| t.split_whitespace().count()).sum::<usize>() + 85 * conversation.images;
+    if conversation.texts.iter().any(|t| t.contains(FAIL_MARKER)) {
+        return provider_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "The sandbox model refuses material containing {FAIL_MARKER}, so that clients can test a failed analysis."
+            ),
+        );
+    }
+    if let Some((name, arguments)) = next_call(&conversation) {
+        let call = json!({
+            "id": format!("call_sandbox_{}", conversation.tool_results + 1),
+            "type": "function",
+            "function": {"name": name, "arguments": arguments.to_string()},
+        });
+        return completion(
+            json!({"role": "assistant", "content": null, "tool_calls": [call]}),
+            "tool_calls",
+            prompt_tokens,
+        );
+    }
+    match analyse(&conversation.texts, conversation.images, &conversation.retrieved) {
+        Ok(result) => completion(json!({"role": "assistant", "content": result.to_string()}), "stop", prompt_tokens),
         Err(message) => provider_error(StatusCode::UNPROCESSABLE_ENTITY, &message),
     }
 }
@@ -158,8 +265,8 @@ mod tests {
             "Text of the PDF report.pdf:\nQuarterly results",
             "Image photo.png:",
         ];
-        let first = analyse(&parts, 1).unwrap();
-        assert_eq!(first, analyse(&parts, 1).unwrap());
+        let first = analyse(&parts, 1, &[]).unwrap();
+        assert_eq!(first, analyse(&parts, 1, &[]).unwrap());
         let findings = first["findings"].to_string();
         assert!(findings.contains("The moon is made of cheese, said the…"), "{findings}");
         assert!(findings.contains("report.pdf") && findings.contains("photo.png"), "{findings}");
@@ -170,7 +277,7 @@ mod tests {
 
     #[test]
     fn fail_marker_and_empty_material() {
-        assert!(analyse(&["Material to check:\nplease #fail"], 0).is_err());
-        assert_eq!(analyse(&[], 0).unwrap()["verdict"], "NOT_A_CLAIM");
+        assert!(analyse(&["Material to check:\nplease #fail"], 0, &[]).is_err());
+        assert_eq!(analyse(&[], 0, &[]).unwrap()["verdict"], "NOT_A_CLAIM");
     }
 }

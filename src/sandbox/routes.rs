@@ -10,7 +10,7 @@ use poem::{
 };
 use serde::Deserialize;
 
-use super::{Sandbox, google::SandboxKey, model, pages, stripe_api};
+use super::{Sandbox, google::SandboxKey, model, pages, search, stripe_api};
 
 #[handler]
 fn certs() -> Json<serde_json::Value> {
@@ -38,6 +38,8 @@ pub fn mount(route: Route, sandbox: Arc<Sandbox>) -> Route {
         .at("/api/v1/sandbox/model/v1/chat/completions", post(model::chat_completions))
         .at("/api/v1/sandbox/model/v1/audio/transcriptions", post(model::transcriptions))
         .at(super::GOOGLE_CERTS_PATH, get(certs))
+        .at(format!("{}/search", super::SEARCH_PATH), with(get(search::search)))
+        .at("/api/v1/sandbox/pages/:n", get(search::page))
         .at(super::APP_PATH, get(returned))
         .at(format!("{}/*rest", super::APP_PATH), get(returned))
 }

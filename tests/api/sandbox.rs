@@ -117,7 +117,11 @@ async fn the_whole_journey_runs_on_the_doubles() {
     assert!(findings.contains("The Eiffel Tower was moved to Rome in…"), "{findings}");
     assert!(findings.contains("report.pdf") && findings.contains("Quarterly revenue doubled"), "{findings}");
     assert!(findings.contains("photo.png"), "{findings}");
-    assert!(result["sources"].as_array().unwrap().is_empty(), "the sandbox retrieves nothing, so cites nothing");
+    // The same loop as production: the model searched (the sandbox's search double) first.
+    let steps = clara_backend::services::steps::of(&task);
+    assert_eq!(steps[0].kind, clara_backend::services::steps::StepKind::Search, "{steps:?}");
+    assert!(steps[0].detail.starts_with("The Eiffel Tower was moved"), "{steps:?}");
+    assert_eq!(steps.last().unwrap().kind, clara_backend::services::steps::StepKind::Conclude);
 
     // The same material gives the same verdict.
     let twice = app.analysis(&id, &bearer, &files).await;
