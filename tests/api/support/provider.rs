@@ -23,6 +23,29 @@ pub enum Behaviour {
     Stall(Duration),
     /// A completion whose content is not the schema's JSON.
     Nonsense,
+    /// Answers each chat with the next of these (delay in ms, assistant message), then
+    /// with the verdict once the script runs out.
+    Script(Arc<Mutex<std::collections::VecDeque<(u64, Value)>>>),
+    /// A server that takes no `tools`: 400 when offered them, the verdict otherwise.
+    RefusesTools,
+}
+
+impl Behaviour {
+    pub fn script(replies: Vec<(u64, Value)>) -> Self {
+        Self::Script(Arc::new(Mutex::new(replies.into())))
+    }
+}
+
+/// An assistant message calling one tool.
+pub fn tool_call(id: &str, name: &str, arguments: Value) -> Value {
+    json!({"role": "assistant", "content": null, "tool_calls": [
+        {"id": id, "type": "function", "function": {"name": name, "arguments": arguments.to_string()}}
+    ]})
+}
+
+/// An assistant message with text content.
+pub fn says(content: &str) -> Value {
+    json!({"role": "assistant", "content": content})
 }
 
 #[derive(Debug, Clone)]
@@ -59,9 +82,14 @@ pub fn verdict() -> Value {
 }
 
 fn completion(content: &str) -> Value {
+    with_message(json!({"role": "assistant", "content": content}))
+}
+
+fn with_message(message: Value) -> Value {
     json!({
         "id": "chatcmpl-test", "object": "chat.completion", "model": "test-model",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
     })
 }
 
@@ -73,7 +101,7 @@ async fn answer(req: &Request, body: Body, shared: Data<&Shared>) -> Response {
         path: path.clone(),
         authorization: req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string),
         json: serde_json::from_slice(&bytes).ok(),
-        raw: bytes,
+        raw: bytes.clone(),
     });
     let behaviour = shared.behaviour.lock().unwrap().clone();
     let json_response = |value: Value| Response::builder().content_type("application/json").body(value.to_string());
@@ -92,6 +120,27 @@ async fn answer(req: &Request, body: Body, shared: Data<&Shared>) -> Response {
             json_response(json!({"text": "This is the transcript."}))
         }
         Behaviour::Answer(result) => json_response(completion(&result.to_string())),
+        Behaviour::Script(replies) => {
+            let next = replies.lock().unwrap().pop_front();
+            match next {
+                Some((delay, message)) => {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    json_response(with_message(message))
+                }
+                None => json_response(completion(&verdict().to_string())),
+            }
+        }
+        Behaviour::RefusesTools => {
+            let offered = serde_json::from_slice::<Value>(&bytes).ok().is_some_and(|b| b.get("tools").is_some());
+            if offered {
+                Response::builder()
+                    .status(StatusCode::BAD_REQUEST)
+                    .content_type("application/json")
+                    .body(json!({"error": {"message": "tools is not supported for this model"}}).to_string())
+            } else {
+                json_response(completion(&verdict().to_string()))
+            }
+        }
     }
 }
 
