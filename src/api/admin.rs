@@ -45,6 +45,18 @@ pub enum SecurityEventPage {
     ),
 }
 
+#[derive(ApiResponse)]
+pub enum AdminTaskPage {
+    /// A page of analyses, newest first.
+    #[oai(status = 200)]
+    Ok(
+        Json<AdminTaskListEnvelope>,
+        /// How many analyses match in all.
+        #[oai(header = "X-Total-Count")]
+        u64,
+    ),
+}
+
 #[OpenApi(tag = "ApiTags::Admin")]
 impl AdminApi {
     /// List users
@@ -112,5 +124,28 @@ impl AdminApi {
             Json(SecurityEventListEnvelope::new(data, "Security events fetched successfully.")),
             total,
         ))
+    }
+
+    /// List analyses
+    ///
+    /// Every analysis, newest first, with what it cost at the model provider (tokens read
+    /// and written, summed over its calls) and how many steps the agent took. `user_id`
+    /// narrows it to one account.
+    #[oai(path = "/tasks", method = "get", operation_id = "adminTasksList")]
+    async fn tasks(
+        &self,
+        _admin: AdminKey,
+        /// Only this account's analyses.
+        user_id: Query<Option<String>>,
+        /// Page size, 1 to 100.
+        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<u64>,
+        /// Rows to skip (newest first).
+        #[oai(default, validator(maximum(value = "9007199254740991")))]
+        offset: Query<u64>,
+    ) -> Result<AdminTaskPage, ApiError> {
+        let (rows, total) = admin::list_tasks(&self.state.db, user_id.0.as_deref(), limit.0, offset.0).await?;
+        let data = rows.iter().map(AdminTask::from).collect();
+        Ok(AdminTaskPage::Ok(Json(AdminTaskListEnvelope::new(data, "Tasks fetched successfully.")), total))
     }
 }

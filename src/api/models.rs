@@ -334,6 +334,64 @@ impl Task {
     }
 }
 
+/// An analysis as operators see it: its state and what it cost at the model provider.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct AdminTask {
+    pub id: String,
+    pub user_id: String,
+    pub status: TaskStatus,
+    /// Times a worker took it up (more than one after an interrupted run).
+    pub attempts: i32,
+    /// Tokens the provider read, summed over the task's calls.
+    pub prompt_tokens: i64,
+    /// Tokens the provider wrote, summed over the task's calls.
+    pub completion_tokens: i64,
+    /// Steps the agent took in its last run.
+    pub steps: u32,
+    /// Credits the analysis cost (refunded if it failed).
+    pub credits_used: f64,
+    /// HTTP date in GMT.
+    pub created_at: String,
+    /// HTTP date in GMT.
+    pub updated_at: String,
+}
+
+impl From<&tasks::Model> for AdminTask {
+    fn from(row: &tasks::Model) -> Self {
+        let task = Task::from(row);
+        Self {
+            id: task.id,
+            user_id: task.user_id,
+            status: task.status,
+            attempts: row.attempts,
+            prompt_tokens: row.prompt_tokens,
+            completion_tokens: row.completion_tokens,
+            steps: task.steps.len() as u32,
+            credits_used: task.credits_used,
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for AdminTask {
+    fn example() -> Self {
+        Self {
+            id: "task_0b6f8c4f9d2e4a7b8c1d2e3f4a5b6c7d".into(),
+            user_id: "user_5e5ce11ad8ed4a328df03ffd19fa80ec".into(),
+            status: TaskStatus::Completed,
+            attempts: 1,
+            prompt_tokens: 5_120,
+            completion_tokens: 412,
+            steps: 5,
+            credits_used: 20.0,
+            created_at: EXAMPLE_DATE.into(),
+            updated_at: EXAMPLE_DATE.into(),
+        }
+    }
+}
+
 /// File extensions Analysis accepts, by kind. Audio and video are listed only when the
 /// server can transcribe them.
 #[derive(Debug, Clone, Object)]
@@ -636,6 +694,9 @@ envelope!(
 envelope!(
     /// Success envelope around a page of Transactions, newest first.
     TransactionListEnvelope, Vec<Transaction>);
+envelope!(
+    /// Success envelope around a page of analyses as operators see them, newest first.
+    AdminTaskListEnvelope, Vec<AdminTask>);
 envelope!(
     /// Success envelope around a page of Users, newest first.
     UserListEnvelope, Vec<User>);

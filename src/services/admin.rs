@@ -20,6 +20,20 @@ pub async fn list_users<C: ConnectionTrait>(
     super::page(db, newest_first, limit, offset).await
 }
 
+/// A page of every analysis (or one account's), newest first, and how many match.
+pub async fn list_tasks<C: ConnectionTrait>(
+    db: &C,
+    user_id: Option<&str>,
+    limit: u64,
+    offset: u64,
+) -> ServiceResult<(Vec<tasks::Model>, u64)> {
+    let mut newest_first = tasks::Entity::find().order_by_desc(tasks::Column::Seq);
+    if let Some(user_id) = user_id {
+        newest_first = newest_first.filter(tasks::Column::UserId.eq(user_id));
+    }
+    super::page(db, newest_first, limit, offset).await
+}
+
 /// Sets the balance to `credits` (hundredths) through the ledger: one CREDIT or DEBIT for
 /// the difference, valued at the first band's rate. No change writes nothing. Returns the
 /// user and the balance that was replaced.

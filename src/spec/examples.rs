@@ -39,6 +39,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("adminUsersList", "Users fetched successfully."),
     ("adminUsersSetCredits", "User credits updated successfully."),
     ("adminSecurityEventsList", "Security events fetched successfully."),
+    ("adminTasksList", "Tasks fetched successfully."),
     ("sandboxMailbox", "Mails fetched successfully."),
     ("sandboxCheckoutPay", "Payment completed; credits added."),
     ("sandboxGoogleIdToken", "ID token minted successfully."),

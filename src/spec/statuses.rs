@@ -119,6 +119,7 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("adminUsersList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
     ("adminUsersSetCredits", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(404, "user_not_found")]]),
     ("adminSecurityEventsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
+    ("adminTasksList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
     // Sandbox mode only: no credential, no rate limit, and only the portal reads the database.
     ("sandboxMailbox", &[SERVER, PARAMS]),
     ("sandboxCheckoutPage", &[SERVER, NO_SESSION]),

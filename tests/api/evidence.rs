@@ -213,3 +213,33 @@ fn agent_settings_are_checked() {
     assert_eq!(agent.max_steps, clara_backend::config::DEFAULT_AGENT_MAX_STEPS);
     assert_eq!(agent.tools, clara_backend::config::ToolsMode::Auto);
 }
+
+#[tokio::test]
+async fn operators_see_each_analysis_with_its_token_usage() {
+    let (app, provider) = TestApp::with_agent(&[("ADMIN_API_KEY", ADMIN_KEY)]).await;
+    let (id, bearer) = funded(&app, "usage@example.com").await;
+    let (other, other_bearer) = funded(&app, "other@example.com").await;
+    provider.set(Behaviour::script(vec![
+        (0, tool_call("call_1", "fetch_url", json!({}))),
+        (0, says(&verdict().to_string())),
+    ]));
+    let task_id = start(&app, &id, &bearer, b"A claim.").await;
+    start(&app, &other, &other_bearer, b"Another claim.").await;
+    let workers = app.start_workers();
+    app.finished_task(&task_id).await;
+    workers.shutdown(Duration::from_secs(30)).await;
+
+    let page = app.get(&format!("/tasks?user_id={id}"), Some(ADMIN_KEY)).await;
+    page.assert_success(200, "Tasks fetched successfully.");
+    assert_eq!(page.total_count(), 1);
+    let row = &page.data()[0];
+    assert_eq!(row["id"], task_id.as_str());
+    assert_eq!(row["status"], "COMPLETED");
+    assert_eq!((row["prompt_tokens"].as_i64(), row["completion_tokens"].as_i64()), (Some(200), Some(40)));
+    assert_eq!(row["attempts"], 1);
+    assert!(row["steps"].as_u64().unwrap() >= 2, "{row}");
+    assert_eq!(app.get("/tasks", Some(ADMIN_KEY)).await.total_count(), 2);
+
+    app.get("/tasks", Some(&bearer)).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    app.get("/tasks?limit=0", Some(ADMIN_KEY)).await.assert_error(400, "invalid_parameters", MSG_INVALID);
+}

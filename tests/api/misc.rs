@@ -80,6 +80,7 @@ async fn every_operation_is_documented_for_generators() {
         "authStartTotp",
         "authRecoveryCodes",
         "adminSecurityEventsList",
+        "adminTasksList",
         "usersGet",
         "usersUpdate",
         "apiKeysGet",

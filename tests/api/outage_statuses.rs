@@ -54,6 +54,7 @@ async fn every_database_operation_is_503_when_the_database_is_gone() {
         (Method::GET, "/users".into(), Some(ADMIN_KEY), None),
         (Method::PUT, format!("{user}/credits"), Some(ADMIN_KEY), Some(json!({"credits": 1}))),
         (Method::GET, "/security_events".into(), Some(ADMIN_KEY), None),
+        (Method::GET, "/tasks".into(), Some(ADMIN_KEY), None),
     ];
     let mut wrong = vec![];
     for (method, path, auth, body) in calls {
