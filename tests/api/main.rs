@@ -12,6 +12,7 @@ mod bad_input;
 mod billing;
 mod db_outage;
 mod documented_statuses;
+mod fetch;
 mod fuzz_pdf;
 mod google;
 mod hardening;
