@@ -63,7 +63,11 @@ fn redirect(to: &str) -> Response {
 #[handler]
 async fn serve_page(req: &Request, shared: Data<&Shared>) -> Response {
     let path = req.uri().path().to_string();
-    shared.seen.lock().unwrap().push(format!("{} {}", req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or(""), path));
+    shared.seen.lock().unwrap().push(format!(
+        "{} {}",
+        req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or(""),
+        path
+    ));
     let html = "text/html; charset=utf-8";
     if let Some(n) = path.strip_prefix("/hops/").and_then(|n| n.parse::<u32>().ok()) {
         return if n == 0 { typed(html, ARTICLE) } else { redirect(&format!("/hops/{}", n - 1)) };
@@ -74,10 +78,17 @@ async fn serve_page(req: &Request, shared: Data<&Shared>) -> Response {
         "/big-plain" => typed("text/plain", "abcdefghij".repeat(MAX_BYTES)),
         "/big-html" => {
             let paragraph = "<p>A long paragraph about the history of the tower, repeated many times over. </p>";
-            typed(html, format!("<html><head><title>Big</title></head><body><article>{}</article></body></html>", paragraph.repeat(500)))
+            typed(
+                html,
+                format!(
+                    "<html><head><title>Big</title></head><body><article>{}</article></body></html>",
+                    paragraph.repeat(500)
+                ),
+            )
         }
         "/endless" => {
-            let chunks = futures_util::stream::repeat_with(|| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a'; 8192])));
+            let chunks =
+                futures_util::stream::repeat_with(|| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a'; 8192])));
             typed("text/plain", Body::from_bytes_stream(chunks))
         }
         "/doc.pdf" => typed("application/pdf", provider::pdf("Minutes of the council meeting")),
@@ -331,10 +342,7 @@ async fn with_private_networks_closed_loopback_is_refused_before_connecting() {
         "http://127.0.0.2:1/article".to_string(),
     ] {
         let err = fetcher.fetch(&url).await.unwrap_err();
-        assert!(
-            matches!(err, FetchError::Refused { reason: Refusal::Loopback, .. }),
-            "{url}: {err:?}"
-        );
+        assert!(matches!(err, FetchError::Refused { reason: Refusal::Loopback, .. }), "{url}: {err:?}");
         assert!(err.reason().contains("loopback address"), "{}", err.reason());
         assert!(err.reason().contains("not fetched"), "{}", err.reason());
     }
@@ -446,9 +454,42 @@ fn html_cases() -> u32 {
 /// nested to a random depth.
 fn markup() -> impl Strategy<Value = String> {
     let tag = prop::sample::select(vec![
-        "html", "head", "title", "body", "div", "p", "a", "nav", "script", "style", "table", "tr", "td", "ul", "li",
-        "article", "section", "span", "b", "i", "svg", "math", "template", "iframe", "noscript", "form", "x-y", "h1",
-        "pre", "br", "img", "select", "option", "textarea", "plaintext", "xmp",
+        "html",
+        "head",
+        "title",
+        "body",
+        "div",
+        "p",
+        "a",
+        "nav",
+        "script",
+        "style",
+        "table",
+        "tr",
+        "td",
+        "ul",
+        "li",
+        "article",
+        "section",
+        "span",
+        "b",
+        "i",
+        "svg",
+        "math",
+        "template",
+        "iframe",
+        "noscript",
+        "form",
+        "x-y",
+        "h1",
+        "pre",
+        "br",
+        "img",
+        "select",
+        "option",
+        "textarea",
+        "plaintext",
+        "xmp",
     ]);
     let leaf = prop_oneof![
         "[a-zA-Z0-9 .,;:!?'\"&#<>/=\\-]{0,40}",
@@ -460,9 +501,8 @@ fn markup() -> impl Strategy<Value = String> {
         any::<String>(),
     ];
     leaf.prop_recursive(6, 64, 6, move |inner| {
-        (tag.clone(), "[a-z]{0,6}(=\"[^\"]{0,8}\")?", prop::collection::vec(inner, 0..6)).prop_map(
-            |(tag, attribute, children)| format!("<{tag} {attribute}>{}</{tag}>", children.concat()),
-        )
+        (tag.clone(), "[a-z]{0,6}(=\"[^\"]{0,8}\")?", prop::collection::vec(inner, 0..6))
+            .prop_map(|(tag, attribute, children)| format!("<{tag} {attribute}>{}</{tag}>", children.concat()))
     })
 }
 
