@@ -90,6 +90,8 @@ pub enum FetchError {
     Dns(String),
     #[error("could not connect to {host}: {detail}")]
     Connect { host: String, detail: String },
+    #[error("reading the page from {host} failed: {detail}")]
+    Read { host: String, detail: String },
     #[error("the fetch took longer than {} seconds and was stopped", .0.as_secs_f32())]
     TimedOut(Duration),
     #[error("too many redirects (more than {0})")]
@@ -283,9 +285,9 @@ impl Fetcher {
         let max = self.config.max_bytes;
         let mut bytes = Vec::new();
         let mut truncated = false;
-        while let Some(chunk) = response.chunk().await.map_err(|err| FetchError::Connect {
+        while let Some(chunk) = response.chunk().await.map_err(|err| FetchError::Read {
             host: url.host_str().unwrap_or_default().to_string(),
-            detail: format!("the body could not be read ({})", describe(&err.without_url())),
+            detail: describe(&err.without_url()),
         })? {
             let room = max - bytes.len();
             if chunk.len() > room {
