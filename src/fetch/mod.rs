@@ -268,12 +268,13 @@ impl Fetcher {
     }
 
     async fn read(&self, url: Url, mut response: reqwest::Response) -> Result<FetchedPage, FetchError> {
-        let declared = response
+        let mime = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .map(|m| m.essence_str().to_ascii_lowercase());
+            .and_then(|v| v.parse::<mime::Mime>().ok());
+        let declared = mime.as_ref().map(|m| m.essence_str().to_ascii_lowercase());
+        let charset = mime.as_ref().and_then(|m| m.get_param(mime::CHARSET)).map(|c| c.as_str().to_string());
         let mut body = match declared.as_deref() {
             Some("text/html" | "application/xhtml+xml") => Body::Html,
             Some("application/pdf" | "application/x-pdf") => Body::Pdf,
@@ -310,7 +311,11 @@ impl Fetcher {
         };
         let (content_type, title, text) = match body {
             Body::Html => {
-                let page = self.extractor.extract_html(bytes).await.map_err(|e| extraction_error(e, "HTML"))?;
+                let page = self
+                    .extractor
+                    .extract_html(to_utf8(bytes, charset.as_deref()))
+                    .await
+                    .map_err(|e| extraction_error(e, "HTML"))?;
                 let title = Some(page.title).filter(|t| !t.is_empty());
                 ("text/html", title, page.text)
             }
@@ -328,7 +333,7 @@ impl Fetcher {
                 truncated |= text.len() + 4 > self.extractor.max_output();
                 ("application/pdf", None, text)
             }
-            _ => ("text/plain", None, String::from_utf8_lossy(&bytes).into_owned()),
+            _ => ("text/plain", None, String::from_utf8_lossy(&to_utf8(bytes, charset.as_deref())).into_owned()),
         };
         let text = if text.len() > max {
             truncated = true;
@@ -362,6 +367,20 @@ fn check_scheme(url: &Url) -> Result<(), FetchError> {
     match url.scheme() {
         "http" | "https" => Ok(()),
         other => Err(FetchError::UnsupportedScheme(other.to_string())),
+    }
+}
+
+/// The body in UTF-8, decoded from the declared charset (or a byte-order mark) with
+/// `encoding_rs`, Firefox's decoder: linear, allocation-bounded, made for hostile web
+/// content, so it runs here; the HTML itself is still parsed only in the child. Bytes
+/// without a usable charset are passed on as they are (read as UTF-8, lossily).
+fn to_utf8(bytes: Vec<u8>, charset: Option<&str>) -> Vec<u8> {
+    let declared = charset.and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()));
+    let bom = encoding_rs::Encoding::for_bom(&bytes).map(|(encoding, _)| encoding);
+    match bom.or(declared) {
+        None => bytes,
+        Some(encoding) if encoding == encoding_rs::UTF_8 && bom.is_none() => bytes,
+        Some(encoding) => encoding.decode(&bytes).0.into_owned().into_bytes(),
     }
 }
 
@@ -457,6 +476,17 @@ mod tests {
         );
         let err = FetchError::Refused { host: "[::1]".into(), ip: "::1".parse().unwrap(), reason: Refusal::Loopback };
         assert!(err.reason().starts_with("refused: ::1 is a loopback address"), "{}", err.reason());
+    }
+
+    #[test]
+    fn declared_charsets_and_byte_order_marks_are_decoded() {
+        assert_eq!(to_utf8(b"caf\xe9".to_vec(), Some("windows-1252")), "café".as_bytes());
+        assert_eq!(to_utf8(b"caf\xe9".to_vec(), Some("ISO-8859-1")), "café".as_bytes());
+        assert_eq!(to_utf8(b"\xef\xbb\xbfhi".to_vec(), Some("windows-1252")), b"hi");
+        assert_eq!(to_utf8(b"\xff\xfeh\0i\0".to_vec(), None), b"hi");
+        assert_eq!(to_utf8("café".as_bytes().to_vec(), Some("utf-8")), "café".as_bytes());
+        assert_eq!(to_utf8(b"caf\xe9".to_vec(), Some("no-such-charset")), b"caf\xe9");
+        assert_eq!(to_utf8(b"caf\xe9".to_vec(), None), b"caf\xe9");
     }
 
     #[test]

@@ -91,6 +91,11 @@ async fn serve_page(req: &Request, shared: Data<&Shared>) -> Response {
                 futures_util::stream::repeat_with(|| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a'; 8192])));
             typed("text/plain", Body::from_bytes_stream(chunks))
         }
+        "/latin1.html" => typed(
+            "text/html; charset=windows-1252",
+            b"<html><head><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e \x80 5</p></body></html>"
+                .to_vec(),
+        ),
         "/doc.pdf" => typed("application/pdf", provider::pdf("Minutes of the council meeting")),
         "/octet.pdf" => typed("application/octet-stream", provider::pdf("Served as octets")),
         "/octet.bin" => typed("application/octet-stream", vec![0u8, 1, 2, 3]),
@@ -209,13 +214,16 @@ async fn an_html_page_gives_its_title_and_main_text_without_boilerplate() {
 }
 
 #[tokio::test]
-async fn plain_text_is_taken_as_it_is_and_html_is_recognised_without_a_content_type() {
+async fn plain_text_is_taken_as_it_is_legacy_charsets_are_decoded_and_html_is_recognised_without_a_content_type() {
     let pages = Pages::start().await;
     let fetcher = open_fetcher();
     let page = fetcher.fetch(&pages.url("/plain")).await.unwrap();
     assert_eq!(page.content_type, "text/plain");
     assert_eq!(page.title, None);
     assert_eq!(page.text, "Plain words, taken as they are.\n<b>not markup</b>");
+    let page = fetcher.fetch(&pages.url("/latin1.html")).await.unwrap();
+    assert_eq!(page.title.as_deref(), Some("Café"));
+    assert!(page.text.contains("Crème brûlée € 5"), "{}", page.text);
     let page = fetcher.fetch(&pages.url("/untyped")).await.unwrap();
     assert_eq!(page.content_type, "text/html");
     assert!(page.text.contains("ARTICLE_MARK_ONE") && !page.text.contains("SCRIPT_MARK"));
