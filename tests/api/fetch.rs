@@ -96,6 +96,10 @@ async fn serve_page(req: &Request, shared: Data<&Shared>) -> Response {
             b"<html><head><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e \x80 5</p></body></html>"
                 .to_vec(),
         ),
+        "/deep.html" => typed(
+            html,
+            format!("<html><body>{}deep{}</body></html>", "<div><span>".repeat(60_000), "</span></div>".repeat(60_000)),
+        ),
         "/doc.pdf" => typed("application/pdf", provider::pdf("Minutes of the council meeting")),
         "/octet.pdf" => typed("application/octet-stream", provider::pdf("Served as octets")),
         "/octet.bin" => typed("application/octet-stream", vec![0u8, 1, 2, 3]),
@@ -322,6 +326,26 @@ async fn other_content_types_are_refused_with_a_reason() {
     assert!(err.reason().starts_with("unsupported content type image/png"), "{}", err.reason());
     let err = fetcher.fetch(&pages.url("/octet.bin")).await.unwrap_err();
     assert!(err.reason().starts_with("unsupported content type application/octet-stream"), "{}", err.reason());
+}
+
+/// Hostile markup is parsed in the child: nesting 120,000 elements deep ends as text or
+/// as a reason (today: the child's time limit), in bounded time, and this process
+/// carries on.
+#[tokio::test]
+async fn deeply_nested_html_cannot_hurt_the_server() {
+    let pages = Pages::start().await;
+    let limits = Limits { memory_bytes: 512 << 20, timeout: Duration::from_secs(3), max_output: 1 << 20 };
+    let extractor = Arc::new(Extractor::new(env!("CARGO_BIN_EXE_clara-backend").into(), limits, 2));
+    let fetcher =
+        Fetcher::new(FetchConfig { max_bytes: 4 << 20, timeout: Duration::from_secs(30), ..config(true) }, extractor);
+    let started = Instant::now();
+    match fetcher.fetch(&pages.url("/deep.html")).await {
+        Ok(page) => assert!(!page.truncated),
+        Err(err) => assert!(matches!(err, FetchError::Extraction(_)), "{err:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    let page = fetcher.fetch(&pages.url("/article")).await.unwrap();
+    assert_eq!(page.title.as_deref(), Some("The Eiffel Tower"));
 }
 
 /// With the flag off, every spelling of this machine is refused before any connection:
