@@ -104,6 +104,8 @@ pub enum FetchError {
     Status { status: reqwest::StatusCode, url: String },
     #[error("unsupported content type {0}: only HTML pages, PDFs and plain text are read")]
     UnsupportedContentType(String),
+    #[error("the page was sent compressed ({0}), which is not read")]
+    UnsupportedEncoding(String),
     #[error("the page could not be read: {0}")]
     Extraction(String),
 }
@@ -283,6 +285,14 @@ impl Fetcher {
             None => Body::Sniff,
             Some(other) => return Err(FetchError::UnsupportedContentType(other.to_string())),
         };
+        // None is asked for (no Accept-Encoding), so none is decoded: a server that
+        // compresses anyway would hand the reader unreadable bytes.
+        if let Some(encoding) = response.headers().get(reqwest::header::CONTENT_ENCODING) {
+            let encoding = String::from_utf8_lossy(encoding.as_bytes()).trim().to_ascii_lowercase();
+            if !encoding.is_empty() && encoding != "identity" {
+                return Err(FetchError::UnsupportedEncoding(encoding.chars().take(40).collect()));
+            }
+        }
         let max = self.config.max_bytes;
         let mut bytes = Vec::new();
         let mut truncated = false;

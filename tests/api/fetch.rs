@@ -100,6 +100,10 @@ async fn serve_page(req: &Request, shared: Data<&Shared>) -> Response {
             html,
             format!("<html><body>{}deep{}</body></html>", "<div><span>".repeat(60_000), "</span></div>".repeat(60_000)),
         ),
+        "/gzipped" => Response::builder()
+            .content_type("text/html")
+            .header("content-encoding", "gzip")
+            .body(b"\x1f\x8b\x08\x00\x00\x00\x00\x00".to_vec()),
         "/doc.pdf" => typed("application/pdf", provider::pdf("Minutes of the council meeting")),
         "/octet.pdf" => typed("application/octet-stream", provider::pdf("Served as octets")),
         "/octet.bin" => typed("application/octet-stream", vec![0u8, 1, 2, 3]),
@@ -324,6 +328,8 @@ async fn other_content_types_are_refused_with_a_reason() {
     let err = fetcher.fetch(&pages.url("/image.png")).await.unwrap_err();
     assert!(matches!(&err, FetchError::UnsupportedContentType(t) if t == "image/png"), "{err:?}");
     assert!(err.reason().starts_with("unsupported content type image/png"), "{}", err.reason());
+    let err = fetcher.fetch(&pages.url("/gzipped")).await.unwrap_err();
+    assert_eq!(err.reason(), "the page was sent compressed (gzip), which is not read");
     let err = fetcher.fetch(&pages.url("/octet.bin")).await.unwrap_err();
     assert!(err.reason().starts_with("unsupported content type application/octet-stream"), "{}", err.reason());
 }
