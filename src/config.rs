@@ -111,6 +111,13 @@ pub struct Config {
     /// This server as browsers reach it, for the links it hands out (the sandbox's
     /// checkout and portal pages); None: `http://<HOST>:<PORT>` (loopback for 0.0.0.0).
     pub public_url: Option<String>,
+    /// `fetch_url` (src/fetch): private, loopback and link-local targets are fetched only
+    /// when this is set (tests and self-hosted setups).
+    pub fetch_allow_private_networks: bool,
+    /// Bytes of a fetched body read at most; the rest is cut.
+    pub fetch_max_bytes: usize,
+    /// Longest one fetch may take, redirects and reading included.
+    pub fetch_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -196,12 +203,7 @@ pub enum LogFormat {
 impl Config {
     /// This server as it reaches itself: the sandbox's doubles are called over loopback.
     pub fn loopback_url(&self) -> String {
-        let host = match self.host {
-            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-            other => other,
-        };
-        match host {
+        match crate::sandbox::loopback_ip(self.host) {
             IpAddr::V4(v4) => format!("http://{v4}:{}", self.port),
             IpAddr::V6(v6) => format!("http://[{v6}]:{}", self.port),
         }
@@ -444,6 +446,23 @@ impl Config {
 
         let public_url = get("PUBLIC_URL").map(|v| http_url(v, "PUBLIC_URL")).transpose()?;
 
+        let fetch_allow_private_networks =
+            match get("FETCH_ALLOW_PRIVATE_NETWORKS").map(str::to_ascii_lowercase).as_deref() {
+                None | Some("false" | "0" | "no" | "off") => false,
+                Some("true" | "1" | "yes" | "on") => true,
+                Some(other) => {
+                    return Err(invalid("FETCH_ALLOW_PRIVATE_NETWORKS", format!("`{other}` is not true or false")));
+                }
+            };
+        let fetch_max_bytes = parse_number::<usize>(get("FETCH_MAX_BYTES"), "FETCH_MAX_BYTES", 2 << 20)?;
+        if !(1024..=64 << 20).contains(&fetch_max_bytes) {
+            return Err(invalid("FETCH_MAX_BYTES", "must be between 1024 and 67108864"));
+        }
+        let fetch_secs = parse_number::<u64>(get("FETCH_TIMEOUT_SECS"), "FETCH_TIMEOUT_SECS", 15)?;
+        if !(1..=120).contains(&fetch_secs) {
+            return Err(invalid("FETCH_TIMEOUT_SECS", "must be between 1 and 120"));
+        }
+
         Ok(Self {
             host,
             port,
@@ -495,6 +514,9 @@ impl Config {
             idle_timeout: Duration::from_secs(idle_secs),
             sandbox,
             public_url,
+            fetch_allow_private_networks,
+            fetch_max_bytes,
+            fetch_timeout: Duration::from_secs(fetch_secs),
         })
     }
 }
@@ -678,6 +700,12 @@ mod tests {
             ("SEARCH_PROVIDER", "google"),
             ("SEARCH_API_BASE", "searx.example.org"),
             ("FACT_CHECK_API_BASE", "ftp://x"),
+            ("FETCH_ALLOW_PRIVATE_NETWORKS", "maybe"),
+            ("FETCH_MAX_BYTES", "1023"),
+            ("FETCH_MAX_BYTES", "67108865"),
+            ("FETCH_MAX_BYTES", "big"),
+            ("FETCH_TIMEOUT_SECS", "0"),
+            ("FETCH_TIMEOUT_SECS", "121"),
             (
                 "CREDIT_RATES",
                 r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,
@@ -806,6 +834,23 @@ mod tests {
             .unwrap();
         assert_eq!(fact_check.api_base, "http://127.0.0.1:7");
         assert_eq!(parse(&[("FACT_CHECK_API_BASE", "http://127.0.0.1:7")]).unwrap_err().variable, "FACT_CHECK_API_KEY");
+    }
+
+    #[test]
+    fn fetch_defaults_are_closed_and_bounded() {
+        let config = parse(&[]).unwrap();
+        assert!(!config.fetch_allow_private_networks);
+        assert_eq!(config.fetch_max_bytes, 2_097_152);
+        assert_eq!(config.fetch_timeout, Duration::from_secs(15));
+        let config = parse(&[
+            ("FETCH_ALLOW_PRIVATE_NETWORKS", "true"),
+            ("FETCH_MAX_BYTES", "1024"),
+            ("FETCH_TIMEOUT_SECS", "120"),
+        ])
+        .unwrap();
+        assert!(config.fetch_allow_private_networks);
+        assert_eq!(config.fetch_max_bytes, 1024);
+        assert_eq!(config.fetch_timeout, Duration::from_secs(120));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod auth_cache;
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod fetch;
 pub mod isolate;
 pub mod limits;
 pub mod mcp;

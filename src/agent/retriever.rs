@@ -5,24 +5,35 @@
 use std::sync::Arc;
 
 use super::tools::{Hit, Page, Retriever, Review};
-use crate::{clients::search::EvidenceTools, isolate::Extractor, state::AppState};
+use crate::{
+    clients::search::EvidenceTools,
+    fetch::{FetchConfig, Fetcher},
+    isolate::Extractor,
+    state::AppState,
+};
 
 /// Retrieval as configured on this server.
 pub struct ServerRetriever {
+    fetcher: Fetcher,
     search: EvidenceTools,
 }
 
 impl ServerRetriever {
-    pub fn new(state: &AppState, _extractor: Arc<Extractor>) -> Self {
+    pub fn new(state: &AppState, extractor: Arc<Extractor>) -> Self {
         let http = crate::clients::search::http_client_builder().build().unwrap_or_default();
-        Self { search: EvidenceTools::from_config(&state.config, http) }
+        Self {
+            fetcher: Fetcher::new(FetchConfig::from_config(&state.config), extractor),
+            search: EvidenceTools::from_config(&state.config, http),
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Retriever for ServerRetriever {
-    async fn fetch(&self, _url: &str) -> Result<Page, String> {
-        Err("retrieval is not available yet".into())
+    async fn fetch(&self, url: &str) -> Result<Page, String> {
+        let page = self.fetcher.fetch(url).await.map_err(|err| err.reason())?;
+        let title = page.title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| page.url.clone());
+        Ok(Page { url: page.url, title, text: page.text, truncated: page.truncated })
     }
 
     async fn search(&self, query: &str) -> Option<Result<Vec<Hit>, String>> {

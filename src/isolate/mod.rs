@@ -20,14 +20,17 @@ use tokio::{
     sync::Semaphore,
 };
 
-pub use self::child::{COMMAND, main as child_main};
+pub use self::child::{COMMAND, HtmlText, html_text, main as child_main};
 use crate::config::Config;
 
-/// What a child turns bytes into. The child dispatches on it, so new parsers (HTML to
-/// text next) come in as new variants.
+/// What a child turns bytes into. The child dispatches on it, so new parsers come in as
+/// new variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     PdfText,
+    /// A web page's title and main text, framed as [`HtmlText::framed`]: read it with
+    /// [`Extractor::extract_html`].
+    HtmlText,
 }
 
 impl Kind {
@@ -35,12 +38,14 @@ impl Kind {
     pub fn as_arg(self) -> &'static str {
         match self {
             Kind::PdfText => "pdf",
+            Kind::HtmlText => "html",
         }
     }
 
     pub fn from_arg(arg: &str) -> Option<Self> {
         match arg {
             "pdf" => Some(Kind::PdfText),
+            "html" => Some(Kind::HtmlText),
             _ => None,
         }
     }
@@ -116,6 +121,16 @@ impl Extractor {
             Err(err) => tracing::warn!(kind = kind.as_arg(), elapsed_ms, reason = %err, "extraction failed"),
         }
         result
+    }
+
+    /// A web page's title and main text, parsed in a child ([`html_text`]).
+    pub async fn extract_html(&self, input: Vec<u8>) -> Result<HtmlText, IsolateError> {
+        Ok(HtmlText::unframe(&self.extract(Kind::HtmlText, input).await?))
+    }
+
+    /// The most text a child returns; longer text is cut by the child.
+    pub fn max_output(&self) -> usize {
+        self.limits.max_output
     }
 
     async fn run_child(&self, kind: Kind, input: Vec<u8>) -> Result<String, IsolateError> {

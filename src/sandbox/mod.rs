@@ -34,10 +34,21 @@ pub const PREFIX: &str = "/api/v1/sandbox";
 pub const STRIPE_API_PATH: &str = "/api/v1/sandbox/stripe";
 pub const GOOGLE_CERTS_PATH: &str = "/api/v1/sandbox/google/certs";
 pub const MODEL_API_PATH: &str = "/api/v1/sandbox/model/v1";
+/// The pages the search double's results lead to.
+pub const PAGES_PATH: &str = "/api/v1/sandbox/pages/";
 /// The search double's root (SearXNG's API is `{root}/search`).
 pub const SEARCH_PATH: &str = "/api/v1/sandbox/search";
 /// Where Stripe's success and cancel URLs lead when `CLIENT_URL` is not set.
 pub const APP_PATH: &str = "/api/v1/sandbox/app";
+
+/// The address this server reaches itself at for a listening address.
+pub fn loopback_ip(host: std::net::IpAddr) -> std::net::IpAddr {
+    match host {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        other => other,
+    }
+}
 
 /// Variables naming real integrations, which the sandbox would silently replace.
 const SHADOWED: &[&str] = &[

@@ -39,7 +39,7 @@ pub fn mount(route: Route, sandbox: Arc<Sandbox>) -> Route {
         .at("/api/v1/sandbox/model/v1/audio/transcriptions", post(model::transcriptions))
         .at(super::GOOGLE_CERTS_PATH, get(certs))
         .at(format!("{}/search", super::SEARCH_PATH), with(get(search::search)))
-        .at("/api/v1/sandbox/pages/:n", get(search::page))
+        .at(format!("{}:n", super::PAGES_PATH), get(search::page))
         .at(super::APP_PATH, get(returned))
         .at(format!("{}/*rest", super::APP_PATH), get(returned))
 }

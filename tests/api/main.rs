@@ -13,6 +13,7 @@ mod billing;
 mod db_outage;
 mod documented_statuses;
 mod evidence;
+mod fetch;
 mod fuzz_pdf;
 mod google;
 mod hardening;

@@ -117,11 +117,20 @@ async fn the_whole_journey_runs_on_the_doubles() {
     assert!(findings.contains("The Eiffel Tower was moved to Rome in…"), "{findings}");
     assert!(findings.contains("report.pdf") && findings.contains("Quarterly revenue doubled"), "{findings}");
     assert!(findings.contains("photo.png"), "{findings}");
-    // The same loop as production: the model searched (the sandbox's search double) first.
+    // The same loop as production: the model searched (the sandbox's search double), the
+    // server fetched the first result (a page on the sandbox) through the guarded fetcher
+    // and the child's HTML extraction, and the verdict cites it.
+    use clara_backend::services::steps::StepKind;
     let steps = clara_backend::services::steps::of(&task);
-    assert_eq!(steps[0].kind, clara_backend::services::steps::StepKind::Search, "{steps:?}");
+    let kinds: Vec<StepKind> = steps.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds, [StepKind::Search, StepKind::Fetch, StepKind::Conclude], "{steps:?}");
     assert!(steps[0].detail.starts_with("The Eiffel Tower was moved"), "{steps:?}");
-    assert_eq!(steps.last().unwrap().kind, clara_backend::services::steps::StepKind::Conclude);
+    let page = format!("{}/api/v1/sandbox/pages/1?q=", app.base_url());
+    assert!(result["sources"][0].as_str().unwrap().starts_with(&page), "{result}");
+    let citation = &result["citations"][0];
+    assert!(citation["title"].as_str().unwrap().starts_with("Sandbox Gazette"), "{citation}");
+    let excerpt = citation["excerpt"].as_str().unwrap();
+    assert!(excerpt.contains("sandbox record") && !excerpt.contains("Subscribe"), "{excerpt}");
 
     // The same material gives the same verdict.
     let twice = app.analysis(&id, &bearer, &files).await;
