@@ -99,7 +99,7 @@ pub enum FetchError {
     Connect { host: String, detail: String },
     #[error("reading the page from {host} failed: {detail}")]
     Read { host: String, detail: String },
-    #[error("the fetch took longer than {} seconds and was stopped", .0.as_secs_f32())]
+    #[error("the fetch took longer than {} s and was stopped", .0.as_secs_f32())]
     TimedOut(Duration),
     #[error("too many redirects (more than {0})")]
     TooManyRedirects(usize),

@@ -243,3 +243,142 @@ async fn operators_see_each_analysis_with_its_token_usage() {
     app.get("/tasks", Some(&bearer)).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
     app.get("/tasks?limit=0", Some(ADMIN_KEY)).await.assert_error(400, "invalid_parameters", MSG_INVALID);
 }
+
+/// Pages on 127.0.0.1: an article with boilerplate, a huge page, a redirect loop, a slow
+/// page and a 404; records each request.
+mod pages {
+    use std::sync::{Arc, Mutex};
+
+    use poem::{
+        EndpointExt, Response, Route, Server, handler,
+        http::StatusCode,
+        listener::{Acceptor, Listener, TcpListener},
+        web::{Data, Path},
+    };
+
+    pub const ARTICLE: &str = "<!doctype html><html><head><title>Tower records</title><script>var tracker = 'SCRIPT-NOISE';</script></head>\
+<body><nav>NAV-NOISE Home About Subscribe</nav><article><h1>Tower records</h1><p>The Eiffel Tower was completed in March 1889 \
+for the World's Fair, after two years of construction by Gustave Eiffel's company.</p><p>It was the tallest structure in the world \
+until 1930, and it remains the most visited paid monument.</p></article><footer>FOOTER-NOISE cookie settings</footer></body></html>";
+
+    #[handler]
+    async fn page(Path(name): Path<String>, seen: Data<&Arc<Mutex<Vec<String>>>>) -> Response {
+        seen.lock().unwrap().push(name.clone());
+        match name.as_str() {
+            "article" => Response::builder().content_type("text/html; charset=utf-8").body(ARTICLE),
+            "huge" => Response::builder().content_type("text/plain").body("All work and no play. ".repeat(20_000)),
+            "loop-a" => Response::builder().status(StatusCode::FOUND).header("Location", "/loop-b").finish(),
+            "loop-b" => Response::builder().status(StatusCode::FOUND).header("Location", "/loop-a").finish(),
+            "slow" => {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                Response::builder().content_type("text/plain").body("late")
+            }
+            _ => Response::builder().status(StatusCode::NOT_FOUND).body("no such page"),
+        }
+    }
+
+    pub struct Pages {
+        pub base: String,
+        pub seen: Arc<Mutex<Vec<String>>>,
+    }
+
+    pub async fn start() -> Pages {
+        let seen = Arc::new(Mutex::new(vec![]));
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind pages");
+        let port = acceptor.local_addr()[0].as_socket_addr().expect("socket address").port();
+        let app = Route::new().at("/:name", poem::get(page)).data(seen.clone());
+        tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+        Pages { base: format!("http://127.0.0.1:{port}"), seen }
+    }
+}
+
+fn tool_contents(chat: &Value) -> Vec<String> {
+    chat["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_are_fetched_read_without_boilerplate_and_cited_and_failures_are_tool_results() {
+    let pages = pages::start().await;
+    let (app, provider) = TestApp::with_agent(&[
+        ("FETCH_ALLOW_PRIVATE_NETWORKS", "true"),
+        ("FETCH_MAX_BYTES", "4096"),
+        ("FETCH_TIMEOUT_SECS", "1"),
+    ])
+    .await;
+    let (id, bearer) = funded(&app, "pages@example.com").await;
+    let base = &pages.base;
+    let mut answer = verdict();
+    answer["sources"] = json!([format!("{base}/article"), format!("{base}/huge")]);
+    provider.set(Behaviour::script(vec![
+        (0, tool_call("c1", "fetch_url", json!({"url": format!("{base}/huge")}))),
+        (0, tool_call("c2", "fetch_url", json!({"url": format!("{base}/loop-a")}))),
+        (0, tool_call("c3", "fetch_url", json!({"url": format!("{base}/slow")}))),
+        (0, tool_call("c4", "fetch_url", json!({"url": format!("{base}/missing")}))),
+        (0, says(&answer.to_string())),
+    ]));
+    let text = format!("Was it finished in 1889? See {base}/article for the record.");
+    let task_id = start(&app, &id, &bearer, text.as_bytes()).await;
+    let workers = app.start_workers();
+    let task = app.finished_task(&task_id).await;
+    workers.shutdown(Duration::from_secs(30)).await;
+    assert_eq!(task.status, "COMPLETED", "failed fetches are tool results, not task failures: {:?}", task.error);
+
+    // The URL in the text was fetched before the first model call, without its boilerplate.
+    let chats = provider.chats();
+    let first = chats[0]["messages"][1]["content"].to_string();
+    assert!(first.contains("completed in March 1889"), "{first}");
+    for noise in ["SCRIPT-NOISE", "NAV-NOISE", "FOOTER-NOISE"] {
+        assert!(!first.contains(noise), "{noise} reached the model: {first}");
+    }
+    // Each failure came back to the model as its tool result.
+    let results = tool_contents(&chats[4]);
+    assert_eq!(results.len(), 4);
+    assert!(results[0].contains("[cut]") && results[0].len() < 6_000, "the huge page is cut: {}", results[0].len());
+    assert!(results[1].starts_with("Could not retrieve") && results[1].contains("loop"), "{}", results[1]);
+    assert!(results[2].starts_with("Could not retrieve") && results[2].contains("took longer"), "{}", results[2]);
+    assert!(results[3].starts_with("Could not retrieve") && results[3].contains("404"), "{}", results[3]);
+
+    let result = result_of(&task);
+    assert_eq!(result["sources"], json!([format!("{base}/article"), format!("{base}/huge")]));
+    let citation = &result["citations"][0];
+    assert_eq!(citation["title"], "Tower records");
+    assert!(citation["excerpt"].as_str().unwrap().contains("completed in March 1889"), "{citation}");
+    let fetches = clara_backend::services::steps::of(&task)
+        .into_iter()
+        .filter(|s| s.kind == clara_backend::services::steps::StepKind::Fetch)
+        .count();
+    assert_eq!(fetches, 5);
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_as_tool_results_and_never_reached() {
+    let pages = pages::start().await;
+    let (app, provider) = TestApp::with_agent(&[]).await; // FETCH_ALLOW_PRIVATE_NETWORKS off
+    let (id, bearer) = funded(&app, "ssrf@example.com").await;
+    let base = &pages.base;
+    provider.set(Behaviour::script(vec![
+        (0, tool_call("c1", "fetch_url", json!({"url": format!("{base}/article")}))),
+        (0, tool_call("c2", "fetch_url", json!({"url": "file:///etc/passwd"}))),
+        (0, says(&verdict().to_string())),
+    ]));
+    let text = format!("Look at http://localhost:{}/article please", base.rsplit(':').next().unwrap());
+    let task_id = start(&app, &id, &bearer, text.as_bytes()).await;
+    let workers = app.start_workers();
+    let task = app.finished_task(&task_id).await;
+    workers.shutdown(Duration::from_secs(30)).await;
+    assert_eq!(task.status, "COMPLETED", "{:?}", task.error);
+    assert!(pages.seen.lock().unwrap().is_empty(), "no request reached the loopback page server");
+    let chats = provider.chats();
+    let first = chats[0]["messages"][1]["content"].to_string();
+    assert!(first.contains("Could not retrieve http://localhost"), "{first}");
+    let results = tool_contents(&chats[2]);
+    assert!(results[0].starts_with("Could not retrieve") && results[0].contains("127.0.0.1"), "{}", results[0]);
+    assert!(results[1].starts_with("Could not retrieve file:///etc/passwd"), "{}", results[1]);
+    assert_eq!(result_of(&task)["sources"], json!([]));
+}
