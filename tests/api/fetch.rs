@@ -291,7 +291,7 @@ async fn a_slow_page_times_out() {
     let started = Instant::now();
     let err = fetcher.fetch(&pages.url("/slow")).await.unwrap_err();
     assert!(matches!(err, FetchError::TimedOut(_)), "{err:?}");
-    assert!(err.reason().contains("took longer than 0.8 seconds"), "{}", err.reason());
+    assert!(err.reason().contains("took longer than 0.8 s"), "{}", err.reason());
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }
 
