@@ -23,7 +23,15 @@ async fn an_in_flight_request_finishes_before_the_server_stops() {
     }));
     let url = format!("http://127.0.0.1:{port}/api/v1/stripe/portal");
     let request = tokio::spawn(reqwest::Client::new().post(url.clone()).header("Authorization", bearer).send());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Shut down once the request is inside the server (it has reached Stripe), however
+    // slowly a loaded machine got it there.
+    for _ in 0..500 {
+        if !stripe.requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!stripe.requests().is_empty(), "the request reached the server");
     stop.send(()).unwrap();
 
     let response = request.await.unwrap().expect("the in-flight request is answered");
