@@ -83,7 +83,13 @@ run() {
 }
 
 # Each pass starts with its own account; the provider makes more as the fuzzer destroys them.
-run user_token
+# Both passes run even when the first fails, so that one run reports everything.
+failed=0
+run user_token || failed=1
 new_account live2@example.com
-run api_key
+run api_key || failed=1
+if [ "$failed" -ne 0 ]; then
+    echo "schemathesis: a pass failed (seed ${SEED})" >&2
+    exit 1
+fi
 echo "schemathesis: no failures (seed ${SEED})"

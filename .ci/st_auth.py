@@ -264,6 +264,14 @@ def write_renewals():
             f.write(f"{STATE.renewals} (real values given: {real})\n")
 
 
+# Code routes whose real codes `before_call` gives, not `set`.
+BEFORE_CALL_CODE = {"PATCH /users/{user_email}/password", "POST /users/{user_id}/2fa"}
+
+
+def label_of(case):
+    return case.operation.label
+
+
 def security_of(case):
     raw = case.operation.definition.raw
     return raw.get("security", [])
@@ -309,7 +317,10 @@ class RenewingAuth:
             "transaction_id": data.get("transaction_id"),
         }
         code_op = case.operation.label in CODE_OPS
-        real_code = code_op and draws[4] < REAL_CODE_SHARE and isinstance(case.body, dict)
+        # Change password's real codes are given in `before_call` (to positive cases only).
+        real_code = (
+            code_op and label_of(case) not in BEFORE_CALL_CODE and draws[4] < REAL_CODE_SHARE and isinstance(case.body, dict)
+        )
         for (name, mine), draw in zip(own.items(), draws):
             if not (name in params and mine):
                 continue
@@ -329,9 +340,19 @@ class RenewingAuth:
                 case.body["code"] = code
 
 
-# Share of the cases of the operations below that get real values in `before_call`.
+# The operations below get real values in a share of their positive cases, and always in the
+# first few of each phase: schemathesis judges each phase apart, and flags an operation none
+# of whose positive cases in a phase was served. Negative cases keep the fuzzer's values.
 REAL_SHARE = 0.3
+FIRST_IN_PHASE = 2
+# Real values given, by (operation, phase).
+SEEN = collections.Counter()
 EVENT_TYPES = ["customer.created", "invoice.paid", "payment_intent.succeeded", "charge.refunded"]
+CLAIMS = [
+    "The Eiffel Tower was completed in 1889.",
+    "Water boils at 100 degrees Celsius at sea level.",
+    "The Great Wall of China is visible from the Moon with the naked eye.",
+]
 
 
 def sign(raw):
@@ -362,23 +383,32 @@ def unactivated_account():
         return None, None
 
 
+def scratch_account():
+    """A fresh ready account for one case."""
+    COUNTS["scratch_accounts"] += 1
+    return bootstrap.make_account(
+        BASE, PUBLIC_KEY, ADMIN_KEY, f"st-scratch-{uuid.uuid4().hex[:12]}@example.com", 1000, new_address()
+    )
+
+
+def own_account():
+    with STATE.lock:
+        return dict(STATE.account)
+
+
 def give_real_values(case):
     label = case.operation.label
     if label in ("POST /stripe/webhook", "POST /stripe/settle"):
         with RNG_LOCK:
-            own_body = RNG.random() < 0.5
             kind = RNG.choice(EVENT_TYPES)
-        raw = None
-        if own_body and not isinstance(case.body, bytes):
-            # The fuzzer's own event, signed as schemathesis will send it (requests' `json=`).
-            try:
-                raw = json.dumps(case.body, allow_nan=False).encode()
-            except (TypeError, ValueError):
-                raw = None
-        if raw is None:
+        if not isinstance(case.body, dict) or not isinstance(case.body.get("data"), dict):
             # A well-formed event of a type the server acknowledges and ignores.
-            raw = json.dumps({"id": f"evt_st_{uuid.uuid4().hex}", "type": kind, "data": {"object": {}}}).encode()
-        case.body = raw
+            case.body = {"id": f"evt_st_{uuid.uuid4().hex}", "type": kind, "data": {"object": {}}}
+        else:
+            case.body["id"] = f"evt_st_{uuid.uuid4().hex}"
+            case.body["type"] = kind
+        # Signed as schemathesis will send it: requests' `json=`, i.e. json.dumps as is.
+        raw = json.dumps(case.body, allow_nan=False).encode()
         case.headers = dict(case.headers or {})
         case.headers["Stripe-Signature"] = sign(raw)
         return "webhook"
@@ -389,23 +419,67 @@ def give_real_values(case):
             case.body.pop("code", None)
             return "google"
     elif label == "POST /auth/session":
-        with STATE.lock:
-            account = dict(STATE.account)
         case.headers = dict(case.headers or {})
-        case.headers["Authorization"] = basic(account)
+        case.headers["Authorization"] = basic(own_account())
         # No 2FA on this account: no code.
         if isinstance(case.body, dict):
             case.body.pop("code", None)
         return "login"
+    elif label == "POST /auth/register" and isinstance(case.body, dict):
+        case.body.update(
+            first_name="Fuzz", last_name="Tester", password="correct horse battery staple",
+            email=f"st-reg-{uuid.uuid4().hex[:12]}@example.com",
+        )
+        return "register"
+    elif label == "POST /users/{user_id}/agent/analysis" and isinstance(case.path_parameters, dict):
+        # A scratch account: the fuzzer resets the API key and deletes its own account.
+        account = scratch_account()
+        with RNG_LOCK:
+            claim = RNG.choice(CLAIMS)
+        case.path_parameters["user_id"] = account["user_id"]
+        case.headers = dict(case.headers or {})
+        case.headers["Authorization"] = f"Bearer {account[BEARER]}"
+        case.body = {"text": claim}
+        return "analysis"
     elif label == "POST /users/{user_email}/activate" and isinstance(case.body, dict) and isinstance(case.path_parameters, dict):
         email, code = unactivated_account()
         if code:
             case.path_parameters["user_email"] = email
             case.body["code"] = code
             return "activate"
+    elif label == "PATCH /users/{user_email}/password" and isinstance(case.body, dict) and isinstance(case.path_parameters, dict):
+        # A scratch account of its own: a fresh address has its full allowance of code
+        # e-mails, and no wrong code of the fuzzer's has locked its codes.
+        account = scratch_account()
+        code = mailed_code(account, "CHANGE_PASSWORD")
+        if code:
+            case.path_parameters["user_email"] = account["email"]
+            case.body["code"] = code
+            if str((case.headers or {}).get("Authorization", "")).startswith("Bearer "):
+                case.headers["Authorization"] = f"Bearer {account['user_token']}"
+            return "change_password"
+    elif label in ("POST /users/{user_id}/2fa/totp", "POST /users/{user_id}/2fa") and isinstance(case.path_parameters, dict):
+        # A scratch account of its own: turning 2FA on in the fuzzer's account would break
+        # its Basic login, and an account with 2FA on refuses to start again.
+        account = scratch_account()
+        if label == "POST /users/{user_id}/2fa":
+            if not isinstance(case.body, dict):
+                return None
+            bearer = f"Bearer {account['user_token']}"
+            status, body = request("POST", f"/users/{account['user_id']}/2fa/totp", bearer, {})
+            if not (200 <= status < 300 and body):
+                return None
+            account["secret"] = body["data"]["secret"]
+            case.body["code"] = next_app_code(account)
+        elif isinstance(case.body, dict):
+            # No 2FA on yet: no second factor to give.
+            case.body.pop("code", None)
+        case.path_parameters["user_id"] = account["user_id"]
+        case.headers = dict(case.headers or {})
+        case.headers["Authorization"] = f"Bearer {account['user_token']}"
+        return "scratch_2fa" if label.endswith("/2fa") else "scratch_totp"
     elif label == "GET /sandbox/mailbox/{email}" and isinstance(case.path_parameters, dict):
-        with STATE.lock:
-            case.path_parameters["email"] = STATE.account["email"]
+        case.path_parameters["email"] = own_account()["email"]
         return "mailbox"
     elif label == "POST /sandbox/google/id_token" and isinstance(case.body, dict):
         case.body["email"] = f"st-mint-{uuid.uuid4().hex[:12]}@example.com"
@@ -413,18 +487,45 @@ def give_real_values(case):
     return None
 
 
+REAL_VALUE_OPS = {
+    "POST /stripe/webhook", "POST /stripe/settle", "POST /auth/google", "POST /auth/session", "POST /auth/register",
+    "POST /users/{user_id}/agent/analysis", "POST /users/{user_email}/activate", "GET /sandbox/mailbox/{email}",
+    "POST /sandbox/google/id_token", "PATCH /users/{user_email}/password", "POST /users/{user_id}/2fa",
+    "POST /users/{user_id}/2fa/totp",
+}
+
+
+def is_positive(case):
+    meta = getattr(case, "meta", None) or getattr(case, "_meta", None)
+    mode = getattr(getattr(meta, "generation", None), "mode", None)
+    return mode is None or getattr(mode, "value", str(mode)).lower() == "positive"
+
+
+def phase_of(case):
+    meta = getattr(case, "meta", None) or getattr(case, "_meta", None)
+    phase = getattr(meta, "phase", None)
+    return str(getattr(phase, "name", phase))
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    label = case.operation.label
+    if label not in REAL_VALUE_OPS or not is_positive(case):
+        return
+    key = (label, phase_of(case))
     with RNG_LOCK:
+        first = SEEN[key] < FIRST_IN_PHASE
         draw = RNG.random()
-    if draw >= REAL_SHARE:
+    if not first and draw >= REAL_SHARE:
         return
     try:
         given = give_real_values(case)
     except Exception as error:  # a hook error would end the run; this case keeps its values
         if DEBUG:
-            print(f"st_auth: before_call: {case.operation.label}: {error!r}", file=sys.stderr)
+            print(f"st_auth: before_call: {label}: {error!r}", file=sys.stderr)
         return
     if given:
+        with RNG_LOCK:
+            SEEN[key] += 1
         with STATE.lock:
             COUNTS[given] += 1
