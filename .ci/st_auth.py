@@ -14,14 +14,17 @@ credential into `Authorization`: PublicApiKey and AdminApiKey raw, BearerAuth as
 `user_id`, `user_email`, `task_id` and `transaction_id` path parameters at the current
 account's own (a random id only ever gets 403/404), keeping a share of the fuzzer's values.
 
-A `before_call` hook then gives a share of the cases of the operations whose success no
-random value reaches a real one, so that they answer 2xx too (schemathesis flags an operation
-all of whose answers are 4xx, mostly other than 401/403/404/409/429, as a schema validation
-mismatch): a Google ID token minted by the sandbox (Google sign-in), the Basic login of the
-account (Login), the mailed activation code of a fresh unactivated account (Activate), a
-correct `Stripe-Signature` made with the STRIPE_WEBHOOK_SECRET the server verifies (Webhook
-and its alias), an address in the mailbox and in the ID-token minter. The rest of their
-cases keep the fuzzer's values.
+A `before_call` hook then gives real values to a share of the positive cases (and the first
+two of each phase) of the operations whose success no random value reaches, so that they
+answer 2xx too (schemathesis flags an operation none of whose positive cases in a phase was
+served, mostly with 4xx other than 401/403/404/409/429, as a schema validation mismatch): a
+Google ID token minted by the sandbox (Google sign-in), the Basic login of the account
+(Login), a fresh unactivated account and its mailed code (Activate), a fresh address
+(Register), a correct `Stripe-Signature` made with the STRIPE_WEBHOOK_SECRET the server
+verifies (Webhook and its alias), app codes of accounts kept with 2FA on (Disable 2FA,
+Recovery codes), scratch accounts (Analysis, Change password with a mailed code, Enable 2FA
+with an app code, Start TOTP enrolment), a real address (Mailbox, the ID-token minter). The
+other cases keep the fuzzer's values.
 
 Environment: BASE, PUBLIC_KEY, ADMIN_KEY, WEBHOOK_SECRET, CREDS (JSON of the first
 account), ST_BEARER (user_token | api_key), ST_SEED, ST_RENEWALS_FILE (where the counts of
@@ -66,12 +69,12 @@ SESSION_ONLY = {
     "POST /users/{user_id}/2fa",
     "DELETE /users/{user_id}/2fa",
     "POST /users/{user_id}/2fa/recovery_codes",
-    "POST /users/{user_id}/2fa/totp",
+    "POST /users/{user_id}/2fa/totp", "DELETE /users/{user_id}/2fa", "POST /users/{user_id}/2fa/recovery_codes",
 }
 # Share of path ids replaced by the account's own.
 OWN_ID_SHARE = 0.85
-# Routes that want a mailed one-time code in the body: a random one is always a 401, so a
-# share of their cases gets a real code (Send OTP, then the sandbox's mailbox).
+# Routes that want a one-time code in the body: a random one is always a 401, so `before_call`
+# gives a share of their positive cases a real one (from the mailbox, or an app code).
 CODE_OPS = {
     "POST /users/{user_id}/2fa": "TWO_FACTOR_AUTH",
     "DELETE /users/{user_id}/2fa": "TWO_FACTOR_AUTH",
@@ -80,9 +83,8 @@ CODE_OPS = {
 }
 # Their other cases keep the fuzzer's ids: the server locks an account's codes after a few
 # wrong ones, and a locked account would refuse the real code too.
-REAL_CODE_SHARE = 0.5
-# These need 2FA on: their real-code cases go to a second account kept with 2FA on, so the
-# main account's Basic login keeps working.
+# These need 2FA on: their real-code cases go to accounts kept with 2FA on (twofa_code), so
+# the main account's Basic login keeps working.
 NEEDS_2FA = {"DELETE /users/{user_id}/2fa", "POST /users/{user_id}/2fa/recovery_codes"}
 
 
@@ -264,14 +266,6 @@ def write_renewals():
             f.write(f"{STATE.renewals} (real values given: {real})\n")
 
 
-# Code routes whose real codes `before_call` gives, not `set`.
-BEFORE_CALL_CODE = {"PATCH /users/{user_email}/password", "POST /users/{user_id}/2fa"}
-
-
-def label_of(case):
-    return case.operation.label
-
-
 def security_of(case):
     raw = case.operation.definition.raw
     return raw.get("security", [])
@@ -316,28 +310,14 @@ class RenewingAuth:
             "task_id": data.get("task_id"),
             "transaction_id": data.get("transaction_id"),
         }
+        # Code routes keep the fuzzer's ids: the server locks an account's codes after a few
+        # wrong ones. Their real codes are given in `before_call`, to positive cases only.
         code_op = case.operation.label in CODE_OPS
-        # Change password's real codes are given in `before_call` (to positive cases only).
-        real_code = (
-            code_op and label_of(case) not in BEFORE_CALL_CODE and draws[4] < REAL_CODE_SHARE and isinstance(case.body, dict)
-        )
         for (name, mine), draw in zip(own.items(), draws):
             if not (name in params and mine):
                 continue
-            if real_code or (not code_op and (params[name] in STATE.old_ids or draw < OWN_ID_SHARE)):
+            if not code_op and (params[name] in STATE.old_ids or draw < OWN_ID_SHARE):
                 params[name] = mine
-        if real_code:
-            label = case.operation.label
-            if label in NEEDS_2FA:
-                target, code = twofa_code(label)
-                # Only with a code: a wrong one would lock the account's codes.
-                if code:
-                    params["user_id"] = target["user_id"]
-                    case.headers["Authorization"] = f"Bearer {target['user_token']}"
-            else:
-                code = mailed_code(data, CODE_OPS[label])
-            if code:
-                case.body["code"] = code
 
 
 # The operations below get real values in a share of their positive cases, and always in the
@@ -478,6 +458,15 @@ def give_real_values(case):
         case.headers = dict(case.headers or {})
         case.headers["Authorization"] = f"Bearer {account['user_token']}"
         return "scratch_2fa" if label.endswith("/2fa") else "scratch_totp"
+    elif label in NEEDS_2FA and isinstance(case.body, dict) and isinstance(case.path_parameters, dict):
+        target, code = twofa_code(label)
+        # Only with a code: a wrong one would lock the account's codes.
+        if code:
+            case.path_parameters["user_id"] = target["user_id"]
+            case.headers = dict(case.headers or {})
+            case.headers["Authorization"] = f"Bearer {target['user_token']}"
+            case.body["code"] = code
+            return "app_code"
     elif label == "GET /sandbox/mailbox/{email}" and isinstance(case.path_parameters, dict):
         case.path_parameters["email"] = own_account()["email"]
         return "mailbox"
@@ -491,7 +480,7 @@ REAL_VALUE_OPS = {
     "POST /stripe/webhook", "POST /stripe/settle", "POST /auth/google", "POST /auth/session", "POST /auth/register",
     "POST /users/{user_id}/agent/analysis", "POST /users/{user_email}/activate", "GET /sandbox/mailbox/{email}",
     "POST /sandbox/google/id_token", "PATCH /users/{user_email}/password", "POST /users/{user_id}/2fa",
-    "POST /users/{user_id}/2fa/totp",
+    "POST /users/{user_id}/2fa/totp", "DELETE /users/{user_id}/2fa", "POST /users/{user_id}/2fa/recovery_codes",
 }
 
 
