@@ -1,13 +1,15 @@
-"""Makes a ready account on a live server: registered, activated with the mailed code,
-logged in, with an API key and credits. Prints the credentials as JSON.
+"""Makes a ready account on a live sandbox server (`clara-backend serve --sandbox`):
+registered, activated with the mailed code read from the sandbox's mailbox
+(`GET /api/v1/sandbox/mailbox/{email}`), logged in, with an API key and credits. Prints the
+credentials as JSON.
 
-Usage: python bootstrap.py BASE_URL PUBLIC_KEY ADMIN_KEY MAIL_LOG EMAIL
+Usage: python bootstrap.py BASE_URL PUBLIC_KEY ADMIN_KEY EMAIL
 """
 
 import json
-import re
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 
@@ -24,20 +26,28 @@ def call(method, url, auth=None, body=None, forwarded=None):
         return json.loads(response.read() or b"null")
 
 
-def code_for(mail_log, email, kind):
+def mailbox(base, email):
+    """The mails the sandbox kept for `email`, newest first."""
+    return call("GET", f"{base}/api/v1/sandbox/mailbox/{urllib.parse.quote(email)}")["data"]
+
+
+def mail_ids(base, email):
+    return {mail["id"] for mail in mailbox(base, email)}
+
+
+def code_for(base, email, otp_type, seen=frozenset()):
+    """The newest `otp_type` code (ACTIVATION, TWO_FACTOR_AUTH, CHANGE_PASSWORD,
+    DELETE_ACCOUNT) mailed to `email`, among the mails whose ids are not in `seen` (take
+    `mail_ids` before asking for a code, to be sure to get the new one)."""
     for _ in range(300):
-        try:
-            text = open(mail_log, encoding="utf-8").read()
-        except FileNotFoundError:
-            text = ""
-        blocks = [b for b in text.split("=== to: ") if b.startswith(email) and kind in b.lower()]
-        if blocks:
-            return re.findall(r"\b(\d{6})\b", blocks[-1])[0]
+        for mail in mailbox(base, email):
+            if mail["otp_type"] == otp_type and mail["code"] and mail["id"] not in seen:
+                return mail["code"]
         time.sleep(0.1)
-    raise SystemExit(f"no {kind} code mailed to {email}")
+    raise SystemExit(f"no {otp_type} code mailed to {email}")
 
 
-def make_account(base, public_key, admin_key, mail_log, email, credits=1000, forwarded=None):
+def make_account(base, public_key, admin_key, email, credits=1000, forwarded=None):
     """Registers, activates and funds an account; returns its credentials. `forwarded`: an
     X-Forwarded-For address, so that the per-address limits on sign-ups and code e-mails do
     not count these against the fuzzer's 127.0.0.1."""
@@ -45,8 +55,8 @@ def make_account(base, public_key, admin_key, mail_log, email, credits=1000, for
     password = "correct horse battery staple"
     user = call("POST", f"{api}/auth/register", public_key,
                 {"first_name": "Fuzz", "last_name": "Tester", "email": email, "password": password}, forwarded)["data"]
-    code = code_for(mail_log, email, "activate")
-    call("POST", f"{api}/users/{email}/activate", public_key, {"code": code}, forwarded)
+    code = code_for(base, email, "ACTIVATION")
+    call("POST", f"{api}/users/{urllib.parse.quote(email)}/activate", public_key, {"code": code}, forwarded)
     call("PUT", f"{api}/users/{user['id']}/credits", admin_key, {"credits": credits})
     token = user["token"]
     key = call("GET", f"{api}/users/{user['id']}/api_key", f"Bearer {token}")["data"]["token"]
@@ -54,8 +64,8 @@ def make_account(base, public_key, admin_key, mail_log, email, credits=1000, for
 
 
 def main():
-    base, public_key, admin_key, mail_log, email = sys.argv[1:6]
-    print(json.dumps(make_account(base, public_key, admin_key, mail_log, email)))
+    base, public_key, admin_key, email = sys.argv[1:5]
+    print(json.dumps(make_account(base, public_key, admin_key, email)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generated clients used for real: TypeScript types (openapi-typescript) and client
-# (openapi-fetch) drive the full journey against a live server; the @hey-api/openapi-ts
+# (openapi-fetch) drive the full journey against a live sandbox server (.ci/live-stack.sh:
+# codes from the sandbox's mailbox, payments through its checkout); the @hey-api/openapi-ts
 # SDK must compile under --strict; the spec must suit swift-openapi-generator; Redocly
 # lints the committed spec; the generator matrix (.ci/generators.sh) runs every generator our
 # users run, and Spectral.

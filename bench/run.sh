@@ -27,23 +27,20 @@ SECRET=whsec_bench
 CORES="$(nproc)"
 DURATION="${BENCH_SECONDS:-10}"
 
-"${VENV}/bin/python" .ci/fakes.py --stripe 18201 --provider 18202 --smtp 18203 --mail-log "$WORK/mails.txt" >"$WORK/fakes.log" 2>&1 &
-FAKES=$!
 SERVER=""
-for _ in $(seq 1 100); do grep -q ready "$WORK/fakes.log" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$WORK/fakes.log" || { cat "$WORK/fakes.log"; exit 1; }
-cleanup() { set +e; [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; kill "$FAKES" 2>/dev/null; wait 2>/dev/null; }
+cleanup() { set +e; [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; }
 trap cleanup EXIT
 
 start_server() {
     # $1: DATABASE_URL, $2: REDIS_URL (optional: the several-processes set-up)
+    # Sandbox mode: mail, Stripe and the model are the server's own doubles (the model's
+    # answers to the analyses burst are computed in the measured process); the webhook
+    # secret is set so that bench/burst.py signs its deliveries.
     env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$1" ${2:+REDIS_URL="$2"} ${2:+REDIS_PREFIX="clara-bench:$RANDOM:"} \
         PORT="$PORT" BCRYPT_COST=12 JWT_SECRET="$JWT_SECRET" \
         PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" RATE_LIMIT_PER_SECOND=1000000 SIGNUPS_PER_ADDRESS_HOUR=1000000 \
-        SMTP_URL=smtp://127.0.0.1:18203 STRIPE_SECRET_KEY=sk_bench STRIPE_WEBHOOK_SECRET="$SECRET" \
-        STRIPE_API_BASE=http://127.0.0.1:18201 CLIENT_URL=http://localhost:3000 \
-        AGENT_API_BASE=http://127.0.0.1:18202/v1 AGENT_MODEL=bench WORKER_CONCURRENCY=8 \
-        ATTACHMENTS_DIR="$WORK/files" RUST_LOG=error "$BIN" serve >"$WORK/server.log" 2>&1 &
+        STRIPE_WEBHOOK_SECRET="$SECRET" CLIENT_URL=http://localhost:3000 WORKER_CONCURRENCY=8 \
+        ATTACHMENTS_DIR="$WORK/files" RUST_LOG=error "$BIN" serve --sandbox >"$WORK/server.log" 2>&1 &
     SERVER=$!
 }
 
@@ -63,7 +60,7 @@ bench_one() {
     local label="$1" url="$2"
     start_server "$url"; wait_ready
     local creds user_id ut ak
-    creds="$("${VENV}/bin/python" .ci/bootstrap.py "$BASE" "$PUBLIC_KEY" "$ADMIN_KEY" "$WORK/mails.txt" "bench-${label}@example.com")"
+    creds="$("${VENV}/bin/python" .ci/bootstrap.py "$BASE" "$PUBLIC_KEY" "$ADMIN_KEY" "bench-${label}@example.com")"
     user_id="$(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')"
     ut="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_token"])')"
     ak="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
@@ -121,7 +118,7 @@ bench_reads_shared() {
     local label="$1"
     start_server "$2" "$3"; wait_ready
     local creds user_id ut ak version ut_rps ak_rps
-    creds="$("${VENV}/bin/python" .ci/bootstrap.py "$BASE" "$PUBLIC_KEY" "$ADMIN_KEY" "$WORK/mails.txt" "bench-${label}@example.com")"
+    creds="$("${VENV}/bin/python" .ci/bootstrap.py "$BASE" "$PUBLIC_KEY" "$ADMIN_KEY" "bench-${label}@example.com")"
     user_id="$(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')"
     ut="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_token"])')"
     ak="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
