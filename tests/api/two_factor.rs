@@ -127,3 +127,20 @@ async fn authenticator_app_enrolment_and_login() {
     );
     app.login("ada@example.com", PASSWORD, None).await.assert_success(200, "User logged in successfully.");
 }
+
+/// An account deleted between the credential check (answered from the authentication cache)
+/// and the write: the write finds no row and answers 404, as documented, never 500.
+#[tokio::test]
+async fn writes_to_an_account_deleted_under_them_are_404() {
+    use sea_orm::EntityTrait;
+    let app = TestApp::new().await;
+    let (id, bearer) = app.active_user("vanishing@example.com").await;
+    // Cached: the next requests authenticate without reading the row.
+    app.get(&format!("/users/{id}"), Some(&bearer)).await.assert_success(200, "User fetched successfully.");
+    entity::users::Entity::delete_by_id(id.clone()).exec(&app.state.db).await.unwrap();
+    let gone = "User with the given identifier does not exist.";
+    app.call(Method::PATCH, &format!("/users/{id}"), Some(&bearer), Some(json!({"is_dark_mode": false})))
+        .await
+        .assert_error(404, "user_not_found", gone);
+    app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), None).await.assert_error(404, "user_not_found", gone);
+}
