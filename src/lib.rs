@@ -24,7 +24,10 @@ use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, http::header::CONT
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::{
-    clients::{agent::AgentClient, apple_jwks::AppleVerifier, google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
+    clients::{
+        agent::AgentClient, apple_jwks::AppleVerifier, google_jwks::GoogleVerifier, mailer::Mailer,
+        stripe::StripeClient,
+    },
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
     state::{AppState, Clock, Inner},

@@ -11,7 +11,10 @@ use std::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    clients::{agent::AgentClient, apple_jwks::AppleVerifier, google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
+    clients::{
+        agent::AgentClient, apple_jwks::AppleVerifier, google_jwks::GoogleVerifier, mailer::Mailer,
+        stripe::StripeClient,
+    },
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
 };

@@ -82,15 +82,9 @@ impl AppleApi {
         let names = AppleNames { first_name: name(body.first_name)?, last_name: name(body.last_name)? };
         let nonce = body.nonce.map(|n| n.0);
         let code = body.code.map(|c| c.0);
-        let (user, token, created) = accounts::apple(
-            &self.state,
-            &body.id_token.0,
-            nonce.as_deref(),
-            names,
-            code.as_deref(),
-            client(req),
-        )
-        .await?;
+        let (user, token, created) =
+            accounts::apple(&self.state, &body.id_token.0, nonce.as_deref(), names, code.as_deref(), client(req))
+                .await?;
         let message = if created { "User registered successfully." } else { "User logged in successfully." };
         Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), message))))
     }

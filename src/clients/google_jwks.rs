@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-pub use super::jwks::{EmailVerified, JwksError as GoogleError};
 use super::jwks::OidcVerifier;
+pub use super::jwks::{EmailVerified, JwksError as GoogleError};
 
 /// The claims we use from a verified Google ID token.
 #[derive(Debug, Deserialize)]

@@ -175,9 +175,13 @@ async fn apple_bad_tokens_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn apple_unknown_key_id_makes_the_server_refetch() {
     let (app, jwks) = app_with_apple().await;
-    sign_in(&app, json!({"id_token": token("a@example.com")})).await.assert_success(201, "User registered successfully.");
+    sign_in(&app, json!({"id_token": token("a@example.com")}))
+        .await
+        .assert_success(201, "User registered successfully.");
     assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1);
-    sign_in(&app, json!({"id_token": token("a@example.com")})).await.assert_success(201, "User logged in successfully.");
+    sign_in(&app, json!({"id_token": token("a@example.com")}))
+        .await
+        .assert_success(201, "User logged in successfully.");
     assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1, "the cached key set is used");
     // A key Apple does not (yet) publish: refused.
     let rotated = keys()[1].sign(&apple_claims("b@example.com", BUNDLE_ID, 600));
@@ -199,8 +203,8 @@ async fn without_client_ids_apple_sign_in_is_503() {
         "This feature is not configured on the server. Set APPLE_CLIENT_IDS (and APPLE_JWKS_URL) to enable it.",
     );
     // Google's configuration does not turn Apple on; a blank list is no list.
-    let app = TestApp::with_env(&[("GOOGLE_CLIENT_ID", "x.apps.googleusercontent.com"), ("APPLE_CLIENT_IDS", " , ")])
-        .await;
+    let app =
+        TestApp::with_env(&[("GOOGLE_CLIENT_ID", "x.apps.googleusercontent.com"), ("APPLE_CLIENT_IDS", " , ")]).await;
     sign_in(&app, json!({"id_token": token("a@example.com")})).await.assert_error(
         503,
         "not_configured",
@@ -246,7 +250,9 @@ async fn apple_public_key_is_optional_but_a_wrong_one_is_refused() {
         "unauthorized",
         MSG_UNAUTHORIZED,
     );
-    app.post("/auth/apple", Some("pk_app"), Some(body.clone())).await.assert_success(201, "User registered successfully.");
+    app.post("/auth/apple", Some("pk_app"), Some(body.clone()))
+        .await
+        .assert_success(201, "User registered successfully.");
     app.post("/auth/apple", None, Some(body)).await.assert_success(201, "User logged in successfully.");
 }
 

@@ -83,7 +83,9 @@ async fn no_credentials_is_401_wherever_documented() {
     let mut wrong = vec![];
     for (method, path, op) in operations(&app).await {
         // Google and Apple sign-in take a public key optionally; their 401 is a refused ID token.
-        if !documents(&op, "401", "unauthorized") || ["authGoogle", "authApple"].contains(&op["operationId"].as_str().unwrap_or_default()) {
+        if !documents(&op, "401", "unauthorized")
+            || ["authGoogle", "authApple"].contains(&op["operationId"].as_str().unwrap_or_default())
+        {
             continue;
         }
         let reply = app.raw(method.clone(), &path, &[], None).await;
