@@ -874,4 +874,15 @@ mod tests {
         let config = parse(&[("PUBLIC_API_KEYS", " a, b ,,c ")]).unwrap();
         assert_eq!(config.public_api_keys, vec!["a", "b", "c"]);
     }
+
+    #[test]
+    fn apple_client_ids_are_split_and_its_key_set_url_checked() {
+        let config = parse(&[]).unwrap();
+        assert!(config.apple_client_ids.is_empty());
+        assert_eq!(config.apple_jwks_url, DEFAULT_APPLE_JWKS_URL);
+        let config = parse(&[("APPLE_CLIENT_IDS", " co.crazi.clara, ,co.crazi.clara.web ")]).unwrap();
+        assert_eq!(config.apple_client_ids, vec!["co.crazi.clara", "co.crazi.clara.web"]);
+        let err = parse(&[("APPLE_JWKS_URL", "not a url")]).unwrap_err();
+        assert_eq!(err.variable, "APPLE_JWKS_URL");
+    }
 }
