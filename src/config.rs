@@ -18,6 +18,7 @@ pub(crate) fn invalid(variable: &'static str, reason: impl Into<String>) -> Conf
 }
 
 pub const DEFAULT_GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+pub const DEFAULT_APPLE_JWKS_URL: &str = "https://appleid.apple.com/auth/keys";
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
 pub const DEFAULT_BRAVE_API_BASE: &str = "https://api.search.brave.com";
 pub const DEFAULT_TAVILY_API_BASE: &str = "https://api.tavily.com";
@@ -40,6 +41,10 @@ pub struct Config {
     pub mail_from: String,
     pub google_client_id: Option<String>,
     pub google_jwks_url: String,
+    /// Sign in with Apple audiences (`APPLE_CLIENT_IDS`: bundle ids and service ids);
+    /// empty: Apple sign-in answers 503.
+    pub apple_client_ids: Vec<String>,
+    pub apple_jwks_url: String,
     pub log_format: LogFormat,
     /// Largest JSON request body, in bytes.
     pub json_body_limit: usize,
@@ -283,6 +288,15 @@ impl Config {
         let google_client_id = get("GOOGLE_CLIENT_ID").map(str::to_string);
         let google_jwks_url = get("GOOGLE_JWKS_URL").unwrap_or(DEFAULT_GOOGLE_JWKS_URL).to_string();
         url::Url::parse(&google_jwks_url).map_err(|e| invalid("GOOGLE_JWKS_URL", format!("not a URL ({e})")))?;
+        let apple_client_ids: Vec<String> = get("APPLE_CLIENT_IDS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .collect();
+        let apple_jwks_url = get("APPLE_JWKS_URL").unwrap_or(DEFAULT_APPLE_JWKS_URL).to_string();
+        url::Url::parse(&apple_jwks_url).map_err(|e| invalid("APPLE_JWKS_URL", format!("not a URL ({e})")))?;
         let log_format = match get("LOG_FORMAT").unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -477,6 +491,8 @@ impl Config {
             mail_from,
             google_client_id,
             google_jwks_url,
+            apple_client_ids,
+            apple_jwks_url,
             log_format,
             json_body_limit: 1024 * 1024,
             outbound_timeout: Duration::from_millis(outbound_ms),
@@ -857,5 +873,16 @@ mod tests {
     fn public_keys_are_split_and_trimmed() {
         let config = parse(&[("PUBLIC_API_KEYS", " a, b ,,c ")]).unwrap();
         assert_eq!(config.public_api_keys, vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn apple_client_ids_are_split_and_its_key_set_url_checked() {
+        let config = parse(&[]).unwrap();
+        assert!(config.apple_client_ids.is_empty());
+        assert_eq!(config.apple_jwks_url, DEFAULT_APPLE_JWKS_URL);
+        let config = parse(&[("APPLE_CLIENT_IDS", " co.crazi.clara, ,co.crazi.clara.web ")]).unwrap();
+        assert_eq!(config.apple_client_ids, vec!["co.crazi.clara", "co.crazi.clara.web"]);
+        let err = parse(&[("APPLE_JWKS_URL", "not a url")]).unwrap_err();
+        assert_eq!(err.variable, "APPLE_JWKS_URL");
     }
 }

@@ -24,7 +24,10 @@ use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, http::header::CONT
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::{
-    clients::{agent::AgentClient, google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
+    clients::{
+        agent::AgentClient, apple_jwks::AppleVerifier, google_jwks::GoogleVerifier, mailer::Mailer,
+        stripe::StripeClient,
+    },
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
     state::{AppState, Clock, Inner},
@@ -137,6 +140,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
             .map_err(|e| StartError::Other(e.to_string()))?,
     };
     let google = GoogleVerifier::new(config.google_client_id.clone(), config.google_jwks_url.clone(), http.clone());
+    let apple = AppleVerifier::new(config.apple_client_ids.clone(), config.apple_jwks_url.clone(), http.clone());
     let stripe =
         config.stripe_secret_key.as_deref().map(|key| StripeClient::new(http.clone(), &config.stripe_api_base, key));
     // The provider client has no overall timeout of its own: each call sets AGENT_TIMEOUT_MS.
@@ -185,6 +189,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         passwords: PasswordHasher::new(config.bcrypt_cost, metrics.password_hashes.clone()),
         mailer,
         google,
+        apple,
         stripe,
         agent,
         limits,

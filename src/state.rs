@@ -11,7 +11,10 @@ use std::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    clients::{agent::AgentClient, google_jwks::GoogleVerifier, mailer::Mailer, stripe::StripeClient},
+    clients::{
+        agent::AgentClient, apple_jwks::AppleVerifier, google_jwks::GoogleVerifier, mailer::Mailer,
+        stripe::StripeClient,
+    },
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
 };
@@ -49,6 +52,7 @@ pub struct Inner {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub google: GoogleVerifier,
+    pub apple: AppleVerifier,
     /// None without `STRIPE_SECRET_KEY`.
     pub stripe: Option<StripeClient>,
     /// None without `AGENT_API_BASE`.

@@ -67,7 +67,7 @@ pub enum NoContent {
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// The client address the rate-limit middleware found.
-fn client(req: &Request) -> Option<std::net::IpAddr> {
+pub(super) fn client(req: &Request) -> Option<std::net::IpAddr> {
     req.extensions().get::<ClientAddr>().and_then(|c| c.0)
 }
 

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod agent;
 pub mod api_keys;
+pub mod apple;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -66,6 +67,7 @@ pub const TAG_ORDER: [ApiTags; 10] = [
 
 pub type Apis = (
     auth::AuthApi,
+    apple::AppleApi,
     users::UsersApi,
     api_keys::ApiKeysApi,
     transactions::TransactionsApi,
@@ -79,6 +81,7 @@ pub type Apis = (
 fn apis(state: &AppState) -> Apis {
     (
         auth::AuthApi { state: state.clone() },
+        apple::AppleApi { state: state.clone() },
         users::UsersApi { state: state.clone() },
         api_keys::ApiKeysApi { state: state.clone() },
         transactions::TransactionsApi { state: state.clone() },

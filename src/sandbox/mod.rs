@@ -57,6 +57,8 @@ const SHADOWED: &[&str] = &[
     "STRIPE_API_BASE",
     "GOOGLE_CLIENT_ID",
     "GOOGLE_JWKS_URL",
+    "APPLE_CLIENT_IDS",
+    "APPLE_JWKS_URL",
     "AGENT_API_BASE",
     "AGENT_API_KEY",
     "AGENT_MODEL",

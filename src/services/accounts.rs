@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     auth_cache::{Credential, CredentialKind},
-    clients::{google_jwks::GoogleError, mailer::code_mail},
+    clients::{jwks::JwksError, mailer::code_mail},
     domain::{Email, IdPrefix, OtpType, Password, PersonName, new_id},
     state::AppState,
 };
@@ -213,7 +213,7 @@ pub async fn login(
     Ok((user, token))
 }
 
-/// With 2FA on, a sign-in (password or Google) needs a valid second factor: none or a
+/// With 2FA on, a sign-in (password, Google or Apple) needs a valid second factor: none or a
 /// wrong one is the 401 that says 2FA is on.
 async fn second_factor_for_sign_in(state: &AppState, user: &users::Model, code: Option<&str>) -> ServiceResult<()> {
     if !user.is_2fa_enabled {
@@ -226,26 +226,99 @@ async fn second_factor_for_sign_in(state: &AppState, user: &users::Model, code: 
         .ok_or(ServiceError::TwoFactor { is_2fa_enabled: true })
 }
 
-/// Signs in with a Google ID token; the flag says whether the account is new. 2FA is
-/// honoured as for Login (`code`, counted against the account's code attempts). An
-/// account that was registered but never activated is taken over by the address's
-/// proven owner: activated, with the registrant's password and sessions dropped.
+/// What an identity provider's refusal means to the caller: its feature is off (503
+/// naming `variables`), the token is refused (401), or its key set could not be had
+/// (logged; a 401 too, as the token could not be verified).
+fn provider_error(err: JwksError, provider: &str, variables: &'static str) -> ServiceError {
+    match err {
+        JwksError::NotConfigured => ServiceError::NotConfigured(variables),
+        JwksError::Invalid => ServiceError::Unauthorized,
+        JwksError::KeySet(reason) => {
+            tracing::error!(%reason, provider, "identity provider key set unavailable");
+            ServiceError::Unauthorized
+        }
+    }
+}
+
+/// Signs in with a Google ID token; the flag says whether the account is new. See
+/// [`federated_sign_in`] for the account rules.
 pub async fn google(
     state: &AppState,
     id_token: &str,
     code: Option<&str>,
     client: Client,
 ) -> ServiceResult<(users::Model, String, bool)> {
-    let claims = state.google.verify(id_token).await.map_err(|err| match err {
-        GoogleError::NotConfigured => ServiceError::NotConfigured("GOOGLE_CLIENT_ID (and GOOGLE_JWKS_URL)"),
-        GoogleError::Invalid => ServiceError::Unauthorized,
-        GoogleError::KeySet(reason) => {
-            tracing::error!(%reason, "Google key set unavailable");
-            ServiceError::Unauthorized
-        }
-    })?;
+    let claims = state
+        .google
+        .verify(id_token)
+        .await
+        .map_err(|err| provider_error(err, "google", "GOOGLE_CLIENT_ID (and GOOGLE_JWKS_URL)"))?;
     let email: Email = claims.email.parse().map_err(|_| ServiceError::Unauthorized)?;
-    if let Some(user) = user_by_email(state, &email).await? {
+    let names = || {
+        let local_part = email.as_str().split('@').next().unwrap_or("User");
+        let first = claims.given_name.as_deref().or(claims.name.as_deref()).unwrap_or(local_part);
+        let first_name = PersonName::parse(&first.chars().take(50).collect::<String>())
+            .or_else(|_| PersonName::parse("User"))
+            .map_err(|_| ServiceError::Internal("default name".into()))?;
+        let last_name =
+            claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
+        Ok((first_name, last_name))
+    };
+    federated_sign_in(state, &email, names, code, client).await
+}
+
+/// The names Sign in with Apple's client passed on (Apple gives them to the app once),
+/// already validated as Register's.
+pub struct AppleNames {
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+}
+
+/// Signs in with an Apple identity token (and the nonce the client used, if any); the
+/// flag says whether the account is new. The names are used only to create an account
+/// (the address's local part when none is given). See [`federated_sign_in`].
+pub async fn apple(
+    state: &AppState,
+    id_token: &str,
+    nonce: Option<&str>,
+    names: AppleNames,
+    code: Option<&str>,
+    client: Client,
+) -> ServiceResult<(users::Model, String, bool)> {
+    let (email, _sub) = state
+        .apple
+        .verify(id_token, nonce)
+        .await
+        .map_err(|err| provider_error(err, "apple", "APPLE_CLIENT_IDS (and APPLE_JWKS_URL)"))?;
+    let email: Email = email.parse().map_err(|_| ServiceError::Unauthorized)?;
+    let names = || {
+        let first_name = match names.first_name {
+            Some(name) => name,
+            None => {
+                let local_part = email.as_str().split('@').next().unwrap_or("User");
+                PersonName::parse(&local_part.chars().take(50).collect::<String>())
+                    .or_else(|_| PersonName::parse("User"))
+                    .map_err(|_| ServiceError::Internal("default name".into()))?
+            }
+        };
+        Ok((first_name, names.last_name))
+    };
+    federated_sign_in(state, &email, names, code, client).await
+}
+
+/// A sign-in with an identity provider's verified address; the flag says whether the
+/// account is new (`names` makes its names, called only then). 2FA is honoured as for
+/// Login (`code`, counted against the account's code attempts). An account that was
+/// registered but never activated is taken over by the address's proven owner:
+/// activated, with the registrant's password and sessions dropped.
+async fn federated_sign_in(
+    state: &AppState,
+    email: &Email,
+    names: impl FnOnce() -> ServiceResult<(PersonName, Option<PersonName>)>,
+    code: Option<&str>,
+    client: Client,
+) -> ServiceResult<(users::Model, String, bool)> {
+    if let Some(user) = user_by_email(state, email).await? {
         let user = if user.is_active { user } else { claim_unactivated(state, user).await? };
         if user.is_2fa_enabled {
             let check = second_factor_for_sign_in(state, &user, code);
@@ -254,19 +327,13 @@ pub async fn google(
         let token = start_session(state, &user.id).await?;
         return Ok((user, token, false));
     }
-    let local_part = email.as_str().split('@').next().unwrap_or("User");
-    let first = claims.given_name.as_deref().or(claims.name.as_deref()).unwrap_or(local_part);
-    let first_name = PersonName::parse(&first.chars().take(50).collect::<String>())
-        .or_else(|_| PersonName::parse("User"))
-        .map_err(|_| ServiceError::Internal("default name".into()))?;
-    let last_name =
-        claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
-    let user = new_user_row(state, &email, None, first_name, last_name, true);
+    let (first_name, last_name) = names()?;
+    let user = new_user_row(state, email, None, first_name, last_name, true);
     let (user, created) = match user.insert(&state.db).await {
         Ok(user) => (user, true),
         // A parallel sign-in made it first: log into that one.
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            (user_by_email(state, &email).await?.ok_or(ServiceError::Unauthorized)?, false)
+            (user_by_email(state, email).await?.ok_or(ServiceError::Unauthorized)?, false)
         }
         Err(err) => return Err(err.into()),
     };

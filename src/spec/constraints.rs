@@ -45,6 +45,8 @@ pub fn apply(doc: &mut Value) {
         ("RegisterRequest", "last_name"),
         ("UpdateUserRequest", "first_name"),
         ("UpdateUserRequest", "last_name"),
+        ("AppleRequest", "first_name"),
+        ("AppleRequest", "last_name"),
     ] {
         merge(doc, &field(schema, name_field), name());
     }
@@ -59,7 +61,7 @@ pub fn apply(doc: &mut Value) {
     for schema in ["CodeRequest", "ChangePasswordRequest"] {
         expect_pattern(doc, &field(schema, "code"), OTP_CODE_PATTERN);
     }
-    for schema in ["SecondFactorRequest", "LoginRequest", "TotpEnrolmentRequest", "GoogleRequest"] {
+    for schema in ["SecondFactorRequest", "LoginRequest", "TotpEnrolmentRequest", "GoogleRequest", "AppleRequest"] {
         expect_pattern(doc, &field(schema, "code"), SECOND_FACTOR_PATTERN);
     }
     // `{user_email}` in the path is parsed as an Email too.

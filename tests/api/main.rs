@@ -6,6 +6,7 @@ mod account_safety;
 mod admin;
 mod agent;
 mod api_keys;
+mod apple;
 mod auth;
 mod auth_cache;
 mod bad_input;

@@ -70,6 +70,7 @@ async fn every_operation_is_documented_for_generators() {
     for expected in [
         "authRegister",
         "authGoogle",
+        "authApple",
         "authLogin",
         "authLogout",
         "authChangePassword",

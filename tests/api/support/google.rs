@@ -1,5 +1,6 @@
 //! A fake Google: an RSA key made in the test, its JWKS served on 127.0.0.1, and ID
-//! tokens signed with it.
+//! tokens signed with it. The key set and keys are provider-neutral: `tests/api/apple.rs`
+//! serves them as Apple's, with Apple's claims.
 
 use std::sync::{
     Arc, Mutex, OnceLock,

@@ -1,0 +1,135 @@
+//! A generic OpenID Connect ID-token verifier: RS256 tokens checked against a JWKS
+//! (fetched from a URL, cached, re-fetched when a token names a key id we do not have,
+//! at most every [`MIN_REFETCH`]), an issuer list, an audience list and `exp`. Google
+//! sign-in ([`super::google_jwks`]) and Sign in with Apple ([`super::apple_jwks`]) are
+//! thin layers over it that add their own claims and rules.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use serde::{Deserialize, de::DeserializeOwned};
+use tokio::sync::RwLock;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    /// No audience configured: the feature is off.
+    #[error("not configured")]
+    NotConfigured,
+    #[error("invalid token")]
+    Invalid,
+    #[error("key set unavailable: {0}")]
+    KeySet(String),
+}
+
+/// `email_verified`: Google sends a boolean (older tokens the string "true"), Apple
+/// the string "true" or "false" (sometimes a boolean).
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+pub enum EmailVerified {
+    Bool(bool),
+    Text(String),
+    #[default]
+    Missing,
+}
+
+impl EmailVerified {
+    pub fn is_true(&self) -> bool {
+        matches!(self, Self::Bool(true)) || matches!(self, Self::Text(t) if t == "true")
+    }
+}
+
+/// One identity provider's tokens: who issues them, for which audiences, signed with
+/// the keys at which URL.
+#[derive(Clone)]
+pub struct OidcVerifier {
+    issuers: Vec<String>,
+    /// Empty: not configured.
+    audiences: Vec<String>,
+    jwks_url: String,
+    http: reqwest::Client,
+    cache: Arc<RwLock<KeyCache>>,
+}
+
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<String, DecodingKey>,
+    fetched_at: Option<Instant>,
+}
+
+/// Refetch at most this often when unknown key ids arrive, so a stream of forged
+/// tokens cannot turn us into a load generator against the provider.
+pub const MIN_REFETCH: Duration = Duration::from_secs(10);
+/// Keys older than this are fetched again before use.
+const MAX_AGE: Duration = Duration::from_secs(3600);
+
+impl OidcVerifier {
+    pub fn new(issuers: &[&str], audiences: Vec<String>, jwks_url: String, http: reqwest::Client) -> Self {
+        let audiences = audiences.into_iter().filter(|a| !a.is_empty()).collect();
+        let issuers = issuers.iter().map(|i| i.to_string()).collect();
+        Self { issuers, audiences, jwks_url, http, cache: Arc::default() }
+    }
+
+    pub fn is_configured(&self) -> bool {
+        !self.audiences.is_empty()
+    }
+
+    /// The token's claims, once its signature (RS256, a key of the set), issuer,
+    /// audience, `exp` (30 s leeway) and `sub` have been checked.
+    pub async fn verify<C: DeserializeOwned>(&self, id_token: &str) -> Result<C, JwksError> {
+        if !self.is_configured() {
+            return Err(JwksError::NotConfigured);
+        }
+        let header = jsonwebtoken::decode_header(id_token).map_err(|_| JwksError::Invalid)?;
+        if header.alg != Algorithm::RS256 {
+            return Err(JwksError::Invalid);
+        }
+        let kid = header.kid.ok_or(JwksError::Invalid)?;
+        let key = self.key(&kid).await?.ok_or(JwksError::Invalid)?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_audience(&self.audiences);
+        validation.set_issuer(&self.issuers);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Ok(jsonwebtoken::decode::<C>(id_token, &key, &validation).map_err(|_| JwksError::Invalid)?.claims)
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, JwksError> {
+        {
+            let cache = self.cache.read().await;
+            let fresh = cache.fetched_at.is_some_and(|at| at.elapsed() < MAX_AGE);
+            if let Some(key) = cache.keys.get(kid).filter(|_| fresh) {
+                return Ok(Some(key.clone()));
+            }
+        }
+        let mut cache = self.cache.write().await;
+        let recently = cache.fetched_at.is_some_and(|at| at.elapsed() < MIN_REFETCH);
+        if !recently || !cache.keys.contains_key(kid) && cache.fetched_at.is_none() {
+            cache.keys = self.fetch().await?;
+            cache.fetched_at = Some(Instant::now());
+        }
+        Ok(cache.keys.get(kid).cloned())
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, JwksError> {
+        let response = self
+            .http
+            .get(&self.jwks_url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| JwksError::KeySet(e.to_string()))?;
+        let set: JwkSet = response.json().await.map_err(|e| JwksError::KeySet(e.to_string()))?;
+        Ok(set
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
+            })
+            .collect())
+    }
+}
