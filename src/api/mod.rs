@@ -14,6 +14,7 @@ pub mod models;
 pub mod observed;
 pub mod sandbox;
 pub mod security;
+pub mod sessions;
 pub mod stripe;
 pub mod tasks;
 pub mod transactions;
@@ -66,6 +67,7 @@ pub const TAG_ORDER: [ApiTags; 10] = [
 
 pub type Apis = (
     auth::AuthApi,
+    sessions::SessionsApi,
     users::UsersApi,
     api_keys::ApiKeysApi,
     transactions::TransactionsApi,
@@ -79,6 +81,7 @@ pub type Apis = (
 fn apis(state: &AppState) -> Apis {
     (
         auth::AuthApi { state: state.clone() },
+        sessions::SessionsApi { state: state.clone() },
         users::UsersApi { state: state.clone() },
         api_keys::ApiKeysApi { state: state.clone() },
         transactions::TransactionsApi { state: state.clone() },
