@@ -34,6 +34,7 @@ mod sandbox;
 mod scale_out;
 mod search;
 mod shutdown;
+mod sessions;
 mod signing_secret;
 mod slow_clients;
 mod spec_shape;
