@@ -143,8 +143,7 @@ impl AuthApi {
     ) -> Result<SignedInCreated> {
         let code = body.0.code.map(|c| c.0);
         let (user, token, created) =
-            accounts::google(&self.state, &body.0.id_token.0, code.as_deref(), client(req), &origin(req))
-                .await?;
+            accounts::google(&self.state, &body.0.id_token.0, code.as_deref(), client(req), &origin(req)).await?;
         let message = if created { "User registered successfully." } else { "User logged in successfully." };
         Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), message))))
     }

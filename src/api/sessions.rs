@@ -8,9 +8,7 @@ use poem_openapi::{
     payload::Json,
 };
 
-use super::{
-    ApiTags, auth::origin, default_limit, error::ApiError, models::*, own_active_user, security::UserSession,
-};
+use super::{ApiTags, auth::origin, default_limit, error::ApiError, models::*, own_active_user, security::UserSession};
 use crate::{
     services::{
         events::{self, EventKind},

@@ -55,16 +55,23 @@ async fn cluster() -> TestApp {
     TestApp::with_env(&[("AUTH_CACHE_TTL_SECS", if shared { "30" } else { "0" })]).await
 }
 
-fn other_client(state: clara_backend::state::AppState) -> TestApp2 {
+fn other_client(state: clara_backend::state::AppState) -> OtherProcess {
     use poem::EndpointExt;
-    TestApp2(poem::test::TestClient::new(clara_backend::app(state).boxed()))
+    OtherProcess(poem::test::TestClient::new(clara_backend::app(state).boxed()))
 }
 
-struct TestApp2(poem::test::TestClient<poem::endpoint::BoxEndpoint<'static, poem::Response>>);
+struct OtherProcess(poem::test::TestClient<poem::endpoint::BoxEndpoint<'static, poem::Response>>);
 
-impl TestApp2 {
+impl OtherProcess {
     async fn status(&self, method: Method, path: &str, bearer: &str) -> u16 {
-        self.0.request(method, format!("/api/v1{path}")).header("Authorization", bearer).send().await.0.status().as_u16()
+        self.0
+            .request(method, format!("/api/v1{path}"))
+            .header("Authorization", bearer)
+            .send()
+            .await
+            .0
+            .status()
+            .as_u16()
     }
 }
 
