@@ -344,3 +344,17 @@ async fn only_the_callers_own_sessions_with_a_session_token() {
     assert!(events_of(&app, &user_id, "session_ended").await.is_empty());
     assert!(events_of(&app, &user_id, "other_sessions_ended").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_long_user_agent_is_kept_cut_short() {
+    let app = TestApp::new().await;
+    let (user_id, bearer) = app.active_user("verbose@example.com").await;
+    let agent = "A".repeat(1_000);
+    let headers = [("Authorization", basic("verbose@example.com")), ("User-Agent", agent.clone())];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.raw(Method::POST, "/api/v1/auth/session", &headers, None)
+        .await
+        .assert_success(200, "User logged in successfully.");
+    let listed = app.get(&format!("/users/{user_id}/sessions"), Some(&bearer)).await;
+    assert_eq!(listed.data()[0]["user_agent"].as_str(), Some(&agent[..256]));
+}
