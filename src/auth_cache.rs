@@ -44,7 +44,7 @@ pub struct Credential {
     pub kind: CredentialKind,
     /// Unix seconds after which a session is dead; None for keys.
     pub expires_at: Option<i64>,
-    /// Unix seconds of the session's last recorded use; None for keys (not tracked).
+    /// Unix microseconds of the session's last recorded use; None for keys (not tracked).
     pub last_used_at: Option<i64>,
 }
 
@@ -170,9 +170,10 @@ impl AuthCache {
     }
 
     /// For a session served from the cache: true, once, when its last recorded use is at
-    /// least `every_secs` old. The entry then counts the use as recorded now, so the
-    /// requests of the next `every_secs` do not ask again (in this process).
-    pub fn claim_touch(&self, user_id: &str, session_id: &str, now_secs: i64, every_secs: i64) -> bool {
+    /// least `every_micros` old (both in microseconds). The entry then counts the use as
+    /// recorded now, so the requests of the next `every_micros` do not ask again (in this
+    /// process).
+    pub fn claim_touch(&self, user_id: &str, session_id: &str, now_micros: i64, every_micros: i64) -> bool {
         let Some(inner) = &self.inner else { return false };
         let mut shard = inner.shard(user_id);
         let Some(entry) = shard.entries.get_mut(user_id) else { return false };
@@ -182,8 +183,8 @@ impl AuthCache {
             return false;
         };
         match credential.last_used_at {
-            Some(at) if now_secs - at >= every_secs => {
-                credential.last_used_at = Some(now_secs);
+            Some(at) if now_micros - at >= every_micros => {
+                credential.last_used_at = Some(now_micros);
                 true
             }
             _ => false,

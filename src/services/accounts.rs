@@ -80,7 +80,8 @@ pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: 
     let now = now_micros.div_euclid(1_000_000);
     let user = match cached(state, &claims.sub, &claims.jti, CredentialKind::Session, now).await {
         Some(user) => {
-            if state.auth_cache.claim_touch(&claims.sub, &claims.jti, now, sessions_service::TOUCH_EVERY_SECS) {
+            let every = sessions_service::TOUCH_EVERY_SECS * 1_000_000;
+            if state.auth_cache.claim_touch(&claims.sub, &claims.jti, now_micros, every) {
                 sessions_service::touch(state, &claims.jti);
             }
             user
@@ -102,7 +103,7 @@ pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: 
                 sessions_service::touch(state, &session.id);
             }
             if let Some(ticket) = ticket {
-                let last_used_at = if due { now } else { session.last_used_at.div_euclid(1_000_000) };
+                let last_used_at = if due { now_micros } else { session.last_used_at };
                 let credential = Credential {
                     id: session.id,
                     kind: CredentialKind::Session,

@@ -72,6 +72,7 @@ pub fn touch(state: &AppState, session_id: &str) {
     let state = state.clone();
     let session_id = session_id.to_string();
     let now = state.clock.now_micros();
+    state.metrics.session_touches.inc();
     tokio::spawn(async move {
         let written = sessions::Entity::update_many()
             .col_expr(sessions::Column::LastUsedAt, Expr::value(now))

@@ -228,14 +228,21 @@ async fn next_last_use(app: &TestApp, session_id: &str, old: i64) -> i64 {
     panic!("last_used_at never moved on from {old}");
 }
 
-/// Several requests, then a pause for any background write: the last use is unchanged.
+fn writes(app: &TestApp) -> u64 {
+    app.state.metrics.session_touches.get()
+}
+
+/// Several requests, then a pause for any background write: the last use is unchanged,
+/// and no write was even attempted.
 async fn used_without_a_write(app: &TestApp, path: &str, bearer: &str, session_id: &str) {
     let before = row(app, session_id).await.unwrap().last_used_at;
+    let attempts = writes(app);
     for _ in 0..5 {
         app.get(path, Some(bearer)).await.assert_success(200, "User fetched successfully.");
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(row(app, session_id).await.unwrap().last_used_at, before, "written again within the minute");
+    assert_eq!(writes(app), attempts, "a write was attempted within the minute");
 }
 
 #[tokio::test]
@@ -261,6 +268,7 @@ async fn the_last_use_is_recorded_at_most_once_a_minute() {
         let after = app.state.clock.now_micros();
         let recorded = next_last_use(&app, &session_id, made.last_used_at).await;
         assert!((before..=after).contains(&recorded), "ttl {ttl}: {recorded} not in {before}..={after}");
+        assert_eq!(writes(&app), 1, "ttl {ttl}: one write for the minute");
         used_without_a_write(&app, &me, &bearer, &session_id).await;
         app.state.clock.advance(Duration::from_secs(30));
         used_without_a_write(&app, &me, &bearer, &session_id).await;
