@@ -44,6 +44,8 @@ pub struct Credential {
     pub kind: CredentialKind,
     /// Unix seconds after which a session is dead; None for keys.
     pub expires_at: Option<i64>,
+    /// Unix microseconds of the session's last recorded use; None for keys (not tracked).
+    pub last_used_at: Option<i64>,
 }
 
 struct Entry {
@@ -165,6 +167,28 @@ impl AuthCache {
             }
         }
         (Lookup::Hit, Some(user))
+    }
+
+    /// For a session served from the cache: true, once, when its last recorded use is at
+    /// least `every_micros` old (both in microseconds). The entry then counts the use as
+    /// recorded now, so the requests of the next `every_micros` do not ask again (in this
+    /// process).
+    pub fn claim_touch(&self, user_id: &str, session_id: &str, now_micros: i64, every_micros: i64) -> bool {
+        let Some(inner) = &self.inner else { return false };
+        let mut shard = inner.shard(user_id);
+        let Some(entry) = shard.entries.get_mut(user_id) else { return false };
+        let Some(credential) =
+            entry.credentials.iter_mut().find(|c| c.id == session_id && c.kind == CredentialKind::Session)
+        else {
+            return false;
+        };
+        match credential.last_used_at {
+            Some(at) if now_micros - at >= every_micros => {
+                credential.last_used_at = Some(now_micros);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Call before reading the user from the database; None means do not cache.
@@ -338,7 +362,7 @@ mod tests {
     }
 
     fn session(id: &str, expires_at: i64) -> Credential {
-        Credential { id: id.into(), kind: CredentialKind::Session, expires_at: Some(expires_at) }
+        Credential { id: id.into(), kind: CredentialKind::Session, expires_at: Some(expires_at), last_used_at: Some(0) }
     }
 
     fn credits(found: (Lookup, Option<Arc<users::Model>>)) -> Option<i64> {
@@ -380,7 +404,7 @@ mod tests {
     async fn credentials_add_up_and_entries_age_out() {
         let cache = AuthCache::local(Duration::from_millis(200), 100);
         cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 1), session("ses_a", 1_000));
-        let key = Credential { id: "key_a".into(), kind: CredentialKind::ApiKey, expires_at: None };
+        let key = Credential { id: "key_a".into(), kind: CredentialKind::ApiKey, expires_at: None, last_used_at: None };
         cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 1), key);
         assert_eq!(cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0, Lookup::Hit);
         assert_eq!(cache.get("usr_1", "key_a", CredentialKind::ApiKey, 10).await.0, Lookup::Hit);
@@ -398,6 +422,21 @@ mod tests {
         assert!(cache.len() <= SHARDS, "{}", cache.len());
         // The newest is kept.
         assert_eq!(cache.get("usr_999", "ses", CredentialKind::Session, 10).await.0, Lookup::Hit);
+    }
+
+    #[tokio::test]
+    async fn a_session_use_is_claimed_once_a_minute() {
+        let cache = AuthCache::local(Duration::from_secs(60), 100);
+        cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 1), session("ses_a", 1_000));
+        // Last used at 0: due at 60, once; then not before 120.
+        assert!(!cache.claim_touch("usr_1", "ses_a", 59, 60));
+        assert!(cache.claim_touch("usr_1", "ses_a", 60, 60));
+        assert!(!cache.claim_touch("usr_1", "ses_a", 61, 60));
+        assert!(!cache.claim_touch("usr_1", "ses_a", 119, 60));
+        assert!(cache.claim_touch("usr_1", "ses_a", 120, 60));
+        // Not cached: nothing to claim (the database read decides).
+        assert!(!cache.claim_touch("usr_1", "ses_b", 500, 60));
+        assert!(!cache.claim_touch("usr_2", "ses_a", 500, 60));
     }
 
     #[tokio::test]

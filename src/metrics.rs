@@ -11,6 +11,8 @@ pub struct Metrics {
     pub webhooks: IntCounterVec,
     pub auth_cache: IntCounterVec,
     pub password_hashes: IntCounterVec,
+    /// Writes of a session's last use (at most one per session and minute per process).
+    pub session_touches: prometheus::IntCounter,
     tasks: IntGaugeVec,
     queue_age: prometheus::IntGauge,
 }
@@ -52,6 +54,11 @@ impl Metrics {
             &["kind"],
         )
         .expect("valid metric");
+        let session_touches = prometheus::IntCounter::new(
+            "session_last_use_writes_total",
+            "Writes of a session's last use, at most one per session and minute in each process.",
+        )
+        .expect("valid metric");
         let tasks =
             IntGaugeVec::new(Opts::new("tasks", "Analysis tasks by status."), &["status"]).expect("valid metric");
         let queue_age =
@@ -64,12 +71,24 @@ impl Metrics {
             Box::new(webhooks.clone()),
             Box::new(auth_cache.clone()),
             Box::new(password_hashes.clone()),
+            Box::new(session_touches.clone()),
             Box::new(tasks.clone()),
             Box::new(queue_age.clone()),
         ] {
             registry.register(collector).expect("metrics register once");
         }
-        Self { registry, requests, latency, emails, webhooks, auth_cache, password_hashes, tasks, queue_age }
+        Self {
+            registry,
+            requests,
+            latency,
+            emails,
+            webhooks,
+            auth_cache,
+            password_hashes,
+            session_touches,
+            tasks,
+            queue_age,
+        }
     }
 
     /// The text exposition, with the task gauges set from the given counts.

@@ -120,7 +120,7 @@ impl AuthApi {
         })()
         .ok_or_else(ApiError::invalid_parameters)?;
         throttle::may_sign_up(&self.state, client(request)).await?;
-        let (user, token) = accounts::register(&self.state, account, client(request)).await?;
+        let (user, token) = accounts::register(&self.state, account, client(request), &origin(request)).await?;
         Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(
             UserWithToken::new(&user, token),
             "User registered successfully.",
@@ -143,7 +143,7 @@ impl AuthApi {
     ) -> Result<SignedInCreated> {
         let code = body.0.code.map(|c| c.0);
         let (user, token, created) =
-            accounts::google(&self.state, &body.0.id_token.0, code.as_deref(), client(req)).await?;
+            accounts::google(&self.state, &body.0.id_token.0, code.as_deref(), client(req), &origin(req)).await?;
         let message = if created { "User registered successfully." } else { "User logged in successfully." };
         Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), message))))
     }
@@ -161,8 +161,15 @@ impl AuthApi {
         body: OptionalJsonBody<LoginRequest>,
     ) -> Result<Json<UserWithTokenEnvelope>> {
         let code = body.0.and_then(|b| b.code).map(|c| c.0);
-        let attempt =
-            accounts::login(&self.state, &credentials.email, &credentials.password, code.as_deref(), client(req));
+        let origin = origin(req);
+        let attempt = accounts::login(
+            &self.state,
+            &credentials.email,
+            &credentials.password,
+            code.as_deref(),
+            client(req),
+            &origin,
+        );
         let outcome =
             throttle::guarded(&self.state, Attempt::Login, &credentials.email, client(req), code.is_some(), attempt)
                 .await;
@@ -178,7 +185,7 @@ impl AuthApi {
             Err(_) => accounts::user_id_for_email(&self.state, &credentials.email).await,
         };
         let detail = (kind != EventKind::LoginSucceeded).then(|| format!("email: {}", credentials.email.trim()));
-        events::record(&self.state, kind, user_id.as_deref(), &origin(req), detail).await;
+        events::record(&self.state, kind, user_id.as_deref(), &origin, detail).await;
         let (user, token) = outcome?;
         Ok(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), "User logged in successfully.")))
     }

@@ -26,6 +26,7 @@ pub fn all() -> Vec<ApiError> {
         ServiceError::NotFound(Resource::Task).into(),
         ServiceError::NotFound(Resource::CheckoutSession).into(),
         ServiceError::NotFound(Resource::Customer).into(),
+        ServiceError::NotFound(Resource::Session).into(),
         ServiceError::NoRate.into(),
         ApiError::route_not_found(),
         ApiError::method_not_allowed(),

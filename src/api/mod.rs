@@ -15,6 +15,7 @@ pub mod models;
 pub mod observed;
 pub mod sandbox;
 pub mod security;
+pub mod sessions;
 pub mod stripe;
 pub mod tasks;
 pub mod transactions;
@@ -68,6 +69,7 @@ pub const TAG_ORDER: [ApiTags; 10] = [
 pub type Apis = (
     auth::AuthApi,
     apple::AppleApi,
+    sessions::SessionsApi,
     users::UsersApi,
     api_keys::ApiKeysApi,
     transactions::TransactionsApi,
@@ -82,6 +84,7 @@ fn apis(state: &AppState) -> Apis {
     (
         auth::AuthApi { state: state.clone() },
         apple::AppleApi { state: state.clone() },
+        sessions::SessionsApi { state: state.clone() },
         users::UsersApi { state: state.clone() },
         api_keys::ApiKeysApi { state: state.clone() },
         transactions::TransactionsApi { state: state.clone() },

@@ -677,6 +677,9 @@ envelope!(
     /// Success envelope around a page of security events, newest first.
     SecurityEventListEnvelope, Vec<SecurityEvent>);
 envelope!(
+    /// Success envelope around a page of the caller's sessions, newest first.
+    SessionListEnvelope, Vec<Session>);
+envelope!(
     /// Success envelope around a Task.
     TaskEnvelope, Task);
 envelope!(
@@ -863,6 +866,53 @@ impl RecoveryCodes {
     }
 }
 
+/// One of the caller's signed-in sessions (CONTRACT §6.5).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct Session {
+    /// `session_…`
+    pub id: String,
+    /// When it was made (sign-in), HTTP date in GMT.
+    pub created_at: String,
+    /// When it was last used, HTTP date in GMT; recorded at most once a minute, so up to a
+    /// minute behind.
+    pub last_used_at: String,
+    /// The `User-Agent` it was made with (first 256 characters), if any.
+    #[oai(nullable)]
+    pub user_agent: Option<String>,
+    /// The client address it was made from, if known.
+    #[oai(nullable)]
+    pub ip_address: Option<String>,
+    /// True for the session of the token making this request.
+    pub current: bool,
+}
+
+impl Session {
+    pub fn new(row: &entity::sessions::Model, current_session_id: &str) -> Self {
+        Self {
+            id: row.id.clone(),
+            created_at: http_date(row.created_at),
+            last_used_at: http_date(row.last_used_at),
+            user_agent: row.user_agent.clone(),
+            ip_address: row.ip_address.clone(),
+            current: row.id == current_session_id,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Session {
+    fn example() -> Self {
+        Self {
+            id: "session_9a1c0e7d5b3f4e2a8c6d4b2a0f1e3d5c".into(),
+            created_at: EXAMPLE_DATE.into(),
+            last_used_at: EXAMPLE_DATE.into(),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0".into()),
+            ip_address: Some("203.0.113.7".into()),
+            current: true,
+        }
+    }
+}
+
 /// A security-relevant event of an account.
 #[derive(Debug, Clone, Object)]
 pub struct SecurityEvent {
@@ -872,7 +922,8 @@ pub struct SecurityEvent {
     pub user_id: Option<String>,
     /// `login_succeeded`, `login_failed`, `login_locked`, `password_changed`,
     /// `two_factor_enabled`, `two_factor_disabled`, `recovery_codes_created`,
-    /// `api_key_reset`, `account_deleted`, `admin_credits_changed`, `admin_account_deleted`.
+    /// `api_key_reset`, `account_deleted`, `admin_credits_changed`, `admin_account_deleted`,
+    /// `session_ended`, `other_sessions_ended`.
     pub kind: String,
     #[oai(nullable)]
     pub client_address: Option<String>,

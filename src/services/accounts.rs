@@ -6,8 +6,11 @@ use sea_orm::{
 };
 
 use super::{
-    Resource, ServiceError, ServiceResult, otp,
+    Resource, ServiceError, ServiceResult,
+    events::Origin,
+    otp,
     passwords::Client,
+    sessions as sessions_service,
     throttle::{self, Attempt},
     tokens::{Role, TokenKeys},
     two_factor::{self, AppSecret, Verified},
@@ -47,16 +50,20 @@ pub async fn find_user(state: &AppState, user_id: &str) -> ServiceResult<users::
     users::Entity::find_by_id(user_id.to_string()).one(&state.db).await?.ok_or(ServiceError::NotFound(Resource::User))
 }
 
-/// Starts a session row and signs its token.
-async fn start_session(state: &AppState, user_id: &str) -> ServiceResult<String> {
-    let now = state.clock.now_secs();
+/// Starts a session row, with where it was made from, and signs its token.
+async fn start_session(state: &AppState, user_id: &str, origin: &Origin) -> ServiceResult<String> {
+    let now_micros = state.clock.now_micros();
+    let now = now_micros.div_euclid(1_000_000);
     let expires_at = now + state.config.session_ttl.as_secs() as i64;
     let session_id = new_id(IdPrefix::Session);
     sessions::ActiveModel {
         id: Set(session_id.clone()),
         user_id: Set(user_id.to_string()),
-        created_at: Set(state.clock.now_micros()),
+        created_at: Set(now_micros),
         expires_at: Set(expires_at),
+        user_agent: Set(super::sessions::capped_user_agent(origin.user_agent.as_deref())),
+        ip_address: Set(origin.address.clone()),
+        last_used_at: Set(now_micros),
     }
     .insert(&state.db)
     .await?;
@@ -69,9 +76,16 @@ pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: 
     if claims.role != Role::User {
         return Err(ServiceError::Unauthorized);
     }
-    let now = state.clock.now_secs();
+    let now_micros = state.clock.now_micros();
+    let now = now_micros.div_euclid(1_000_000);
     let user = match cached(state, &claims.sub, &claims.jti, CredentialKind::Session, now).await {
-        Some(user) => user,
+        Some(user) => {
+            let every = sessions_service::TOUCH_EVERY_SECS * 1_000_000;
+            if state.auth_cache.claim_touch(&claims.sub, &claims.jti, now_micros, every) {
+                sessions_service::touch(state, &claims.jti);
+            }
+            user
+        }
         None => {
             let ticket = state.auth_cache.ticket(&claims.sub).await;
             let (session, user) = sessions::Entity::find_by_id(claims.jti.clone())
@@ -83,9 +97,19 @@ pub async fn authenticate_user_token(state: &AppState, keys: &TokenKeys, token: 
             if session.user_id != claims.sub || session.expires_at <= now {
                 return Err(ServiceError::Unauthorized);
             }
+            // The last use is recorded at most once a minute (off the request's path).
+            let due = sessions_service::touch_due(session.last_used_at, now_micros);
+            if due {
+                sessions_service::touch(state, &session.id);
+            }
             if let Some(ticket) = ticket {
-                let credential =
-                    Credential { id: session.id, kind: CredentialKind::Session, expires_at: Some(session.expires_at) };
+                let last_used_at = if due { now_micros } else { session.last_used_at };
+                let credential = Credential {
+                    id: session.id,
+                    kind: CredentialKind::Session,
+                    expires_at: Some(session.expires_at),
+                    last_used_at: Some(last_used_at),
+                };
                 state.auth_cache.fill(ticket, &user, credential);
             }
             user
@@ -167,7 +191,12 @@ fn new_user_row(
 
 /// Signs up. The e-mail is looked at before the password is hashed, so a sign-up that
 /// will be refused costs no bcrypt run.
-pub async fn register(state: &AppState, account: NewAccount, client: Client) -> ServiceResult<(users::Model, String)> {
+pub async fn register(
+    state: &AppState,
+    account: NewAccount,
+    client: Client,
+    origin: &Origin,
+) -> ServiceResult<(users::Model, String)> {
     if user_by_email(state, &account.email).await?.is_some() {
         return Err(ServiceError::AlreadyExists);
     }
@@ -186,7 +215,7 @@ pub async fn register(state: &AppState, account: NewAccount, client: Client) -> 
         users::Entity::delete_by_id(user.id.clone()).exec(&state.db).await?;
         return Err(err);
     }
-    let token = start_session(state, &user.id).await?;
+    let token = start_session(state, &user.id, origin).await?;
     Ok((user, token))
 }
 
@@ -196,6 +225,7 @@ pub async fn login(
     password: &str,
     code: Option<&str>,
     client: Client,
+    origin: &Origin,
 ) -> ServiceResult<(users::Model, String)> {
     let user = match email.parse::<Email>() {
         Ok(email) => user_by_email(state, &email).await?,
@@ -209,7 +239,7 @@ pub async fn login(
         _ => return Err(ServiceError::Unauthorized),
     };
     second_factor_for_sign_in(state, &user, code).await?;
-    let token = start_session(state, &user.id).await?;
+    let token = start_session(state, &user.id, origin).await?;
     Ok((user, token))
 }
 
@@ -247,6 +277,7 @@ pub async fn google(
     id_token: &str,
     code: Option<&str>,
     client: Client,
+    origin: &Origin,
 ) -> ServiceResult<(users::Model, String, bool)> {
     let claims = state
         .google
@@ -324,7 +355,7 @@ async fn federated_sign_in(
             let check = second_factor_for_sign_in(state, &user, code);
             throttle::guarded(state, Attempt::Code, &user.email, client, code.is_some(), check).await?;
         }
-        let token = start_session(state, &user.id).await?;
+        let token = start_session(state, &user.id, origin).await?;
         return Ok((user, token, false));
     }
     let (first_name, last_name) = names()?;
@@ -337,7 +368,7 @@ async fn federated_sign_in(
         }
         Err(err) => return Err(err.into()),
     };
-    let token = start_session(state, &user.id).await?;
+    let token = start_session(state, &user.id, origin).await?;
     Ok((user, token, created))
 }
 

@@ -81,7 +81,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> ServiceResult<users:
     match user {
         Some(user) if key.user_id == claims.sub => {
             if let Some(ticket) = ticket {
-                let credential = Credential { id: key.id, kind: CredentialKind::ApiKey, expires_at: None };
+                let credential =
+                    Credential { id: key.id, kind: CredentialKind::ApiKey, expires_at: None, last_used_at: None };
                 state.auth_cache.fill(ticket, &user, credential);
             }
             Ok(user)

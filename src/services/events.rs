@@ -28,6 +28,8 @@ pub enum EventKind {
     AccountDeleted,
     AdminCreditsChanged,
     AdminAccountDeleted,
+    SessionEnded,
+    OtherSessionsEnded,
 }
 
 impl EventKind {
@@ -44,6 +46,8 @@ impl EventKind {
             Self::AccountDeleted => "account_deleted",
             Self::AdminCreditsChanged => "admin_credits_changed",
             Self::AdminAccountDeleted => "admin_account_deleted",
+            Self::SessionEnded => "session_ended",
+            Self::OtherSessionsEnded => "other_sessions_ended",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod otp;
 pub mod passwords;
 pub mod sealed;
+pub mod sessions;
 pub mod settings;
 pub mod steps;
 pub mod tasks;
@@ -83,6 +84,8 @@ pub enum Resource {
     CheckoutSession,
     /// A sandbox Stripe customer.
     Customer,
+    /// One of the caller's sessions.
+    Session,
 }
 
 impl Resource {
@@ -93,6 +96,7 @@ impl Resource {
             Self::Task => "Task",
             Self::CheckoutSession => "Checkout Session",
             Self::Customer => "Customer",
+            Self::Session => "Session",
         }
     }
 }

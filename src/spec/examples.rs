@@ -16,6 +16,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("authEnable2fa", "User 2FA enabled successfully."),
     ("authStartTotp", "TOTP enrolment started successfully."),
     ("authRecoveryCodes", "Recovery codes created successfully."),
+    ("sessionsList", "Sessions fetched successfully."),
     ("usersGet", "User fetched successfully."),
     ("usersUpdate", "User updated successfully."),
     ("apiKeysGet", "API key fetched successfully."),

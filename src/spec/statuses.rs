@@ -68,6 +68,9 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("authDisable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
     ("authStartTotp", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS, NO_USER]),
     ("authRecoveryCodes", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("sessionsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    ("sessionsDelete", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, "session_not_found")]]),
+    ("sessionsDeleteOthers", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
     ("usersGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
     // NO_USER: the account was deleted between the credential check and the write.
     ("usersUpdate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),

@@ -34,6 +34,7 @@ mod properties;
 mod sandbox;
 mod scale_out;
 mod search;
+mod sessions;
 mod shutdown;
 mod signing_secret;
 mod slow_clients;
