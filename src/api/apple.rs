@@ -6,7 +6,7 @@ use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::{
     ApiTags,
-    auth::{SignedInCreated, client},
+    auth::{SignedInCreated, client, origin},
     body::{JsonBody, Text},
     error::ApiError,
     models::{UserWithToken, UserWithTokenEnvelope},
@@ -82,9 +82,16 @@ impl AppleApi {
         let names = AppleNames { first_name: name(body.first_name)?, last_name: name(body.last_name)? };
         let nonce = body.nonce.map(|n| n.0);
         let code = body.code.map(|c| c.0);
-        let (user, token, created) =
-            accounts::apple(&self.state, &body.id_token.0, nonce.as_deref(), names, code.as_deref(), client(req))
-                .await?;
+        let (user, token, created) = accounts::apple(
+            &self.state,
+            &body.id_token.0,
+            nonce.as_deref(),
+            names,
+            code.as_deref(),
+            client(req),
+            &origin(req),
+        )
+        .await?;
         let message = if created { "User registered successfully." } else { "User logged in successfully." };
         Ok(SignedInCreated::Created(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), message))))
     }

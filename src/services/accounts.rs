@@ -295,7 +295,7 @@ pub async fn google(
             claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
         Ok((first_name, last_name))
     };
-    federated_sign_in(state, &email, names, code, client).await
+    federated_sign_in(state, &email, names, code, client, origin).await
 }
 
 /// The names Sign in with Apple's client passed on (Apple gives them to the app once),
@@ -315,6 +315,7 @@ pub async fn apple(
     names: AppleNames,
     code: Option<&str>,
     client: Client,
+    origin: &Origin,
 ) -> ServiceResult<(users::Model, String, bool)> {
     let (email, _sub) = state
         .apple
@@ -334,7 +335,7 @@ pub async fn apple(
         };
         Ok((first_name, names.last_name))
     };
-    federated_sign_in(state, &email, names, code, client).await
+    federated_sign_in(state, &email, names, code, client, origin).await
 }
 
 /// A sign-in with an identity provider's verified address; the flag says whether the
@@ -348,6 +349,7 @@ async fn federated_sign_in(
     names: impl FnOnce() -> ServiceResult<(PersonName, Option<PersonName>)>,
     code: Option<&str>,
     client: Client,
+    origin: &Origin,
 ) -> ServiceResult<(users::Model, String, bool)> {
     if let Some(user) = user_by_email(state, email).await? {
         let user = if user.is_active { user } else { claim_unactivated(state, user).await? };
