@@ -15,6 +15,7 @@ mod m20261123_000010_create_security_events;
 mod m20261125_000011_aggregate_security_events;
 mod m20261125_000012_create_idempotency_keys;
 mod m20261126_000013_task_steps_and_usage;
+mod m20261126_000015_passkeys;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_aggregate_security_events::Migration),
             Box::new(m20261125_000012_create_idempotency_keys::Migration),
             Box::new(m20261126_000013_task_steps_and_usage::Migration),
+            Box::new(m20261126_000015_passkeys::Migration),
         ]
     }
 }

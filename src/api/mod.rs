@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod misc;
 pub mod models;
 pub mod observed;
+pub mod passkeys;
 pub mod sandbox;
 pub mod security;
 pub mod stripe;
@@ -66,7 +67,9 @@ pub const TAG_ORDER: [ApiTags; 10] = [
 
 pub type Apis = (
     auth::AuthApi,
+    passkeys::PasskeysAuthApi,
     users::UsersApi,
+    passkeys::PasskeysApi,
     api_keys::ApiKeysApi,
     transactions::TransactionsApi,
     tasks::TasksApi,
@@ -79,7 +82,9 @@ pub type Apis = (
 fn apis(state: &AppState) -> Apis {
     (
         auth::AuthApi { state: state.clone() },
+        passkeys::PasskeysAuthApi { state: state.clone() },
         users::UsersApi { state: state.clone() },
+        passkeys::PasskeysApi { state: state.clone() },
         api_keys::ApiKeysApi { state: state.clone() },
         transactions::TransactionsApi { state: state.clone() },
         tasks::TasksApi { state: state.clone() },

@@ -872,7 +872,8 @@ pub struct SecurityEvent {
     pub user_id: Option<String>,
     /// `login_succeeded`, `login_failed`, `login_locked`, `password_changed`,
     /// `two_factor_enabled`, `two_factor_disabled`, `recovery_codes_created`,
-    /// `api_key_reset`, `account_deleted`, `admin_credits_changed`, `admin_account_deleted`.
+    /// `api_key_reset`, `account_deleted`, `admin_credits_changed`, `admin_account_deleted`,
+    /// `passkey_added`, `passkey_deleted`, `passkey_possibly_cloned`.
     pub kind: String,
     #[oai(nullable)]
     pub client_address: Option<String>,

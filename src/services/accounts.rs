@@ -48,7 +48,7 @@ pub async fn find_user(state: &AppState, user_id: &str) -> ServiceResult<users::
 }
 
 /// Starts a session row and signs its token.
-async fn start_session(state: &AppState, user_id: &str) -> ServiceResult<String> {
+pub(crate) async fn start_session(state: &AppState, user_id: &str) -> ServiceResult<String> {
     let now = state.clock.now_secs();
     let expires_at = now + state.config.session_ttl.as_secs() as i64;
     let session_id = new_id(IdPrefix::Session);

@@ -28,6 +28,10 @@ pub enum EventKind {
     AccountDeleted,
     AdminCreditsChanged,
     AdminAccountDeleted,
+    PasskeyAdded,
+    PasskeyDeleted,
+    /// A passkey sign-in whose signature counter did not go up: the credential may be cloned.
+    PasskeyPossiblyCloned,
 }
 
 impl EventKind {
@@ -44,6 +48,9 @@ impl EventKind {
             Self::AccountDeleted => "account_deleted",
             Self::AdminCreditsChanged => "admin_credits_changed",
             Self::AdminAccountDeleted => "admin_account_deleted",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyDeleted => "passkey_deleted",
+            Self::PasskeyPossiblyCloned => "passkey_possibly_cloned",
         }
     }
 }
