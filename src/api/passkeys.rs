@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{
     ApiTags,
     auth::origin,
-    body::JsonBody,
+    body::{JsonBody, Text},
     error::ApiError,
     models::{SuccessStatus, UserWithToken, UserWithTokenEnvelope},
     own_active_user,
@@ -138,7 +138,7 @@ pub struct PasskeyRegisterRequest {
     /// `response.attestationObject`.
     pub credential: BTreeMap<String, Value>,
     /// 1–64 characters, for the list; `Passkey` if left out.
-    pub name: Option<String>,
+    pub name: Option<Text>,
 }
 
 impl poem_openapi::types::Example for PasskeyRegisterRequest {
@@ -169,7 +169,7 @@ pub struct PasskeySignInRequest {
     pub credential: BTreeMap<String, Value>,
     /// From Passkey sign-in options.
     #[oai(validator(min_length = 1, max_length = 100))]
-    pub challenge_id: String,
+    pub challenge_id: Text,
 }
 
 impl poem_openapi::types::Example for PasskeySignInRequest {
@@ -293,7 +293,7 @@ impl PasskeysAuthApi {
         body: JsonBody<PasskeySignInRequest>,
     ) -> Result<Json<UserWithTokenEnvelope>> {
         let body = body.0;
-        let outcome = passkeys::finish_sign_in(&self.state, &body.challenge_id, as_object(body.credential)).await;
+        let outcome = passkeys::finish_sign_in(&self.state, &body.challenge_id.0, as_object(body.credential)).await;
         match outcome {
             Ok((user, token)) => {
                 let detail = Some("passkey".to_string());
@@ -360,7 +360,7 @@ impl PasskeysApi {
     ) -> Result<PasskeyCreated> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
         let body = body.0;
-        let name = passkeys::parse_name(body.name.as_deref())?;
+        let name = passkeys::parse_name(body.name.as_ref().map(|n| n.0.as_str()))?;
         let row = passkeys::finish_registration(&self.state, user, as_object(body.credential), name).await?;
         let detail = Some(format!("passkey: {}", row.id));
         events::record(&self.state, EventKind::PasskeyAdded, Some(&user.id), &origin(req), detail).await;
