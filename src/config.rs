@@ -25,7 +25,11 @@ pub struct WebauthnConfig {
 }
 
 impl WebauthnConfig {
-    fn from_vars(rp_id: Option<&str>, rp_name: Option<&str>, origins: Option<&str>) -> Result<Option<Self>, ConfigError> {
+    fn from_vars(
+        rp_id: Option<&str>,
+        rp_name: Option<&str>,
+        origins: Option<&str>,
+    ) -> Result<Option<Self>, ConfigError> {
         let Some(rp_id) = rp_id else {
             if origins.is_some() {
                 return Err(invalid("WEBAUTHN_ORIGINS", "needs WEBAUTHN_RP_ID"));
@@ -37,7 +41,9 @@ impl WebauthnConfig {
                 .split(',')
                 .map(str::trim)
                 .filter(|o| !o.is_empty())
-                .map(|o| url::Url::parse(o).map_err(|e| invalid("WEBAUTHN_ORIGINS", format!("`{o}` is not a URL ({e})"))))
+                .map(|o| {
+                    url::Url::parse(o).map_err(|e| invalid("WEBAUTHN_ORIGINS", format!("`{o}` is not a URL ({e})")))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
             None => vec![
                 url::Url::parse(&format!("https://{rp_id}"))
@@ -48,7 +54,9 @@ impl WebauthnConfig {
             return Err(invalid("WEBAUTHN_ORIGINS", "names no origin"));
         }
         let config = Self { rp_id: rp_id.to_string(), rp_name: rp_name.unwrap_or("Clara").to_string(), origins };
-        config.build().map_err(|e| invalid("WEBAUTHN_ORIGINS", format!("not valid for WEBAUTHN_RP_ID `{rp_id}` ({e})")))?;
+        config
+            .build()
+            .map_err(|e| invalid("WEBAUTHN_ORIGINS", format!("not valid for WEBAUTHN_RP_ID `{rp_id}` ({e})")))?;
         Ok(Some(config))
     }
 
@@ -334,7 +342,8 @@ impl Config {
         let google_client_id = get("GOOGLE_CLIENT_ID").map(str::to_string);
         let google_jwks_url = get("GOOGLE_JWKS_URL").unwrap_or(DEFAULT_GOOGLE_JWKS_URL).to_string();
         url::Url::parse(&google_jwks_url).map_err(|e| invalid("GOOGLE_JWKS_URL", format!("not a URL ({e})")))?;
-        let webauthn = WebauthnConfig::from_vars(get("WEBAUTHN_RP_ID"), get("WEBAUTHN_RP_NAME"), get("WEBAUTHN_ORIGINS"))?;
+        let webauthn =
+            WebauthnConfig::from_vars(get("WEBAUTHN_RP_ID"), get("WEBAUTHN_RP_NAME"), get("WEBAUTHN_ORIGINS"))?;
         let log_format = match get("LOG_FORMAT").unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,

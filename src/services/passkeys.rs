@@ -9,11 +9,10 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::{passkey_challenges, passkeys, users};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, SqlErr, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
-use webauthn_rs_proto::ResidentKeyRequirement;
 use webauthn_rs::{
     Webauthn,
     prelude::{
@@ -21,6 +20,7 @@ use webauthn_rs::{
         RegisterPublicKeyCredential, RequestChallengeResponse, Uuid, WebauthnError,
     },
 };
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::{Resource, ServiceError, ServiceResult, accounts};
 use crate::{
@@ -44,7 +44,10 @@ const AUTHENTICATION: &str = "authentication";
 #[derive(Debug)]
 pub enum SignInFailure {
     /// The counter did not go up: the credential may have been cloned.
-    PossiblyCloned { user_id: String, passkey_id: String },
+    PossiblyCloned {
+        user_id: String,
+        passkey_id: String,
+    },
     Other(ServiceError),
 }
 
@@ -90,7 +93,12 @@ async fn forget_expired(state: &AppState) -> ServiceResult<()> {
     Ok(())
 }
 
-async fn keep_challenge(state: &AppState, kind: &str, user_id: Option<&str>, ceremony: String) -> ServiceResult<String> {
+async fn keep_challenge(
+    state: &AppState,
+    kind: &str,
+    user_id: Option<&str>,
+    ceremony: String,
+) -> ServiceResult<String> {
     forget_expired(state).await?;
     let id = new_id(IdPrefix::PasskeyChallenge);
     passkey_challenges::ActiveModel {

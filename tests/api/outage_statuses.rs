@@ -62,7 +62,12 @@ async fn every_database_operation_is_503_when_the_database_is_gone() {
         (Method::GET, "/tasks".into(), Some(ADMIN_KEY), None),
         (Method::POST, "/auth/passkey/options".into(), None, None),
         // Well formed, so the challenge is looked up.
-        (Method::POST, "/auth/passkey".into(), None, Some(json!({"credential": passkey_assertion(), "challenge_id": "passkey_challenge_0"}))),
+        (
+            Method::POST,
+            "/auth/passkey".into(),
+            None,
+            Some(json!({"credential": passkey_assertion(), "challenge_id": "passkey_challenge_0"})),
+        ),
         (Method::POST, format!("{user}/passkeys/options"), Some(&bearer), None),
         (Method::POST, format!("{user}/passkeys"), Some(&bearer), Some(json!({"credential": {}}))),
         (Method::GET, format!("{user}/passkeys"), Some(&bearer), None),

@@ -64,10 +64,9 @@ impl Device {
 
     /// Answers sign-in options as `navigator.credentials.get` would, from `origin`.
     fn get(&mut self, options: &Value, origin: &str) -> Value {
-        let mut request: RequestChallengeResponse = serde_json::from_value(
-            json!({"publicKey": options["publicKey"], "mediation": options["mediation"]}),
-        )
-        .expect("request options");
+        let mut request: RequestChallengeResponse =
+            serde_json::from_value(json!({"publicKey": options["publicKey"], "mediation": options["mediation"]}))
+                .expect("request options");
         assert!(request.public_key.allow_credentials.is_empty(), "a discoverable sign-in names no credential");
         request.public_key.allow_credentials.push(AllowCredentials {
             type_: "public-key".into(),
@@ -209,7 +208,11 @@ async fn a_challenge_is_used_once_and_expires() {
     app.post(&format!("/users/{id}/passkeys"), Some(&bearer), Some(body.clone()))
         .await
         .assert_success(201, "Passkey added successfully.");
-    app.post(&format!("/users/{id}/passkeys"), Some(&bearer), Some(body)).await.assert_error(400, "passkey_rejected", REJECTED);
+    app.post(&format!("/users/{id}/passkeys"), Some(&bearer), Some(body)).await.assert_error(
+        400,
+        "passkey_rejected",
+        REJECTED,
+    );
     // Finished ceremonies leave nothing behind, and expired ones are swept when one starts.
     assert_eq!(app.count(passkey_challenges::Entity).await, 0);
 }
@@ -303,10 +306,14 @@ async fn only_the_owner_sees_and_deletes_a_passkey() {
     app.call(Method::DELETE, &format!("/users/{other}/passkeys/{passkey_id}"), Some(&other_bearer), None)
         .await
         .assert_error(404, "passkey_not_found", not_found);
-    app.call(Method::DELETE, &format!("/users/{id}/passkeys/passkey_0"), Some(&bearer), None)
-        .await
-        .assert_error(404, "passkey_not_found", not_found);
-    assert!(app.get(&format!("/users/{other}/passkeys"), Some(&other_bearer)).await.data().as_array().unwrap().is_empty());
+    app.call(Method::DELETE, &format!("/users/{id}/passkeys/passkey_0"), Some(&bearer), None).await.assert_error(
+        404,
+        "passkey_not_found",
+        not_found,
+    );
+    assert!(
+        app.get(&format!("/users/{other}/passkeys"), Some(&other_bearer)).await.data().as_array().unwrap().is_empty()
+    );
 
     // An account with a password may delete its only passkey; it no longer signs in.
     let (challenge_id, credential) = assertion(&app, &mut device, ORIGIN).await;
@@ -324,7 +331,11 @@ async fn the_last_way_to_sign_in_cannot_be_deleted() {
     let app = TestApp::with_env(&env).await;
     // A Google account has no password.
     let google = app
-        .post("/auth/google", None, Some(json!({"id_token": keys()[0].sign(&claims("grace@example.com", CLIENT_ID, 600))})))
+        .post(
+            "/auth/google",
+            None,
+            Some(json!({"id_token": keys()[0].sign(&claims("grace@example.com", CLIENT_ID, 600))})),
+        )
         .await;
     google.assert_success(201, "User registered successfully.");
     let id = google.data()["id"].as_str().unwrap().to_string();
@@ -395,11 +406,19 @@ async fn bad_bodies_are_400_and_change_nothing() {
     assert_eq!(app.snapshot().await, before);
     assert_eq!(app.count(passkeys::Entity).await, 0);
     // A credential that does not verify spends the options.
-    app.post(&path, Some(&bearer), Some(json!({"credential": tampered}))).await.assert_error(400, "passkey_rejected", REJECTED);
+    app.post(&path, Some(&bearer), Some(json!({"credential": tampered}))).await.assert_error(
+        400,
+        "passkey_rejected",
+        REJECTED,
+    );
     assert_eq!(app.count(passkeys::Entity).await, 0);
     // The same credential, well formed, on fresh options: its challenge is the old one.
     app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await;
-    app.post(&path, Some(&bearer), Some(json!({"credential": credential}))).await.assert_error(400, "passkey_rejected", REJECTED);
+    app.post(&path, Some(&bearer), Some(json!({"credential": credential}))).await.assert_error(
+        400,
+        "passkey_rejected",
+        REJECTED,
+    );
     // A registration never started.
     let (other, other_bearer) = app.active_user("other@example.com").await;
     app.post(&format!("/users/{other}/passkeys"), Some(&other_bearer), Some(json!({"credential": credential})))
@@ -429,5 +448,41 @@ async fn an_inactive_account_cannot_add_passkeys() {
         "account_not_active",
         MSG_NOT_ACTIVE,
     );
-    app.get(&format!("/users/{id}/passkeys"), Some(&bearer)).await.assert_error(401, "account_not_active", MSG_NOT_ACTIVE);
+    app.get(&format!("/users/{id}/passkeys"), Some(&bearer)).await.assert_error(
+        401,
+        "account_not_active",
+        MSG_NOT_ACTIVE,
+    );
+    app.post(&format!("/users/{id}/passkeys"), Some(&bearer), Some(json!({"credential": {}}))).await.assert_error(
+        401,
+        "account_not_active",
+        MSG_NOT_ACTIVE,
+    );
+    app.call(Method::DELETE, &format!("/users/{id}/passkeys/passkey_0"), Some(&bearer), None).await.assert_error(
+        401,
+        "account_not_active",
+        MSG_NOT_ACTIVE,
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_account_takes_its_passkeys_and_ceremonies_with_it() {
+    let mut env = vars();
+    env.push(("ADMIN_API_KEY", ADMIN_KEY));
+    let app = TestApp::with_env(&env).await;
+    let (id, bearer) = app.active_user("gone@example.com").await;
+    let mut device = Device::new();
+    register(&app, &mut device, &id, &bearer, None).await.assert_success(201, "Passkey added successfully.");
+    app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await;
+    let (challenge_id, credential) = assertion(&app, &mut device, ORIGIN).await;
+    let reply = app.call(Method::DELETE, &format!("/users/{id}"), Some(ADMIN_KEY), None).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(app.count(passkeys::Entity).await, 0);
+    let pending = passkey_challenges::Entity::find()
+        .filter(passkey_challenges::Column::UserId.is_not_null())
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(pending.is_empty(), "{pending:?}");
+    sign_in_with(&app, &challenge_id, &credential).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
 }
