@@ -53,6 +53,14 @@ impl WebauthnConfig {
         if origins.is_empty() {
             return Err(invalid("WEBAUTHN_ORIGINS", "names no origin"));
         }
+        // A web origin must be on the RP id (browsers refuse the rest anyway); other schemes
+        // are app origins (`android:apk-key-hash:…`).
+        for origin in origins.iter().filter(|o| matches!(o.scheme(), "http" | "https")) {
+            let host = origin.host_str().unwrap_or_default();
+            if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
+                return Err(invalid("WEBAUTHN_ORIGINS", format!("`{origin}` is not on WEBAUTHN_RP_ID `{rp_id}`")));
+            }
+        }
         let config = Self { rp_id: rp_id.to_string(), rp_name: rp_name.unwrap_or("Clara").to_string(), origins };
         config
             .build()
@@ -724,6 +732,39 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://clara.db?mode=rwc");
         assert_eq!(config.bcrypt_cost, 12);
         assert!(config.public_api_keys.is_empty());
+    }
+
+    #[test]
+    fn passkeys_need_an_rp_id_and_origins_on_it() {
+        assert_eq!(parse(&[]).unwrap().webauthn, None);
+        let only_id = parse(&[("WEBAUTHN_RP_ID", "clara.example.com")]).unwrap().webauthn.unwrap();
+        assert_eq!(only_id.rp_name, "Clara");
+        assert_eq!(only_id.origins, [url::Url::parse("https://clara.example.com").unwrap()]);
+        let several = parse(&[
+            ("WEBAUTHN_RP_ID", "clara.example.com"),
+            ("WEBAUTHN_RP_NAME", "Clara Dev"),
+            ("WEBAUTHN_ORIGINS", "https://clara.example.com, https://app.clara.example.com"),
+        ])
+        .unwrap()
+        .webauthn
+        .unwrap();
+        assert_eq!(several.rp_name, "Clara Dev");
+        assert_eq!(several.origins.len(), 2);
+        assert!(several.build().is_ok());
+        for pairs in [
+            &[("WEBAUTHN_ORIGINS", "https://clara.example.com")][..],
+            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "not a url")],
+            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "https://evil.example")],
+            &[
+                ("WEBAUTHN_RP_ID", "clara.example.com"),
+                ("WEBAUTHN_ORIGINS", "https://clara.example.com,https://evil.example"),
+            ],
+            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "https://notclara.example.com")],
+            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", " , ")],
+        ] {
+            let err = parse(pairs).unwrap_err().to_string();
+            assert!(err.contains("WEBAUTHN_"), "{pairs:?}: {err}");
+        }
     }
 
     #[test]

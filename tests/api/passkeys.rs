@@ -70,12 +70,12 @@ impl Device {
         assert!(request.public_key.allow_credentials.is_empty(), "a discoverable sign-in names no credential");
         request.public_key.allow_credentials.push(AllowCredentials {
             type_: "public-key".into(),
-            id: self.credential_id.clone().expect("registered").into(),
+            id: self.credential_id.clone().expect("registered"),
             transports: None,
         });
         let mut credential: PublicKeyCredential =
             self.authenticator.do_authentication(Url::parse(origin).unwrap(), request).expect("signs");
-        credential.response.user_handle = self.user_handle.clone().map(Into::into);
+        credential.response.user_handle = self.user_handle.clone();
         serde_json::to_value(&credential).unwrap()
     }
 }
