@@ -9,8 +9,8 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::{passkey_challenges, passkeys, users};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    TransactionTrait, sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use webauthn_rs::{
@@ -304,12 +304,21 @@ pub async fn finish_sign_in(
     if !user.is_active {
         return Err(ServiceError::Unauthorized.into());
     }
-    // The counter and backup flags, as webauthn-rs advises after every sign-in.
+    // The counter and backup flags, as webauthn-rs advises after every sign-in. Written only
+    // over the credential this check read: if another sign-in with the same passkey moved
+    // the counter meanwhile, two copies were used at once, and this one is refused too.
     passkey.update_credential(&result);
-    let mut active = row.into_active_model();
-    active.credential = Set(to_json(&passkey)?);
-    active.last_used_at = Set(Some(state.clock.now_micros()));
-    active.update(&state.db).await.map_err(ServiceError::from)?;
+    let updated = passkeys::Entity::update_many()
+        .col_expr(passkeys::Column::Credential, Expr::value(to_json(&passkey)?))
+        .col_expr(passkeys::Column::LastUsedAt, Expr::value(Some(state.clock.now_micros())))
+        .filter(passkeys::Column::Id.eq(&row.id))
+        .filter(passkeys::Column::Credential.eq(&row.credential))
+        .exec(&state.db)
+        .await
+        .map_err(ServiceError::from)?;
+    if updated.rows_affected != 1 {
+        return Err(SignInFailure::PossiblyCloned { user_id: row.user_id, passkey_id: row.id });
+    }
     let token = accounts::start_session(state, &user.id).await?;
     Ok((user, token))
 }
