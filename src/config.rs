@@ -13,6 +13,71 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// The relying party of passkeys: `WEBAUTHN_RP_ID` (the domain credentials are bound to),
+/// `WEBAUTHN_RP_NAME` (shown by authenticators; default `Clara`) and `WEBAUTHN_ORIGINS`
+/// (comma-separated origins allowed to run the ceremonies; default `https://<rp id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnConfig {
+    pub rp_id: String,
+    pub rp_name: String,
+    /// At least one; each has the RP id as its host or a parent of its host.
+    pub origins: Vec<url::Url>,
+}
+
+impl WebauthnConfig {
+    fn from_vars(
+        rp_id: Option<&str>,
+        rp_name: Option<&str>,
+        origins: Option<&str>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(rp_id) = rp_id else {
+            if origins.is_some() {
+                return Err(invalid("WEBAUTHN_ORIGINS", "needs WEBAUTHN_RP_ID"));
+            }
+            return Ok(None);
+        };
+        let origins = match origins {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| {
+                    url::Url::parse(o).map_err(|e| invalid("WEBAUTHN_ORIGINS", format!("`{o}` is not a URL ({e})")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![
+                url::Url::parse(&format!("https://{rp_id}"))
+                    .map_err(|e| invalid("WEBAUTHN_RP_ID", format!("`{rp_id}` is not a domain ({e})")))?,
+            ],
+        };
+        if origins.is_empty() {
+            return Err(invalid("WEBAUTHN_ORIGINS", "names no origin"));
+        }
+        // A web origin must be on the RP id (browsers refuse the rest anyway); other schemes
+        // are app origins (`android:apk-key-hash:…`).
+        for origin in origins.iter().filter(|o| matches!(o.scheme(), "http" | "https")) {
+            let host = origin.host_str().unwrap_or_default();
+            if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
+                return Err(invalid("WEBAUTHN_ORIGINS", format!("`{origin}` is not on WEBAUTHN_RP_ID `{rp_id}`")));
+            }
+        }
+        let config = Self { rp_id: rp_id.to_string(), rp_name: rp_name.unwrap_or("Clara").to_string(), origins };
+        config
+            .build()
+            .map_err(|e| invalid("WEBAUTHN_ORIGINS", format!("not valid for WEBAUTHN_RP_ID `{rp_id}` ({e})")))?;
+        Ok(Some(config))
+    }
+
+    /// The webauthn-rs relying party (cheap: it only checks the URLs).
+    pub fn build(&self) -> Result<webauthn_rs::Webauthn, webauthn_rs::prelude::WebauthnError> {
+        let mut builder = webauthn_rs::WebauthnBuilder::new(&self.rp_id, &self.origins[0])?.rp_name(&self.rp_name);
+        for origin in &self.origins[1..] {
+            builder = builder.append_allowed_origin(origin);
+        }
+        builder.build()
+    }
+}
+
 pub(crate) fn invalid(variable: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError { variable, reason: reason.into() }
 }
@@ -45,6 +110,8 @@ pub struct Config {
     /// empty: Apple sign-in answers 503.
     pub apple_client_ids: Vec<String>,
     pub apple_jwks_url: String,
+    /// Passkeys (WebAuthn); None without `WEBAUTHN_RP_ID`, and the passkey routes answer 503.
+    pub webauthn: Option<WebauthnConfig>,
     pub log_format: LogFormat,
     /// Largest JSON request body, in bytes.
     pub json_body_limit: usize,
@@ -297,6 +364,8 @@ impl Config {
             .collect();
         let apple_jwks_url = get("APPLE_JWKS_URL").unwrap_or(DEFAULT_APPLE_JWKS_URL).to_string();
         url::Url::parse(&apple_jwks_url).map_err(|e| invalid("APPLE_JWKS_URL", format!("not a URL ({e})")))?;
+        let webauthn =
+            WebauthnConfig::from_vars(get("WEBAUTHN_RP_ID"), get("WEBAUTHN_RP_NAME"), get("WEBAUTHN_ORIGINS"))?;
         let log_format = match get("LOG_FORMAT").unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -493,6 +562,7 @@ impl Config {
             google_jwks_url,
             apple_client_ids,
             apple_jwks_url,
+            webauthn,
             log_format,
             json_body_limit: 1024 * 1024,
             outbound_timeout: Duration::from_millis(outbound_ms),
@@ -678,6 +748,39 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://clara.db?mode=rwc");
         assert_eq!(config.bcrypt_cost, 12);
         assert!(config.public_api_keys.is_empty());
+    }
+
+    #[test]
+    fn passkeys_need_an_rp_id_and_origins_on_it() {
+        assert_eq!(parse(&[]).unwrap().webauthn, None);
+        let only_id = parse(&[("WEBAUTHN_RP_ID", "clara.example.com")]).unwrap().webauthn.unwrap();
+        assert_eq!(only_id.rp_name, "Clara");
+        assert_eq!(only_id.origins, [url::Url::parse("https://clara.example.com").unwrap()]);
+        let several = parse(&[
+            ("WEBAUTHN_RP_ID", "clara.example.com"),
+            ("WEBAUTHN_RP_NAME", "Clara Dev"),
+            ("WEBAUTHN_ORIGINS", "https://clara.example.com, https://app.clara.example.com"),
+        ])
+        .unwrap()
+        .webauthn
+        .unwrap();
+        assert_eq!(several.rp_name, "Clara Dev");
+        assert_eq!(several.origins.len(), 2);
+        assert!(several.build().is_ok());
+        for pairs in [
+            &[("WEBAUTHN_ORIGINS", "https://clara.example.com")][..],
+            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "not a url")],
+            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "https://evil.example")],
+            &[
+                ("WEBAUTHN_RP_ID", "clara.example.com"),
+                ("WEBAUTHN_ORIGINS", "https://clara.example.com,https://evil.example"),
+            ],
+            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "https://notclara.example.com")],
+            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", " , ")],
+        ] {
+            let err = parse(pairs).unwrap_err().to_string();
+            assert!(err.contains("WEBAUTHN_"), "{pairs:?}: {err}");
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 pub mod api_keys;
 pub mod idempotency_keys;
 pub mod otp_codes;
+pub mod passkey_challenges;
+pub mod passkeys;
 pub mod recovery_codes;
 pub mod security_events;
 pub mod sessions;

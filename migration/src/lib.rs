@@ -16,6 +16,7 @@ mod m20261125_000011_aggregate_security_events;
 mod m20261125_000012_create_idempotency_keys;
 mod m20261126_000013_task_steps_and_usage;
 mod m20261126_000014_session_details;
+mod m20261126_000015_passkeys;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000012_create_idempotency_keys::Migration),
             Box::new(m20261126_000013_task_steps_and_usage::Migration),
             Box::new(m20261126_000014_session_details::Migration),
+            Box::new(m20261126_000015_passkeys::Migration),
         ]
     }
 }

@@ -50,7 +50,8 @@ pub struct ErrorBody {
     /// `rate_not_found`, `route_not_found`, `method_not_allowed`, `payload_too_large`,
     /// `rate_limited`, `internal_error`,
     /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`,
-    /// `timed_out`, `idempotency_key_in_use`, `idempotency_key_reused`.
+    /// `timed_out`, `idempotency_key_in_use`, `idempotency_key_reused`, `passkey_rejected`,
+    /// `passkey_not_found`, `last_sign_in_method`.
     pub code: String,
 }
 
@@ -78,7 +79,8 @@ pub enum ApiError {
     /// The route exists but not with this method.
     #[oai(status = 405)]
     MethodNotAllowed(Json<ErrorBody>),
-    /// A request with the same `Idempotency-Key` is still running; retry shortly.
+    /// A request with the same `Idempotency-Key` is still running (retry shortly), or the
+    /// change would leave the account no way to sign in.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// The body is larger than the route accepts.
@@ -212,8 +214,20 @@ impl From<ServiceError> for ApiError {
                     Resource::CheckoutSession => "checkout_session_not_found",
                     Resource::Customer => "customer_not_found",
                     Resource::Session => "session_not_found",
+                    Resource::Passkey => "passkey_not_found",
                 },
                 format!("{} with the given identifier does not exist.", resource.name()),
+                None,
+            )),
+            ServiceError::PasskeyRejected => Self::BadRequest(body(
+                "passkey_rejected",
+                "The passkey could not be registered: the registration was not started, has expired or was \
+                 already finished, the credential does not answer it, or it is already registered.",
+                None,
+            )),
+            ServiceError::LastSignInMethod => Self::Conflict(body(
+                "last_sign_in_method",
+                "This passkey is the account's last way to sign in: set a password or add another passkey first.",
                 None,
             )),
             ServiceError::NotConfigured(variables) => Self::Unavailable(

@@ -44,6 +44,9 @@ pub fn all() -> Vec<ApiError> {
         ApiError::timed_out(),
         ApiError::idempotency_key_in_use(),
         ApiError::idempotency_key_reused(),
+        ServiceError::PasskeyRejected.into(),
+        ServiceError::NotFound(Resource::Passkey).into(),
+        ServiceError::LastSignInMethod.into(),
     ]
 }
 

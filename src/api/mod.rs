@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod misc;
 pub mod models;
 pub mod observed;
+pub mod passkeys;
 pub mod sandbox;
 pub mod security;
 pub mod sessions;
@@ -70,7 +71,9 @@ pub type Apis = (
     auth::AuthApi,
     apple::AppleApi,
     sessions::SessionsApi,
+    passkeys::PasskeysAuthApi,
     users::UsersApi,
+    passkeys::PasskeysApi,
     api_keys::ApiKeysApi,
     transactions::TransactionsApi,
     tasks::TasksApi,
@@ -85,7 +88,9 @@ fn apis(state: &AppState) -> Apis {
         auth::AuthApi { state: state.clone() },
         apple::AppleApi { state: state.clone() },
         sessions::SessionsApi { state: state.clone() },
+        passkeys::PasskeysAuthApi { state: state.clone() },
         users::UsersApi { state: state.clone() },
+        passkeys::PasskeysApi { state: state.clone() },
         api_keys::ApiKeysApi { state: state.clone() },
         transactions::TransactionsApi { state: state.clone() },
         tasks::TasksApi { state: state.clone() },

@@ -924,6 +924,7 @@ pub struct SecurityEvent {
     /// `two_factor_enabled`, `two_factor_disabled`, `recovery_codes_created`,
     /// `api_key_reset`, `account_deleted`, `admin_credits_changed`, `admin_account_deleted`,
     /// `session_ended`, `other_sessions_ended`.
+    /// `passkey_added`, `passkey_deleted`, `passkey_possibly_cloned`.
     pub kind: String,
     #[oai(nullable)]
     pub client_address: Option<String>,

@@ -9,6 +9,8 @@ pub enum IdPrefix {
     Task,
     RecoveryCode,
     SecurityEvent,
+    Passkey,
+    PasskeyChallenge,
 }
 
 impl IdPrefix {
@@ -22,6 +24,8 @@ impl IdPrefix {
             Self::Task => "task_",
             Self::RecoveryCode => "recovery_code_",
             Self::SecurityEvent => "event_",
+            Self::Passkey => "passkey_",
+            Self::PasskeyChallenge => "passkey_challenge_",
         }
     }
 

@@ -51,7 +51,7 @@ pub async fn find_user(state: &AppState, user_id: &str) -> ServiceResult<users::
 }
 
 /// Starts a session row, with where it was made from, and signs its token.
-async fn start_session(state: &AppState, user_id: &str, origin: &Origin) -> ServiceResult<String> {
+pub(crate) async fn start_session(state: &AppState, user_id: &str, origin: &Origin) -> ServiceResult<String> {
     let now_micros = state.clock.now_micros();
     let now = now_micros.div_euclid(1_000_000);
     let expires_at = now + state.config.session_ttl.as_secs() as i64;

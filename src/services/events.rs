@@ -30,6 +30,10 @@ pub enum EventKind {
     AdminAccountDeleted,
     SessionEnded,
     OtherSessionsEnded,
+    PasskeyAdded,
+    PasskeyDeleted,
+    /// A passkey sign-in whose signature counter did not go up: the credential may be cloned.
+    PasskeyPossiblyCloned,
 }
 
 impl EventKind {
@@ -48,6 +52,9 @@ impl EventKind {
             Self::AdminAccountDeleted => "admin_account_deleted",
             Self::SessionEnded => "session_ended",
             Self::OtherSessionsEnded => "other_sessions_ended",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyDeleted => "passkey_deleted",
+            Self::PasskeyPossiblyCloned => "passkey_possibly_cloned",
         }
     }
 }

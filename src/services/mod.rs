@@ -10,6 +10,7 @@ pub mod fair_queue;
 pub mod idempotency;
 pub mod ledger;
 pub mod otp;
+pub mod passkeys;
 pub mod passwords;
 pub mod sealed;
 pub mod sessions;
@@ -47,6 +48,13 @@ pub enum ServiceError {
     NotConfigured(&'static str),
     #[error("e-mail could not be sent")]
     MailFailed,
+    /// A passkey registration that webauthn-rs refused, that was not started, expired or
+    /// was already finished, or whose credential is already registered.
+    #[error("passkey refused")]
+    PasskeyRejected,
+    /// Deleting this would leave the account no way to sign in.
+    #[error("last way to sign in")]
+    LastSignInMethod,
     #[error("not enough credits")]
     InsufficientCredits,
     /// A Buy amount outside every credit band.
@@ -86,6 +94,7 @@ pub enum Resource {
     Customer,
     /// One of the caller's sessions.
     Session,
+    Passkey,
 }
 
 impl Resource {
@@ -97,6 +106,7 @@ impl Resource {
             Self::CheckoutSession => "Checkout Session",
             Self::Customer => "Customer",
             Self::Session => "Session",
+            Self::Passkey => "Passkey",
         }
     }
 }

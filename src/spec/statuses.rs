@@ -42,6 +42,8 @@ const PAYMENT: &[Outcome] = &[(502, "payment_provider_error")];
 const NO_USER: &[Outcome] = &[(404, "user_not_found")];
 /// A sandbox Checkout Session this process does not know.
 const NO_SESSION: &[Outcome] = &[(404, "checkout_session_not_found")];
+/// A passkey id the caller does not have (another user's included).
+const NO_PASSKEY: &[Outcome] = &[(404, "passkey_not_found")];
 /// The e-mail with a code could not be sent.
 const MAIL: &[Outcome] = &[(503, "mail_unavailable")];
 
@@ -59,6 +61,8 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("authRegister", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, "user_exists")], MAIL, IDEMPOTENCY]),
     ("authGoogle", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
     ("authApple", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
+    ("authPasskeyOptions", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_CONFIGURED]),
+    ("authPasskey", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_CONFIGURED]),
     ("authLogin", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR]),
     ("authLogout", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
     ("authChangePassword", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),
@@ -75,6 +79,36 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     // NO_USER: the account was deleted between the credential check and the write.
     ("usersUpdate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),
     ("usersDelete", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, &[(404, "user_not_found")]]),
+    ("passkeysRegisterOptions", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NOT_CONFIGURED]),
+    (
+        "passkeysRegister",
+        &[
+            SERVER,
+            DATABASE,
+            LIMITED,
+            JSON_BODY,
+            CREDENTIALS,
+            ACTIVE,
+            NOT_YOURS,
+            NOT_CONFIGURED,
+            &[(400, "passkey_rejected")],
+        ],
+    ),
+    ("passkeysList", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NOT_CONFIGURED]),
+    (
+        "passkeysDelete",
+        &[
+            SERVER,
+            DATABASE,
+            LIMITED,
+            CREDENTIALS,
+            ACTIVE,
+            NOT_YOURS,
+            NOT_CONFIGURED,
+            NO_PASSKEY,
+            &[(409, "last_sign_in_method")],
+        ],
+    ),
     ("apiKeysGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
     ("apiKeysReset", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, IDEMPOTENCY]),
     ("transactionsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),

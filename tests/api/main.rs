@@ -28,6 +28,7 @@ mod metrics_access;
 mod misc;
 mod otp;
 mod outage_statuses;
+mod passkeys;
 mod pdf_gen;
 mod per_address;
 mod properties;

@@ -8,7 +8,12 @@ use crate::support::*;
 
 #[tokio::test]
 async fn every_database_operation_is_503_when_the_database_is_gone() {
-    let (app, _stripe) = TestApp::with_stripe(&[("AUTH_CACHE_TTL_SECS", "0")]).await;
+    let (app, _stripe) = TestApp::with_stripe(&[
+        ("AUTH_CACHE_TTL_SECS", "0"),
+        ("WEBAUTHN_RP_ID", "clara.test"),
+        ("WEBAUTHN_ORIGINS", "https://clara.test"),
+    ])
+    .await;
     let email = "gone@example.com";
     let (id, bearer) = app.active_user(email).await;
     let key = app.get(&format!("/users/{id}/api_key"), Some(&bearer)).await;
@@ -58,6 +63,18 @@ async fn every_database_operation_is_503_when_the_database_is_gone() {
         (Method::PUT, format!("{user}/credits"), Some(ADMIN_KEY), Some(json!({"credits": 1}))),
         (Method::GET, "/security_events".into(), Some(ADMIN_KEY), None),
         (Method::GET, "/tasks".into(), Some(ADMIN_KEY), None),
+        (Method::POST, "/auth/passkey/options".into(), None, None),
+        // Well formed, so the challenge is looked up.
+        (
+            Method::POST,
+            "/auth/passkey".into(),
+            None,
+            Some(json!({"credential": passkey_assertion(), "challenge_id": "passkey_challenge_0"})),
+        ),
+        (Method::POST, format!("{user}/passkeys/options"), Some(&bearer), None),
+        (Method::POST, format!("{user}/passkeys"), Some(&bearer), Some(json!({"credential": {}}))),
+        (Method::GET, format!("{user}/passkeys"), Some(&bearer), None),
+        (Method::DELETE, format!("{user}/passkeys/passkey_0"), Some(&bearer), None),
     ];
     let mut wrong = vec![];
     for (method, path, auth, body) in calls {
@@ -83,4 +100,15 @@ async fn every_database_operation_is_503_when_the_database_is_gone() {
         }
     }
     assert!(wrong.is_empty(), "not 503 database_unavailable:\n{}", wrong.join("\n"));
+}
+
+/// A `PublicKeyCredential` (sign-in) of the right shape, signed by nothing.
+fn passkey_assertion() -> Value {
+    json!({
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA", "userHandle": null},
+        "extensions": {}
+    })
 }
