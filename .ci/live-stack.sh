@@ -7,7 +7,7 @@
 # docs/contract-testing.md gives client teams the same recipe.
 
 LIVE_DIR="$(mktemp -d)"
-PORT_SERVER=18100
+PORT_SERVER="${LIVE_PORT:-18100}"
 BASE="http://127.0.0.1:${PORT_SERVER}"
 PUBLIC_KEY="public-key-for-live-checks"
 # 32 characters or more, as the server requires on PostgreSQL or a reachable HOST.
@@ -40,7 +40,14 @@ start_live_stack() {
     fi
     # No SMTP_URL, STRIPE_SECRET_KEY, STRIPE_API_BASE, GOOGLE_*, AGENT_*: the sandbox refuses
     # to start next to real integration settings.
-    env -i PATH="$PATH" HOME="$HOME" \
+    # LIVE_PASSKEYS=1 (the browser check) turns passkeys on for http://localhost:<port>, the
+    # one http origin browsers let run WebAuthn; elsewhere they stay off (503), since the
+    # fuzzer has no authenticator to answer their ceremonies with.
+    local passkeys=()
+    if [ -n "${LIVE_PASSKEYS:-}" ]; then
+        passkeys=(WEBAUTHN_RP_ID=localhost WEBAUTHN_ORIGINS="http://localhost:${PORT_SERVER}")
+    fi
+    env -i PATH="$PATH" HOME="$HOME" "${passkeys[@]}" \
         DATABASE_URL="sqlite://${LIVE_DIR}/clara.db?mode=rwc" PORT="$PORT_SERVER" \
         PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" BCRYPT_COST=4 \
         STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \

@@ -19,6 +19,9 @@ import { chromium } from "playwright-core";
 const base = process.env.BASE;
 const publicKey = process.env.PUBLIC_KEY;
 const screenshot = process.env.SCREENSHOT ?? "swagger-ui.png";
+// The same server as http://localhost:<port>: browsers run WebAuthn on localhost over http,
+// not on an IP address. Unset: the passkey part is skipped.
+const passkeyOrigin = process.env.PASSKEY_ORIGIN ?? null;
 const checkoutScreenshot = process.env.CHECKOUT_SCREENSHOT ?? "sandbox-checkout.png";
 
 function check(condition, message) {
@@ -62,7 +65,7 @@ try {
   // Nothing leaves the machine: only the server under test is reachable.
   await context.route("**/*", (route) => {
     const url = route.request().url();
-    if (url.startsWith("data:") || new URL(url).origin === origin) return route.continue();
+    if (url.startsWith("data:") || [origin, passkeyOrigin].includes(new URL(url).origin)) return route.continue();
     strays.push(url);
     return route.abort();
   });
@@ -231,6 +234,105 @@ try {
 
   await page.locator(`#operations-${tagOf("usersGet")}-usersGet`).scrollIntoViewIfNeeded();
   await page.screenshot({ path: screenshot, fullPage: false });
+
+  if (passkeyOrigin) {
+    check(new URL(passkeyOrigin).hostname === "localhost", `PASSKEY_ORIGIN must be localhost: ${passkeyOrigin}`);
+    // A passkey, made by the page's navigator.credentials.create against a virtual
+    // authenticator (Chrome DevTools Protocol), then used to sign in after signing out.
+    const keyPage = await context.newPage();
+    await keyPage.goto(`${passkeyOrigin}/docs`, { waitUntil: "load" });
+    const cdp = await context.newCDPSession(keyPage);
+    await cdp.send("WebAuthn.enable");
+    await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    const outcome = await keyPage.evaluate(
+      async ({ userId, token, publicKey }) => {
+        const fromB64 = (value) => {
+          const text = atob(value.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((value.length + 3) % 4));
+          return Uint8Array.from(text, (c) => c.charCodeAt(0)).buffer;
+        };
+        const toB64 = (buffer) =>
+          btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+        const call = async (method, path, auth, body) => {
+          const headers = { "Content-Type": "application/json" };
+          if (auth) headers.Authorization = auth;
+          const response = await fetch(`/api/v1${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+          const text = await response.text();
+          return { status: response.status, json: text ? JSON.parse(text) : null };
+        };
+        const bearer = `Bearer ${token}`;
+        const options = await call("POST", `/users/${userId}/passkeys/options`, bearer);
+        if (options.status !== 200) return { step: "registration options", ...options };
+        const create = options.json.data.publicKey;
+        create.challenge = fromB64(create.challenge);
+        create.user.id = fromB64(create.user.id);
+        create.excludeCredentials = (create.excludeCredentials ?? []).map((c) => ({ ...c, id: fromB64(c.id) }));
+        const made = await navigator.credentials.create({ publicKey: create });
+        const registered = await call("POST", `/users/${userId}/passkeys`, bearer, {
+          name: "Chromium virtual authenticator",
+          credential: {
+            id: made.id,
+            rawId: toB64(made.rawId),
+            type: made.type,
+            response: {
+              attestationObject: toB64(made.response.attestationObject),
+              clientDataJSON: toB64(made.response.clientDataJSON),
+            },
+            extensions: {},
+          },
+        });
+        if (registered.status !== 201) return { step: "registration", ...registered };
+        const signedOut = await call("DELETE", "/auth/session", bearer);
+        const refused = await call("GET", `/users/${userId}`, bearer);
+        const start = await call("POST", "/auth/passkey/options", publicKey);
+        if (start.status !== 200) return { step: "sign-in options", ...start };
+        const request = start.json.data.publicKey;
+        request.challenge = fromB64(request.challenge);
+        request.allowCredentials = (request.allowCredentials ?? []).map((c) => ({ ...c, id: fromB64(c.id) }));
+        const assertion = await navigator.credentials.get({ publicKey: request });
+        const signedIn = await call("POST", "/auth/passkey", publicKey, {
+          challenge_id: start.json.data.challenge_id,
+          credential: {
+            id: assertion.id,
+            rawId: toB64(assertion.rawId),
+            type: assertion.type,
+            response: {
+              authenticatorData: toB64(assertion.response.authenticatorData),
+              clientDataJSON: toB64(assertion.response.clientDataJSON),
+              signature: toB64(assertion.response.signature),
+              userHandle: assertion.response.userHandle ? toB64(assertion.response.userHandle) : null,
+            },
+            extensions: {},
+          },
+        });
+        const fresh = signedIn.json?.data?.token;
+        const viewed = fresh ? await call("GET", `/users/${userId}`, `Bearer ${fresh}`) : null;
+        return {
+          step: "done",
+          registered: registered.json.data,
+          signedOut: signedOut.status,
+          refused: refused.status,
+          signedIn: signedIn.status,
+          message: signedIn.json?.message,
+          viewed: viewed?.status,
+        };
+      },
+      { userId, token, publicKey },
+    );
+    check(outcome.step === "done", `passkey ceremony: ${JSON.stringify(outcome)}`);
+    check(outcome.registered.name === "Chromium virtual authenticator", `passkey: ${JSON.stringify(outcome)}`);
+    check(outcome.signedOut === 204 && outcome.refused === 401, `signed out: ${JSON.stringify(outcome)}`);
+    check(outcome.signedIn === 200 && outcome.viewed === 200, `passkey sign-in: ${JSON.stringify(outcome)}`);
+    console.log("browser: passkey registered through navigator.credentials.create (virtual authenticator), signed out, signed in with it");
+  }
   check(strays.length === 0, `requests to elsewhere were aborted: ${strays}`);
   console.log(
     `browser: ok (${tags.length} tags listed; through "Try it out": health, register, mailbox code, activate, ` +
