@@ -26,7 +26,15 @@ run_once() {
     # $1: which credential is the bearer (user_token | api_key)
     local config="${LIVE_DIR}/schemathesis-$1.toml" t0=$SECONDS
     # No [auth] here: the hooks' provider sets every scheme (config auth would take precedence).
-    : > "$config"
+    # Sign in with Apple and passkeys have no double in the sandbox yet, so on this stack they
+    # answer their documented 503 `not_configured` (which status_code_conformance still checks);
+    # only the 5xx check is off for them. Their behaviour is covered by tests/api/apple.rs,
+    # tests/api/passkeys.rs and the browser check's passkey ceremony.
+    cat > "$config" <<'TOML'
+[[operations]]
+include-operation-id = ["authApple", "authPasskeyOptions", "authPasskey", "passkeysRegisterOptions", "passkeysRegister", "passkeysList", "passkeysDelete"]
+checks.not_a_server_error.enabled = false
+TOML
     echo "schemathesis: pass ${1}: bearer = ${1}"
     set +e
     ST_BEARER="$1" ST_SEED="$SEED" ST_RENEWALS_FILE="${LIVE_DIR}/renewals-$1" \
