@@ -26,14 +26,28 @@ run_once() {
     # $1: which credential is the bearer (user_token | api_key)
     local config="${LIVE_DIR}/schemathesis-$1.toml" t0=$SECONDS
     # No [auth] here: the hooks' provider sets every scheme (config auth would take precedence).
-    : > "$config"
+    # Sign in with Apple and passkeys have no double in the sandbox yet, so on this stack they
+    # answer their documented 503 `not_configured` (which status_code_conformance still checks);
+    # only the 5xx check is off for them. Their behaviour is covered by tests/api/apple.rs,
+    # tests/api/passkeys.rs and the browser check's passkey ceremony.
+    cat > "$config" <<'TOML'
+[checks]
+enabled = false
+not_a_server_error.enabled = true
+status_code_conformance.enabled = true
+content_type_conformance.enabled = true
+response_schema_conformance.enabled = true
+
+[[operations]]
+include-operation-id = ["authApple", "authPasskeyOptions", "authPasskey", "passkeysRegisterOptions", "passkeysRegister", "passkeysList", "passkeysDelete"]
+checks.not_a_server_error.enabled = false
+TOML
     echo "schemathesis: pass ${1}: bearer = ${1}"
     set +e
     ST_BEARER="$1" ST_SEED="$SEED" ST_RENEWALS_FILE="${LIVE_DIR}/renewals-$1" \
     SCHEMATHESIS_HOOKS=.ci/st_auth.py \
         "${VENV}/bin/schemathesis" --config-file "$config" run "${BASE}/openapi.json" \
         --url "${BASE}/api/v1" \
-        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
         --phases examples,coverage,fuzzing,stateful \
         --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 2 --no-color \
         --report junit --report-dir "${LIVE_DIR}/report-$1" | tee "${LIVE_DIR}/pass-$1.log"

@@ -70,6 +70,13 @@ SESSION_ONLY = {
     "DELETE /users/{user_id}/2fa",
     "POST /users/{user_id}/2fa/recovery_codes",
     "POST /users/{user_id}/2fa/totp", "DELETE /users/{user_id}/2fa", "POST /users/{user_id}/2fa/recovery_codes",
+    "GET /users/{user_id}/sessions",
+    "DELETE /users/{user_id}/sessions",
+    "DELETE /users/{user_id}/sessions/{session_id}",
+    "POST /users/{user_id}/passkeys/options",
+    "POST /users/{user_id}/passkeys",
+    "GET /users/{user_id}/passkeys",
+    "DELETE /users/{user_id}/passkeys/{passkey_id}",
 }
 # Share of path ids replaced by the account's own.
 OWN_ID_SHARE = 0.85
