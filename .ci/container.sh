@@ -184,7 +184,8 @@ ensure_journey() {
 wait_healthy_http() {
     local name="$1"
     for _ in $(seq 1 150); do
-        if curl -fsS "${BASE}/api/v1/health" 2>/dev/null | grep -q '"sandbox": *true'; then
+        # (grep reads everything: with -q it could stop early and fail the pipe under pipefail)
+        if curl -fsS "${BASE}/api/v1/health" 2>/dev/null | grep '"sandbox": *true' >/dev/null; then
             return 0
         fi
         [ "$(podman inspect --format '{{.State.Running}}' "$name" 2>/dev/null)" = "true" ] || break
@@ -219,7 +220,7 @@ stop_container() {
     code="$(podman inspect --format '{{.State.ExitCode}}' "$name")"
     [ "$code" = "0" ] || { podman logs "$name" 2>&1 | tail -n 20; die "${name} exited ${code} on SIGTERM"; }
     [ "$took" -lt 40 ] || die "${name} took ${took} s to stop on SIGTERM"
-    podman logs "$name" 2>&1 | grep -q 'SIGTERM: shutting down' || die "${name} did not log its SIGTERM shutdown"
+    [[ "$(podman logs "$name" 2>&1)" == *'SIGTERM: shutting down'* ]] || die "${name} did not log its SIGTERM shutdown"
     log "SIGTERM: ${name} stopped cleanly in ${took} s (exit 0)"
 }
 
@@ -253,6 +254,7 @@ t_build=$SECONDS
 rm -rf "${CACHE}/context"
 mkdir -p "${CACHE}/context"
 cp "$SERVER_BIN" "${CACHE}/context/clara-backend"
+previous_image="$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
 log "buildah build --target runtime (FROM ${BASE_IMAGE}, the binary from ${SERVER_BIN})"
 # --format docker: the OCI image format has no HEALTHCHECK, and Buildah would drop it.
 buildah build --quiet --pull=never --layers --runtime runc --format docker \
@@ -261,8 +263,12 @@ buildah build --quiet --pull=never --layers --runtime runc --format docker \
     -t "$IMAGE" "${CACHE}/context" > "${CACHE}/build.log" 2>&1 \
     || { tail -n 40 "${CACHE}/build.log"; die "buildah build failed"; }
 t_build=$((SECONDS - t_build))
+# The previous run's image (and its layers above the cached apt layer), now untagged.
+if [ -n "$previous_image" ] && [ "$previous_image" != "$(podman image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+    podman rmi "$previous_image" >/dev/null 2>&1 || true
+fi
 podman image inspect --format '{{.Config.User}} {{json .Config.Healthcheck}}' "$IMAGE" 2>/dev/null \
-    | grep -q '^10001:10001 .*"clara-backend","healthcheck"' \
+    | grep '^10001:10001 .*"clara-backend","healthcheck"' >/dev/null \
     || die "the image lost its USER or HEALTHCHECK: $(podman image inspect --format '{{.Config.User}} {{json .Config.Healthcheck}}' "$IMAGE")"
 log "image ${IMAGE}: $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}'), built in ${t_build} s"
 
