@@ -175,7 +175,7 @@ ensure_journey() {
         (
             cd clients/typescript
             npm ci --no-audit --no-fund --loglevel=error
-            npm run --silent generate
+            npm run --silent generate >/dev/null
             npm run --silent build
         )
     fi
