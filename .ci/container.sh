@@ -11,6 +11,7 @@
 #   - SIGTERM (`podman stop`) ends it cleanly (exit 0, within the grace period);
 #   - /data keeps the SQLite database: an account made before, in a container since removed,
 #     logs in on a new container started on the same volume.
+# compose.yaml is checked too, without running it (no registry for PostgreSQL and Redis).
 #
 # Needs root (CI's own machine): installs Debian's podman, buildah, runc and debootstrap when
 # missing, and writes /etc/containers/containers.conf with `default_ulimits = []` when it lacks
@@ -237,7 +238,44 @@ print(body["data"]["id"])
 EOF
 }
 
+# compose.yaml cannot be run here (no registry for PostgreSQL and Redis): its shape is
+# checked, and every variable it hands the app must be one the server reads.
+check_compose() {
+    local python
+    for python in "${VENV:-.ci/.venv}/bin/python" python3; do
+        if "$python" -c 'import yaml' >/dev/null 2>&1; then
+            "$python" - <<'EOF' || die "compose.yaml"
+import pathlib, re, sys, yaml
+compose = yaml.safe_load(open("compose.yaml"))
+services = compose["services"]
+app = services["app"]
+problems = []
+for dependency in ("db", "redis"):
+    if app.get("depends_on", {}).get(dependency, {}).get("condition") != "service_healthy":
+        problems.append(f"app does not wait for {dependency} to be healthy")
+    if "healthcheck" not in services[dependency]:
+        problems.append(f"{dependency} has no healthcheck")
+if app.get("build", {}).get("dockerfile") != "Containerfile":
+    problems.append("app is not built from Containerfile")
+if not any(str(v).endswith(":/data") for v in app.get("volumes", [])):
+    problems.append("app has no volume on /data")
+source = "".join(p.read_text() for p in pathlib.Path("src").rglob("*.rs"))
+for name in app.get("environment", {}):
+    if f'"{name}"' not in source:
+        problems.append(f"app gets {name}, which the server does not read")
+for problem in problems:
+    print(f"compose.yaml: {problem}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+EOF
+            log "compose.yaml: app, PostgreSQL and Redis with health checks; every variable one the server reads"
+            return 0
+        fi
+    done
+    die "no Python with PyYAML to check compose.yaml (python3-yaml, or .ci/.venv from the live checks)"
+}
+
 t0=$SECONDS
+check_compose
 ensure_packages
 ensure_containers_conf
 SERVER_BIN="$(server_binary)"
@@ -277,6 +315,7 @@ podman volume create "$VOLUME_NAME" >/dev/null
 first="clara-ci-${RUN_ID}-a"
 start_container "$first"
 
+podman exec "$first" test -s /etc/ssl/certs/ca-certificates.crt || die "the image has no CA bundle"
 uid="$(podman exec "$first" sh -c 'id -u; awk "/^Uid:/ { print \$2 }" /proc/1/status')"
 [ "$(echo "$uid" | sort -u)" = "10001" ] || die "the server does not run as uid 10001: ${uid}"
 log "runs as uid 10001"
