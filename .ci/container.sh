@@ -245,7 +245,7 @@ check_compose() {
     for python in "${VENV:-.ci/.venv}/bin/python" python3; do
         if "$python" -c 'import yaml' >/dev/null 2>&1; then
             "$python" - <<'EOF' || die "compose.yaml"
-import pathlib, re, sys, yaml
+import pathlib, sys, yaml
 compose = yaml.safe_load(open("compose.yaml"))
 services = compose["services"]
 app = services["app"]
