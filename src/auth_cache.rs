@@ -516,6 +516,17 @@ mod tests {
         }
     }
 
+    /// A shared cache on the test Redis, reached through a relay the test can cut, with
+    /// `usr_1`'s session `ses_a` filled; and its key prefix.
+    async fn filled_through_relay(redis_url: &str) -> (Relay, String, AuthCache) {
+        let address = redis_url.trim_start_matches("redis://").trim_end_matches('/').to_string();
+        let relay = Relay::start(&address).await;
+        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
+        let cache = AuthCache::shared(Duration::from_secs(60), 100, &relay.url, &prefix).await.unwrap();
+        cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 5), session("ses_a", 1_000));
+        (relay, prefix, cache)
+    }
+
     #[tokio::test]
     async fn an_unreachable_redis_means_the_database_is_asked() {
         let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
@@ -524,11 +535,7 @@ mod tests {
             assert!(refused.is_err());
             return;
         };
-        let address = redis_url.trim_start_matches("redis://").trim_end_matches('/').to_string();
-        let relay = Relay::start(&address).await;
-        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
-        let cache = AuthCache::shared(Duration::from_secs(60), 100, &relay.url, &prefix).await.unwrap();
-        cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 5), session("ses_a", 1_000));
+        let (relay, _, cache) = filled_through_relay(&redis_url).await;
         assert_eq!(cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0, Lookup::Hit);
 
         relay.cut();
@@ -548,11 +555,7 @@ mod tests {
             eprintln!("skipped: set TEST_REDIS_URL to run the shared-cache tests");
             return;
         };
-        let address = redis_url.trim_start_matches("redis://").trim_end_matches('/').to_string();
-        let relay = Relay::start(&address).await;
-        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
-        let cache = AuthCache::shared(Duration::from_secs(60), 100, &relay.url, &prefix).await.unwrap();
-        cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 5), session("ses_a", 1_000));
+        let (relay, prefix, cache) = filled_through_relay(&redis_url).await;
         assert_eq!(cache.version_key("usr_1"), Some(format!("{prefix}auth-version:usr_1")));
         // Redis out of reach: only the version handed over can serve the hit, so a Hit
         // here proves the lookup made no read of its own.
