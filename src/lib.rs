@@ -114,6 +114,9 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
     if let Some(secret) = &sandbox_secret {
         sandbox::wire(&mut config, secret);
     }
+    // Before the database is touched: a broken template stops the start with its file and line.
+    let mail_templates = clients::mail_templates::MailTemplates::from_config(&config)
+        .map_err(|e| StartError::Other(e.to_string()))?;
     migrate(&config.database_url).await?;
     let db = connect(&config.database_url).await?;
     let secret = match &config.jwt_secret {
@@ -188,6 +191,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         tokens: TokenKeys::new(&secret),
         passwords: PasswordHasher::new(config.bcrypt_cost, metrics.password_hashes.clone()),
         mailer,
+        mail_templates,
         google,
         apple,
         stripe,
