@@ -24,7 +24,7 @@ env -u EMAIL_TEMPLATES_DIR -u APP_NAME -u APP_URL -u SUPPORT_EMAIL -u CLIENT_URL
 shots=0
 for html in "$EMAILS_DIR"/*.html; do
     kind="$(basename "$html" .html)"
-    for size in desktop:800,1000 phone:390,900; do
+    for size in desktop:800,760 phone:390,1000; do
         name="${size%%:*}"
         png="$EMAIL_SCREENSHOTS/$kind-$name.png"
         # A profile of its own each time: nothing shared with other Chromium runs on the machine.

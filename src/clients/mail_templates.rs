@@ -290,8 +290,8 @@ impl MailTemplates {
     fn render_one(&self, name: &str, ctx: Value) -> Result<String, TemplateError> {
         let render = self.env.get_template(name).and_then(|template| template.render(ctx));
         render.map_err(|err| {
-            let origin = err.name().and_then(|n| self.origins.get(n)).unwrap_or(&Origin::BuiltIn);
             let failing = err.name().unwrap_or(name).to_string();
+            let origin = self.origins.get(&failing).unwrap_or(&Origin::BuiltIn);
             TemplateError(describe(&err, origin, &failing, Some(name)))
         })
     }
