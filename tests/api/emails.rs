@@ -53,7 +53,11 @@ fn parse(data: &str) -> SentMail {
     let boundary = header("Content-Type").split("boundary=\"").nth(1).expect("a boundary").trim_end_matches('"').to_string();
     let mut parts = HashMap::new();
     for part in body.split(&format!("--{boundary}")).skip(1) {
-        let Some((part_head, part_body)) = part.trim_start_matches('\n').split_once("\n\n") else { continue };
+        // The epilogue after the closing `--boundary--`.
+        if part.starts_with("--") {
+            break;
+        }
+        let (part_head, part_body) = part.trim_start_matches('\n').split_once("\n\n").expect("a part");
         let kind = if part_head.contains("text/plain") { "text" } else { "html" };
         let body = part_body.trim_end_matches("\n").trim_end_matches("--").to_string();
         let decoded = if part_head.contains("quoted-printable") {
