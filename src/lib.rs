@@ -115,8 +115,8 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         sandbox::wire(&mut config, secret);
     }
     // Before the database is touched: a broken template stops the start with its file and line.
-    let mail_templates = clients::mail_templates::MailTemplates::from_config(&config)
-        .map_err(|e| StartError::Other(e.to_string()))?;
+    let mail_templates =
+        clients::mail_templates::MailTemplates::from_config(&config).map_err(|e| StartError::Other(e.to_string()))?;
     migrate(&config.database_url).await?;
     let db = connect(&config.database_url).await?;
     let secret = match &config.jwt_secret {

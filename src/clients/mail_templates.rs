@@ -110,7 +110,11 @@ pub struct Brand {
 
 impl Brand {
     pub fn from_config(config: &Config) -> Self {
-        Self { app_name: config.app_name.clone(), app_url: config.app_url(), support_email: config.support_email.clone() }
+        Self {
+            app_name: config.app_name.clone(),
+            app_url: config.app_url(),
+            support_email: config.support_email.clone(),
+        }
     }
 }
 
@@ -168,9 +172,7 @@ impl MailTemplates {
         }
         let mut env = Environment::new();
         // Templates are picked by name: `.html` is escaped for HTML, `.txt` is not.
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
-        });
+        env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
         // A misspelt variable is an error (found at start-up), not an empty gap in a mail;
         // `{% if name %}` on an unknown name stays allowed.
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
@@ -248,7 +250,10 @@ impl MailTemplates {
         // One line, whatever the template's line breaks: a header cannot hold more.
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
         if subject.is_empty() {
-            return Err(TemplateError(format!("{}: renders an empty subject", self.origin_of(&subject_name, &subject_name))));
+            return Err(TemplateError(format!(
+                "{}: renders an empty subject",
+                self.origin_of(&subject_name, &subject_name)
+            )));
         }
         let with_subject = context! { subject => &subject, ..base };
         let text = self.render_one(&format!("{}.txt", kind.name()), with_subject.clone())?;
@@ -373,7 +378,8 @@ fn read_overrides(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, Template
 
 /// `10 minutes`, `1 minute`, `2 hours`.
 pub fn ttl_text(minutes: u64) -> String {
-    let (n, unit) = if minutes >= 60 && minutes % 60 == 0 { (minutes / 60, "hour") } else { (minutes, "minute") };
+    let (n, unit) =
+        if minutes >= 60 && minutes.is_multiple_of(60) { (minutes / 60, "hour") } else { (minutes, "minute") };
     if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
 }
 
@@ -398,7 +404,8 @@ mod tests {
         let templates = built_in();
         for (kind, mail) in templates.samples(10).unwrap() {
             for (part, body) in [("text", &mail.text), ("html", &mail.html)] {
-                for needle in ["Acme Checks", "https://app.acme.test/start", "help@acme.test", SAMPLE_CODE, "10 minutes"]
+                for needle in
+                    ["Acme Checks", "https://app.acme.test/start", "help@acme.test", SAMPLE_CODE, "10 minutes"]
                 {
                     assert!(body.contains(needle), "{kind:?} {part} lacks {needle}:\n{body}");
                 }

@@ -22,12 +22,13 @@ fn decode_quoted_printable(body: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -50,7 +51,8 @@ fn parse(data: &str) -> SentMail {
         value.trim().to_string()
     };
     let subject = header("Subject");
-    let boundary = header("Content-Type").split("boundary=\"").nth(1).expect("a boundary").trim_end_matches('"').to_string();
+    let boundary =
+        header("Content-Type").split("boundary=\"").nth(1).expect("a boundary").trim_end_matches('"').to_string();
     let mut parts = HashMap::new();
     for part in body.split(&format!("--{boundary}")).skip(1) {
         // The epilogue after the closing `--boundary--`.
@@ -70,7 +72,11 @@ fn parse(data: &str) -> SentMail {
         };
         parts.insert(kind, decoded);
     }
-    SentMail { subject, text: parts.remove("text").expect("a text part"), html: parts.remove("html").expect("an html part") }
+    SentMail {
+        subject,
+        text: parts.remove("text").expect("a text part"),
+        html: parts.remove("html").expect("an html part"),
+    }
 }
 
 async fn last_mail_to(app: &TestApp, email: &str) -> SentMail {
@@ -183,7 +189,10 @@ async fn the_sandbox_mailbox_keeps_the_operator_mail() {
     let mail = &mails.data()[0];
     assert_eq!(mail["subject"], "Clara says hi to Ada");
     let code = mail["code"].as_str().unwrap();
-    assert_eq!(mail["text"], format!("OPERATOR TEXT for sandboxed@example.com\n\n    {code}\n\nAsk no-reply@clara.local"));
+    assert_eq!(
+        mail["text"],
+        format!("OPERATOR TEXT for sandboxed@example.com\n\n    {code}\n\nAsk no-reply@clara.local")
+    );
 }
 
 fn config_with_templates(dir: &std::path::Path, work: &std::path::Path) -> Config {
@@ -205,21 +214,28 @@ async fn a_broken_template_stops_the_start_with_its_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("two_factor_auth.html");
     std::fs::write(&file, "{% extends \"base.html\" %}\n{% block intro %}Hi {{ first_name }{% endblock %}\n").unwrap();
-    let err = build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().expect("refused");
+    let err =
+        build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().expect("refused");
     let message = err.to_string();
     assert!(message.starts_with(&format!("EMAIL_TEMPLATES_DIR: {} line 2: syntax error", file.display())), "{message}");
     // Refused before the database was touched.
     assert!(!work.path().join("clara.db").exists());
 
     // A template that compiles but cannot render (a misspelt variable) is refused too.
-    std::fs::write(&file, "{% extends \"base.html\" %}\n\n{% block intro %}Hi {{ frist_name }}{% endblock %}\n").unwrap();
-    let message = build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().unwrap().to_string();
-    assert!(message.starts_with(&format!("EMAIL_TEMPLATES_DIR: {} line 3: undefined value", file.display())), "{message}");
+    std::fs::write(&file, "{% extends \"base.html\" %}\n\n{% block intro %}Hi {{ frist_name }}{% endblock %}\n")
+        .unwrap();
+    let message =
+        build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().unwrap().to_string();
+    assert!(
+        message.starts_with(&format!("EMAIL_TEMPLATES_DIR: {} line 3: undefined value", file.display())),
+        "{message}"
+    );
 
     // So is a file no template is called (a typo would otherwise be ignored).
     std::fs::remove_file(&file).unwrap();
     std::fs::write(dir.path().join("two_factor.html"), "x").unwrap();
-    let message = build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().unwrap().to_string();
+    let message =
+        build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().unwrap().to_string();
     assert!(message.contains("two_factor.html: not a template name"), "{message}");
 }
 
