@@ -157,7 +157,19 @@ const SAMPLE_EMAIL: &str = "ada@example.com";
 impl MailTemplates {
     /// The built-ins, overridden by `EMAIL_TEMPLATES_DIR`, checked by rendering every kind once.
     pub fn from_config(config: &Config) -> Result<Self, TemplateError> {
-        Self::load(Brand::from_config(config), config.email_templates_dir.as_deref(), config.otp_ttl.as_secs() / 60)
+        let dir = config.email_templates_dir.as_deref();
+        let templates = Self::load(Brand::from_config(config), dir, config.otp_ttl.as_secs() / 60)?;
+        if let Some(dir) = dir {
+            let overridden: Vec<&str> = templates
+                .origins
+                .iter()
+                .filter(|(_, o)| matches!(o, Origin::Operator(_)))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let list = if overridden.is_empty() { "none (all built in)".to_string() } else { overridden.join(", ") };
+            tracing::info!(dir = %dir.display(), "e-mail templates from EMAIL_TEMPLATES_DIR: {list}");
+        }
+        Ok(templates)
     }
 
     /// The built-ins, overridden by the files of `dir`, checked by rendering every kind once
