@@ -104,6 +104,14 @@ pub struct Config {
     pub otp_ttl: Duration,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// The service's name in every e-mail (`APP_NAME`).
+    pub app_name: String,
+    /// `APP_URL`, linked from every e-mail; None: see [`Config::app_url`].
+    pub app_url: Option<String>,
+    /// The address every e-mail gives for questions (`SUPPORT_EMAIL`; default: `MAIL_FROM`'s).
+    pub support_email: String,
+    /// Operator templates overriding the built-in ones, file by file (docs/email.md).
+    pub email_templates_dir: Option<std::path::PathBuf>,
     pub google_client_id: Option<String>,
     pub google_jwks_url: String,
     /// Sign in with Apple audiences (`APPLE_CLIENT_IDS`: bundle ids and service ids);
@@ -286,6 +294,12 @@ impl Config {
         self.public_url.clone().unwrap_or_else(|| self.loopback_url())
     }
 
+    /// The address e-mails link to: `APP_URL`, else the web app (`CLIENT_URL`), else this
+    /// server as browsers reach it.
+    pub fn app_url(&self) -> String {
+        self.app_url.clone().or_else(|| self.client_url.clone()).unwrap_or_else(|| self.public_base())
+    }
+
     /// Reads the process environment (after `.env`, which `main` loads).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_map(&std::env::vars().collect())
@@ -349,9 +363,22 @@ impl Config {
             }
         }
         let mail_from = get("MAIL_FROM").unwrap_or("Clara <no-reply@clara.local>").to_string();
-        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+        let Ok(from_mailbox) = mail_from.parse::<lettre::message::Mailbox>() else {
             return Err(invalid("MAIL_FROM", format!("`{mail_from}` is not a mailbox")));
+        };
+        let app_name = get("APP_NAME").unwrap_or("Clara").to_string();
+        if app_name.chars().any(char::is_control) || app_name.chars().count() > 100 {
+            return Err(invalid("APP_NAME", "must be one line of at most 100 characters"));
         }
+        let app_url = get("APP_URL").map(|v| http_url(v, "APP_URL")).transpose()?;
+        let support_email = match get("SUPPORT_EMAIL") {
+            None => from_mailbox.email.to_string(),
+            Some(v) => v
+                .parse::<lettre::Address>()
+                .map_err(|_| invalid("SUPPORT_EMAIL", format!("`{v}` is not an e-mail address")))?
+                .to_string(),
+        };
+        let email_templates_dir = get("EMAIL_TEMPLATES_DIR").map(std::path::PathBuf::from);
         let google_client_id = get("GOOGLE_CLIENT_ID").map(str::to_string);
         let google_jwks_url = get("GOOGLE_JWKS_URL").unwrap_or(DEFAULT_GOOGLE_JWKS_URL).to_string();
         url::Url::parse(&google_jwks_url).map_err(|e| invalid("GOOGLE_JWKS_URL", format!("not a URL ({e})")))?;
@@ -558,6 +585,10 @@ impl Config {
             otp_ttl: Duration::from_secs(otp_minutes * 60),
             smtp_url,
             mail_from,
+            app_name,
+            app_url,
+            support_email,
+            email_templates_dir,
             google_client_id,
             google_jwks_url,
             apple_client_ids,
@@ -751,6 +782,34 @@ mod tests {
     }
 
     #[test]
+    fn mails_name_the_app_its_address_and_support() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.app_name, "Clara");
+        assert_eq!(config.app_url(), "http://127.0.0.1:8000");
+        assert_eq!(config.support_email, "no-reply@clara.local");
+        assert_eq!(config.email_templates_dir, None);
+        let config = parse(&[("PUBLIC_URL", "https://api.clara.example/")]).unwrap();
+        assert_eq!(config.app_url(), "https://api.clara.example");
+        let config =
+            parse(&[("PUBLIC_URL", "https://api.clara.example"), ("CLIENT_URL", "https://app.clara.example")]).unwrap();
+        assert_eq!(config.app_url(), "https://app.clara.example");
+        let config = parse(&[
+            ("CLIENT_URL", "https://app.clara.example"),
+            ("APP_URL", "https://clara.example/"),
+            ("APP_NAME", "Clara Labs"),
+            ("MAIL_FROM", "Clara Labs <robot@clara.example>"),
+            ("EMAIL_TEMPLATES_DIR", "/etc/clara/mail"),
+        ])
+        .unwrap();
+        assert_eq!(config.app_url(), "https://clara.example");
+        assert_eq!(config.app_name, "Clara Labs");
+        assert_eq!(config.support_email, "robot@clara.example");
+        assert_eq!(config.email_templates_dir, Some("/etc/clara/mail".into()));
+        let config = parse(&[("SUPPORT_EMAIL", "help@clara.example")]).unwrap();
+        assert_eq!(config.support_email, "help@clara.example");
+    }
+
+    #[test]
     fn passkeys_need_an_rp_id_and_origins_on_it() {
         assert_eq!(parse(&[]).unwrap().webauthn, None);
         let only_id = parse(&[("WEBAUTHN_RP_ID", "clara.example.com")]).unwrap().webauthn.unwrap();
@@ -792,6 +851,9 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("HOST", "localhost:80"),
             ("SMTP_URL", "http://x"),
+            ("APP_URL", "app.example"),
+            ("APP_NAME", "two\nlines"),
+            ("SUPPORT_EMAIL", "not an address"),
             ("LOG_FORMAT", "xml"),
             ("JWT_SECRET", "short"),
             ("STRIPE_API_BASE", "ftp://x"),

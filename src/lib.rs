@@ -140,8 +140,11 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
     if let Some(secret) = &sandbox_secret {
         sandbox::wire(&mut config, secret);
     }
-    // Before the database: a machine without CA certificates is told so at once.
+    // Before the database is touched: a machine without CA certificates, or a broken
+    // template (its file and line), stops the start at once.
     let http = http_client(reqwest::Client::builder().timeout(config.outbound_timeout))?;
+    let mail_templates =
+        clients::mail_templates::MailTemplates::from_config(&config).map_err(|e| StartError::Other(e.to_string()))?;
     migrate(&config.database_url).await?;
     let db = connect(&config.database_url).await?;
     let secret = match &config.jwt_secret {
@@ -208,6 +211,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         tokens: TokenKeys::new(&secret),
         passwords: PasswordHasher::new(config.bcrypt_cost, metrics.password_hashes.clone()),
         mailer,
+        mail_templates,
         google,
         apple,
         stripe,

@@ -8,7 +8,7 @@ use clara_backend::{
 use poem::listener::{Acceptor, Listener, TcpListener};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: clara-backend [serve | openapi | migrate | healthcheck] [--sandbox]");
+    eprintln!("usage: clara-backend [serve | openapi | migrate | healthcheck | render-emails --out DIR] [--sandbox]");
     ExitCode::from(2)
 }
 
@@ -91,12 +91,21 @@ async fn server_main() -> ExitCode {
     // `clara-backend [command] [--sandbox]`, in either order (`cargo run -- --sandbox` serves).
     let mut sandbox = false;
     let mut command = None;
-    for arg in std::env::args().skip(1) {
+    let mut out_dir = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--sandbox" => sandbox = true,
-            "serve" | "openapi" | "migrate" if command.is_none() => command = Some(arg),
+            "--out" if out_dir.is_none() => match args.next() {
+                Some(dir) => out_dir = Some(std::path::PathBuf::from(dir)),
+                None => return usage(),
+            },
+            "serve" | "openapi" | "migrate" | "render-emails" if command.is_none() => command = Some(arg),
             _ => return usage(),
         }
+    }
+    if out_dir.is_some() != (command.as_deref() == Some("render-emails")) {
+        return usage();
     }
     let command = command.unwrap_or_else(|| "serve".into());
     let _ = dotenvy::dotenv();
@@ -104,8 +113,8 @@ async fn server_main() -> ExitCode {
     if sandbox {
         vars.insert("SANDBOX".into(), "true".into());
     }
-    if command == "openapi" {
-        // Prints the document and listens nowhere: the rules for a reachable server (a
+    if matches!(command.as_str(), "openapi" | "render-emails") {
+        // Prints files and listens nowhere: the rules for a reachable server (a
         // `JWT_SECRET` when HOST is not loopback, as in the container image) do not apply.
         vars.insert("HOST".into(), "127.0.0.1".into());
     }
@@ -116,6 +125,19 @@ async fn server_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(dir) = out_dir {
+        // The mails as configured (APP_NAME, EMAIL_TEMPLATES_DIR, ...) with sample data, to look at.
+        return match clara_backend::clients::mail_templates::write_samples(&config, &dir) {
+            Ok(files) => {
+                files.iter().for_each(|file| println!("{}", file.display()));
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("clara-backend: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let _log_guard = (command != "openapi").then(|| init_logging(config.log_format));
     match run(&command, config).await {
         Ok(()) => ExitCode::SUCCESS,

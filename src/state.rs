@@ -51,6 +51,8 @@ pub struct Inner {
     pub tokens: TokenKeys,
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
+    /// The e-mails' templates, checked at start-up.
+    pub mail_templates: crate::clients::mail_templates::MailTemplates,
     pub google: GoogleVerifier,
     pub apple: AppleVerifier,
     /// None without `STRIPE_SECRET_KEY`.

@@ -1,5 +1,5 @@
 //! E-mail through lettre over SMTP, to the log when no `SMTP_URL` is set, or into the
-//! sandbox's mailbox in sandbox mode.
+//! sandbox's mailbox in sandbox mode. What a mail says comes from [`super::mail_templates`].
 
 use std::time::Duration;
 
@@ -37,6 +37,12 @@ pub enum Mailer {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct MailError(String);
+
+impl From<super::mail_templates::TemplateError> for MailError {
+    fn from(err: super::mail_templates::TemplateError) -> Self {
+        Self(format!("template: {err}"))
+    }
+}
 
 impl Mailer {
     pub fn new(smtp_url: Option<&str>, from: &str, timeout: Duration) -> Result<Self, MailError> {
@@ -83,37 +89,5 @@ impl Mailer {
                 Ok(())
             }
         }
-    }
-}
-
-/// The mail that carries a one-time code; `welcome` adds the greeting sent on sign-up.
-pub fn code_mail(
-    to: &str,
-    first_name: &str,
-    code: &str,
-    purpose: &str,
-    otp_type: &str,
-    welcome: bool,
-    ttl_minutes: u64,
-) -> Mail {
-    let (subject, opening) = if welcome {
-        ("Welcome to Clara: activate your account".to_string(), "Welcome to Clara! ")
-    } else {
-        (format!("Your Clara code: {code}"), "")
-    };
-    let text = format!(
-        "Hello {first_name},\n\n{opening}Use this code to {purpose}:\n\n    {code}\n\nIt expires in {ttl_minutes} minutes and works once. If you did not ask for it, ignore this e-mail.\n\nClara"
-    );
-    let name = crate::domain::escape_html(first_name);
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>Hello {name},</p><p>{opening}Use this code to {purpose}:</p><p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">{code}</p><p>It expires in {ttl_minutes} minutes and works once. If you did not ask for it, ignore this e-mail.</p><p>Clara</p></body></html>"
-    );
-    Mail {
-        to: to.to_string(),
-        subject,
-        text,
-        html,
-        log_line: format!("{otp_type} code for {to}: {code} (no SMTP_URL set, so it is logged instead of mailed)"),
-        code: Some((otp_type.to_string(), code.to_string())),
     }
 }

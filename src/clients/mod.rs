@@ -6,6 +6,7 @@ pub mod apple_jwks;
 pub mod fact_check;
 pub mod google_jwks;
 pub mod jwks;
+pub mod mail_templates;
 pub mod mailer;
 pub mod search;
 pub mod stripe;

@@ -27,13 +27,13 @@ impl OtpType {
         }
     }
 
-    /// What the e-mail says the code is for.
+    /// What the code is for, as the e-mail's `purpose` (docs/email.md).
     pub fn purpose(self) -> &'static str {
         match self {
-            Self::Activation => "activate your Clara account",
+            Self::Activation => "activate your account",
             Self::TwoFactorAuth => "confirm a two-factor authentication step",
-            Self::ChangePassword => "change your Clara password",
-            Self::DeleteAccount => "delete your Clara account (this cannot be undone)",
+            Self::ChangePassword => "change your password",
+            Self::DeleteAccount => "delete your account (this cannot be undone)",
         }
     }
 }

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     auth_cache::{Credential, CredentialKind},
-    clients::{jwks::JwksError, mailer::code_mail},
+    clients::jwks::JwksError,
     domain::{Email, IdPrefix, OtpType, Password, PersonName, new_id},
     state::AppState,
 };
@@ -143,16 +143,13 @@ async fn send_code(state: &AppState, user: &users::Model, otp_type: OtpType, wel
     let code =
         otp::issue(&state.db, &state.tokens, &state.clock, state.config.otp_ttl.as_secs() as i64, &user.id, otp_type)
             .await?;
-    let mail = code_mail(
-        &user.email,
-        &user.first_name,
-        &code,
-        otp_type.purpose(),
-        otp_type.as_str(),
-        welcome,
-        state.config.otp_ttl.as_secs() / 60,
-    );
-    let sent = state.mailer.send(mail).await;
+    let ttl_minutes = state.config.otp_ttl.as_secs() / 60;
+    // The templates were rendered once at start-up, so this fails only on a user's own data.
+    let sent =
+        match state.mail_templates.code_mail(&user.email, &user.first_name, &code, otp_type, welcome, ttl_minutes) {
+            Ok(mail) => state.mailer.send(mail).await,
+            Err(err) => Err(err.into()),
+        };
     state.metrics.emails.with_label_values(&[if sent.is_ok() { "sent" } else { "failed" }]).inc();
     sent.map_err(|err| {
         tracing::error!(user_id = %user.id, otp_type = otp_type.as_str(), %err, "mail not sent");

@@ -13,6 +13,7 @@ mod bad_input;
 mod billing;
 mod db_outage;
 mod documented_statuses;
+mod emails;
 mod evidence;
 mod fetch;
 mod fuzz_pdf;

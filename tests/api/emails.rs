@@ -1,0 +1,272 @@
+//! E-mail templates (docs/email.md): the brand in every mail, the operator's directory
+//! overriding the built-ins, and a broken template stopping the start with its file and line.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use clara_backend::{build_state, config::Config, state::Clock};
+use serde_json::json;
+
+use crate::support::*;
+
+/// A sent mail's subject, plain text and HTML, as the SMTP sink received them (decoded).
+struct SentMail {
+    subject: String,
+    text: String,
+    html: String,
+}
+
+fn decode_quoted_printable(body: &str) -> String {
+    let joined = body.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).expect("UTF-8 body")
+}
+
+/// Splits lettre's multipart/alternative message into its parts and undoes their encodings.
+fn parse(data: &str) -> SentMail {
+    let data = data.replace("\r\n", "\n");
+    let (head, body) = data.split_once("\n\n").expect("headers and body");
+    let header = |name: &str| {
+        let prefix = format!("{name}: ");
+        let mut lines = head.lines().skip_while(|l| !l.starts_with(&prefix));
+        let mut value = lines.next().unwrap_or_else(|| panic!("{name} in {head}"))[prefix.len()..].to_string();
+        // Folded continuation lines.
+        for line in lines.take_while(|l| l.starts_with([' ', '\t'])) {
+            value.push_str(&line[1..]);
+        }
+        value.trim().to_string()
+    };
+    let subject = header("Subject");
+    let boundary =
+        header("Content-Type").split("boundary=\"").nth(1).expect("a boundary").trim_end_matches('"').to_string();
+    let mut parts = HashMap::new();
+    for part in body.split(&format!("--{boundary}")).skip(1) {
+        // The epilogue after the closing `--boundary--`.
+        if part.starts_with("--") {
+            break;
+        }
+        let (part_head, part_body) = part.trim_start_matches('\n').split_once("\n\n").expect("a part");
+        let kind = if part_head.contains("text/plain") { "text" } else { "html" };
+        let body = part_body.trim_end_matches("\n").trim_end_matches("--").to_string();
+        let decoded = if part_head.contains("quoted-printable") {
+            decode_quoted_printable(&body)
+        } else if part_head.contains("base64") {
+            let joined: String = body.split_whitespace().collect();
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(joined).expect("base64")).unwrap()
+        } else {
+            body
+        };
+        parts.insert(kind, decoded);
+    }
+    SentMail {
+        subject,
+        text: parts.remove("text").expect("a text part"),
+        html: parts.remove("html").expect("an html part"),
+    }
+}
+
+async fn last_mail_to(app: &TestApp, email: &str) -> SentMail {
+    for _ in 0..50 {
+        if let Some(mail) = app.smtp.mails_to(email).await.last() {
+            return parse(&mail.data);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no mail to {email}");
+}
+
+async fn sign_up(app: &TestApp, email: &str, first_name: &str) {
+    let reply = app
+        .post(
+            "/auth/register",
+            None,
+            Some(json!({"first_name": first_name, "last_name": "lovelace", "email": email, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+}
+
+#[tokio::test]
+async fn default_mails_carry_the_app_name_url_and_support_address() {
+    let app = TestApp::with_env(&[
+        ("APP_NAME", "Acme Checks"),
+        ("APP_URL", "https://acme.test/app"),
+        ("SUPPORT_EMAIL", "help@acme.test"),
+    ])
+    .await;
+    sign_up(&app, "brand@example.com", "ada").await;
+    let mail = last_mail_to(&app, "brand@example.com").await;
+    assert_eq!(mail.subject, "Welcome to Acme Checks: activate your account");
+    for (part, body) in [("text", &mail.text), ("html", &mail.html)] {
+        for needle in ["Acme Checks", "https://acme.test/app", "help@acme.test", "Ada", "brand@example.com"] {
+            assert!(body.contains(needle), "the {part} part lacks {needle}:\n{body}");
+        }
+        assert!(!body.contains("Clara"), "the {part} part still says Clara:\n{body}");
+    }
+    assert!(mail.html.contains("href=\"mailto:help@acme.test\""), "{}", mail.html);
+
+    // Another kind, and the mailed code still activates.
+    let code = app.smtp.last_code_for("brand@example.com").await;
+    assert!(mail.text.contains(&format!("\n    {code}\n")));
+    app.post("/users/brand@example.com/activate", None, Some(json!({"code": code})))
+        .await
+        .assert_success(200, "User activated successfully.");
+    app.post("/users/brand@example.com/otp/CHANGE_PASSWORD", None, None)
+        .await
+        .assert_success(201, "OTP sent successfully.");
+    let mail = last_mail_to(&app, "brand@example.com").await;
+    assert!(mail.subject.starts_with("Your Acme Checks password change code: "), "{}", mail.subject);
+    assert!(mail.text.contains("help@acme.test") && mail.html.contains("help@acme.test"));
+}
+
+#[tokio::test]
+async fn the_html_part_escapes_the_first_name() {
+    let app = TestApp::new().await;
+    sign_up(&app, "markup@example.com", "<img src=x onerror=alert(1)>").await;
+    let mail = last_mail_to(&app, "markup@example.com").await;
+    assert!(!mail.html.contains("<Img"), "{}", mail.html);
+    assert!(mail.html.contains("Hello &lt;Img Src=X Onerror=Alert(1)&gt;,"), "{}", mail.html);
+    assert!(mail.text.contains("Hello <Img Src=X Onerror=Alert(1)>,"), "{}", mail.text);
+}
+
+/// An operator's directory overriding a subject, a text body and the HTML layout.
+fn operator_templates() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("welcome.subject.txt"), "{{ app_name }} says hi to {{ first_name }}\n").unwrap();
+    std::fs::write(
+        dir.path().join("welcome.txt"),
+        "OPERATOR TEXT for {{ email }}\n\n    {{ code }}\n\nAsk {{ support_email }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("base.html"),
+        "<html><body><p>OPERATOR LAYOUT {{ app_name }}</p>{% block intro %}{% endblock %}<b>{{ code }}</b></body></html>\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn operator_templates_override_the_built_ins() {
+    let dir = operator_templates();
+    let app =
+        TestApp::with_env(&[("EMAIL_TEMPLATES_DIR", dir.path().to_str().unwrap()), ("APP_NAME", "Acme Checks")]).await;
+    sign_up(&app, "override@example.com", "ada").await;
+    let mail = last_mail_to(&app, "override@example.com").await;
+    assert_eq!(mail.subject, "Acme Checks says hi to Ada");
+    assert!(mail.text.starts_with("OPERATOR TEXT for override@example.com\n"), "{}", mail.text);
+    // The built-in welcome.html, inside the operator's layout.
+    assert!(mail.html.contains("OPERATOR LAYOUT Acme Checks"), "{}", mail.html);
+    assert!(mail.html.contains("Thanks for signing up!"), "{}", mail.html);
+    // The code read from the operator's text still activates.
+    let code = app.smtp.last_code_for("override@example.com").await;
+    assert!(mail.html.contains(&format!("<b>{code}</b>")));
+    app.post("/users/override@example.com/activate", None, Some(json!({"code": code})))
+        .await
+        .assert_success(200, "User activated successfully.");
+}
+
+#[tokio::test]
+async fn the_sandbox_mailbox_keeps_the_operator_mail() {
+    let dir = operator_templates();
+    let app = TestApp::sandbox(&[("EMAIL_TEMPLATES_DIR", dir.path().to_str().unwrap())]).await;
+    sign_up(&app, "sandboxed@example.com", "ada").await;
+    let mails = app.get("/sandbox/mailbox/sandboxed@example.com", None).await;
+    let mail = &mails.data()[0];
+    assert_eq!(mail["subject"], "Clara says hi to Ada");
+    let code = mail["code"].as_str().unwrap();
+    assert_eq!(
+        mail["text"],
+        format!("OPERATOR TEXT for sandboxed@example.com\n\n    {code}\n\nAsk no-reply@clara.local")
+    );
+}
+
+fn config_with_templates(dir: &std::path::Path, work: &std::path::Path) -> Config {
+    let vars: HashMap<String, String> = [
+        ("DATABASE_URL", format!("sqlite://{}?mode=rwc", work.join("clara.db").display())),
+        ("ATTACHMENTS_DIR", work.join("attachments").display().to_string()),
+        ("EMAIL_TEMPLATES_DIR", dir.display().to_string()),
+        ("BCRYPT_COST", "4".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Config::from_map(&vars).expect("configuration parses")
+}
+
+#[tokio::test]
+async fn a_broken_template_stops_the_start_with_its_file_and_line() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two_factor_auth.html");
+    std::fs::write(&file, "{% extends \"base.html\" %}\n{% block intro %}Hi {{ first_name }{% endblock %}\n").unwrap();
+    let err =
+        build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().expect("refused");
+    let message = err.to_string();
+    assert!(message.starts_with(&format!("EMAIL_TEMPLATES_DIR: {} line 2: syntax error", file.display())), "{message}");
+    // Refused before the database was touched.
+    assert!(!work.path().join("clara.db").exists());
+
+    // A template that compiles but cannot render (a misspelt variable) is refused too.
+    std::fs::write(&file, "{% extends \"base.html\" %}\n\n{% block intro %}Hi {{ frist_name }}{% endblock %}\n")
+        .unwrap();
+    let message =
+        build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().unwrap().to_string();
+    assert!(
+        message.starts_with(&format!("EMAIL_TEMPLATES_DIR: {} line 3: undefined value", file.display())),
+        "{message}"
+    );
+
+    // So is a file no template is called (a typo would otherwise be ignored).
+    std::fs::remove_file(&file).unwrap();
+    std::fs::write(dir.path().join("two_factor.html"), "x").unwrap();
+    let message =
+        build_state(config_with_templates(dir.path(), work.path()), Clock::default()).await.err().unwrap().to_string();
+    assert!(message.contains("two_factor.html: not a template name"), "{message}");
+}
+
+#[test]
+fn render_emails_writes_every_kind_and_refuses_a_broken_directory() {
+    let out = tempfile::tempdir().unwrap();
+    let binary = env!("CARGO_BIN_EXE_clara-backend");
+    let run = std::process::Command::new(binary)
+        .args(["render-emails", "--out"])
+        .arg(out.path())
+        .env("APP_NAME", "Acme Checks")
+        .env_remove("EMAIL_TEMPLATES_DIR")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    for kind in ["welcome", "activation", "two_factor_auth", "change_password", "delete_account"] {
+        let html = std::fs::read_to_string(out.path().join(format!("{kind}.html"))).unwrap();
+        assert!(html.contains("Acme Checks") && html.starts_with("<!DOCTYPE html>"), "{kind}");
+        let text = std::fs::read_to_string(out.path().join(format!("{kind}.txt"))).unwrap();
+        assert!(text.starts_with("Subject: ") && text.contains("Acme Checks"), "{kind}");
+    }
+
+    let broken = tempfile::tempdir().unwrap();
+    std::fs::write(broken.path().join("base.txt"), "ok\n{% if %}\n").unwrap();
+    let run = std::process::Command::new(binary)
+        .args(["render-emails", "--out"])
+        .arg(out.path())
+        .env("EMAIL_TEMPLATES_DIR", broken.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains(&format!("{} line 2: syntax error", broken.path().join("base.txt").display())), "{stderr}");
+}
