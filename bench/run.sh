@@ -166,11 +166,13 @@ JSON
 }
 
 if [ -n "${BENCH_ONLY_LOGGED:-}" ]; then
-    # The logged fast-path rows alone (issue 16): a few minutes instead of the whole run.
+    # The rows of issue 16 alone (the logged fast path, and several processes on Redis): a
+    # few minutes instead of the whole run.
     bench_logged sqlite-logged "sqlite://${WORK}/logged.db?mode=rwc"
     psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS clara_bench WITH (FORCE)" -c "CREATE DATABASE clara_bench"
     bench_logged postgres-logged "postgres://postgres@127.0.0.1:5432/clara_bench"
     bench_logged postgres-redis-logged "postgres://postgres@127.0.0.1:5432/clara_bench" "redis://127.0.0.1:6379"
+    bench_reads_shared postgres-redis "postgres://postgres@127.0.0.1:5432/clara_bench" "redis://127.0.0.1:6379"
     echo "bench: results in $RESULTS/"
     exit 0
 fi
