@@ -12,16 +12,24 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
-fn init_logging(format: LogFormat) {
+/// The log lines, plus the OpenTelemetry layer when an OTLP endpoint is set (its guard
+/// flushes the spans at exit).
+fn init_logging(format: LogFormat) -> Result<Option<clara_backend::telemetry::Guard>, String> {
+    use tracing_subscriber::{Layer, filter::FilterExt, layer::SubscriberExt, util::SubscriberInitExt};
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only on a terminal, so `| tee` and log collectors get plain lines.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let builder = tracing_subscriber::fmt::layer().with_ansi(ansi);
+    let logs: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = match format {
+        LogFormat::Json => builder.json().boxed(),
+        LogFormat::Text => builder.boxed(),
+    };
+    let logs =
+        logs.with_filter(filter.and(tracing_subscriber::filter::filter_fn(clara_backend::telemetry::not_for_logs)));
+    let (otel, guard) = clara_backend::telemetry::init()?.unzip();
+    tracing_subscriber::registry().with(logs).with(otel).init();
+    Ok(guard)
 }
 
 fn main() -> ExitCode {
@@ -63,10 +71,20 @@ async fn server_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if command != "openapi" {
-        init_logging(config.log_format);
-    }
-    match run(&command, config).await {
+    let telemetry = match command.as_str() {
+        "openapi" => None,
+        _ => match init_logging(config.log_format) {
+            Ok(guard) => guard,
+            Err(err) => {
+                eprintln!("clara-backend: {err}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let result = run(&command, config).await;
+    // Flushes the last spans (a blocking call, at exit only).
+    drop(telemetry);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("clara-backend: {err}");
