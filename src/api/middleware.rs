@@ -321,7 +321,6 @@ fn request_span(req: &mut Request, request_id: &str, method: &poem::http::Method
         %request_id,
         %method,
         %path,
-        otel.name = %method,
         otel.kind = "server",
         otel.status_code = Empty,
         operation = Empty,
