@@ -237,6 +237,48 @@ async fn purchase_trace() {
         .collect();
     assert!(others.len() >= 2, "sign-up and activation were traced too");
     assert!(others.iter().all(|s| s.parent_span_id.is_empty()));
+    // A worker's task run: a root span of its own, with the provider call under it.
+    let (agent_app, _provider) = TestApp::with_agent(&[]).await;
+    let (user_id, bearer) = agent_app.active_user("analyst@example.com").await;
+    agent_app.give_credits(&user_id, 100 * 100).await;
+    let reply =
+        agent_app.analysis(&user_id, &bearer, &[("text", None, b"The Eiffel Tower was finished in 1999.")]).await;
+    assert_eq!(reply.status, 201, "body: {}", reply.body);
+    let task_id = reply.data()["id"].as_str().unwrap().to_string();
+    let workers = agent_app.start_workers();
+    let task = agent_app.finished_task(&task_id).await;
+    workers.shutdown(Duration::from_secs(30)).await;
+    assert_eq!(task.status, "COMPLETED", "{:?}", task.error);
+    let mut run: Option<Span> = None;
+    for _ in 0..50 {
+        tokio::task::block_in_place(|| guard.force_flush());
+        run = spans(&received)
+            .into_iter()
+            .map(|(_, s)| s)
+            .find(|s| s.name == "task run" && attribute(s, "task.id").as_deref() == Some(task_id.as_str()));
+        if run.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let run = run.expect("a task-run span");
+    assert!(run.parent_span_id.is_empty(), "a task run is a root");
+    assert_eq!(run.kind, SpanKind::Consumer as i32);
+    assert_eq!(attribute(&run, "user.id").as_deref(), Some(user_id.as_str()));
+    assert_eq!(attribute(&run, "task.status").as_deref(), Some("COMPLETED"));
+    let in_run: Vec<Span> =
+        spans(&received).into_iter().map(|(_, s)| s).filter(|s| s.trace_id == run.trace_id).collect();
+    let mut tree = String::new();
+    render(&in_run, &run.span_id, 1, &mut tree);
+    println!("task run {task_id}:\n{tree}");
+    let provider_call = in_run
+        .iter()
+        .find(|s| attribute(s, "peer.service").as_deref() == Some("provider"))
+        .expect("a provider call in the task run");
+    assert_eq!(provider_call.parent_span_id, run.span_id, "{tree}");
+    assert_eq!(provider_call.kind, SpanKind::Client as i32);
+    assert!(in_run.iter().any(|s| attribute(s, "db.system").is_some()), "database spans in the run:\n{tree}");
+
     // Shutting the exporter down blocks until its thread is done.
     tokio::task::block_in_place(|| drop(guard));
 }
