@@ -1,6 +1,7 @@
 //! OpenTelemetry traces, end to end: the app exports over OTLP/HTTP to a receiver on
 //! 127.0.0.1 that decodes what arrives with the OpenTelemetry protobuf types; a purchase
-//! that calls a fake Stripe (also on 127.0.0.1) comes with a caller's `traceparent`.
+//! that calls a fake Stripe (also on 127.0.0.1) comes with a caller's `traceparent`; then a
+//! worker runs an analysis against a fake model provider.
 //!
 //! Its own test binary: the tracing subscriber, the propagator and the exporter are
 //! process-wide, and the exporter's endpoint comes from the environment. One test only,
