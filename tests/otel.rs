@@ -238,6 +238,12 @@ async fn purchase_trace() {
         .collect();
     assert!(others.len() >= 2, "sign-up and activation were traced too");
     assert!(others.iter().all(|s| s.parent_span_id.is_empty()));
+    // The sign-up's code went out by SMTP, in a client span under that request.
+    let all: Vec<Span> = spans(&received).into_iter().map(|(_, s)| s).collect();
+    let smtp = all.iter().find(|s| s.name == "smtp send").expect("an SMTP span");
+    assert_eq!(smtp.kind, SpanKind::Client as i32);
+    assert_eq!(attribute(smtp, "server.address").as_deref(), Some("127.0.0.1"));
+    assert!(others.iter().any(|s| s.span_id == smtp.parent_span_id), "the SMTP span is under a request span");
     // A worker's task run: a root span of its own, with the provider call under it.
     let (agent_app, _provider) = TestApp::with_agent(&[]).await;
     let (user_id, bearer) = agent_app.active_user("analyst@example.com").await;

@@ -336,6 +336,9 @@ fn request_span(req: &mut Request, request_id: &str, method: &poem::http::Method
 
 /// Records the authenticated caller on the request's span (nothing when traces are off).
 pub fn record_user(req: &Request, user_id: &str) {
+    if !crate::telemetry::enabled() {
+        return;
+    }
     if let Some(RequestSpan(span)) = req.extensions().get::<RequestSpan>() {
         span.record("user.id", user_id);
     }
