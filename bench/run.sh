@@ -33,6 +33,7 @@ trap cleanup EXIT
 
 start_server() {
     # $1: DATABASE_URL, $2: REDIS_URL (optional: the several-processes set-up)
+    # LOG_LEVEL (default error): info is the server's default, a request line per request.
     # Sandbox mode: mail, Stripe and the model are the server's own doubles (the model's
     # answers to the analyses burst are computed in the measured process); the webhook
     # secret is set so that bench/burst.py signs its deliveries.
@@ -40,7 +41,7 @@ start_server() {
         PORT="$PORT" BCRYPT_COST=12 JWT_SECRET="$JWT_SECRET" \
         PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" RATE_LIMIT_PER_SECOND=1000000 SIGNUPS_PER_ADDRESS_HOUR=1000000 \
         STRIPE_WEBHOOK_SECRET="$SECRET" CLIENT_URL=http://localhost:3000 WORKER_CONCURRENCY=8 \
-        ATTACHMENTS_DIR="$WORK/files" RUST_LOG=error "$BIN" serve --sandbox >"$WORK/server.log" 2>&1 &
+        ATTACHMENTS_DIR="$WORK/files" RUST_LOG="${LOG_LEVEL:-error}" "$BIN" serve --sandbox >"$WORK/server.log" 2>&1 &
     SERVER=$!
 }
 
@@ -133,10 +134,56 @@ JSON
     cat "$RESULTS/$label.json"
 }
 
+# The fast path as deployed: the default INFO request log written to a file, 32
+# connections, p99 from wrk; `/health` (one cached database ping a second) and
+# `/health/live` against `/version` in the same run.
+bench_logged() {
+    # $1: label, $2: DATABASE_URL, $3: REDIS_URL (optional)
+    local label="$1"
+    LOG_LEVEL=info start_server "$2" "${3:-}"; wait_ready
+    local creds user_id ut ak
+    creds="$("${VENV}/bin/python" .ci/bootstrap.py "$BASE" "$PUBLIC_KEY" "$ADMIN_KEY" "bench-${label}@example.com")"
+    user_id="$(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_id"])')"
+    ut="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["user_token"])')"
+    ak="Bearer $(echo "$creds" | "${VENV}/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
+    local out version version_p99 ut_rps ut_p99 ak_rps ak_p99 health health_p99 live
+    out=$(wrk -t2 -c32 -d"${DURATION}s" --latency "$BASE/api/v1/version"); version=$(echo "$out" | rps); version_p99=$(echo "$out" | p99)
+    out=$(wrk -t2 -c32 -d"${DURATION}s" --latency -H "Authorization: $ut" "$BASE/api/v1/users/$user_id"); ut_rps=$(echo "$out" | rps); ut_p99=$(echo "$out" | p99)
+    out=$(wrk -t2 -c32 -d"${DURATION}s" --latency -H "Authorization: $ak" "$BASE/api/v1/users/$user_id"); ak_rps=$(echo "$out" | rps); ak_p99=$(echo "$out" | p99)
+    out=$(wrk -t2 -c32 -d"${DURATION}s" --latency "$BASE/api/v1/health"); health=$(echo "$out" | rps); health_p99=$(echo "$out" | p99)
+    live=$(wrk -t2 -c32 -d"${DURATION}s" "$BASE/api/v1/health/live" | rps)
+    local log_lines
+    log_lines=$(wc -l < "$WORK/server.log")
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+    cat > "$RESULTS/$label.json" <<JSON
+{"setup": "$label", "log": "RUST_LOG=info to a file", "connections": 32, "cores": $CORES,
+ "version_rps": $version, "version_p99": "$version_p99",
+ "user_token_read_rps": $ut_rps, "user_token_read_p99": "$ut_p99",
+ "api_key_read_rps": $ak_rps, "api_key_read_p99": "$ak_p99",
+ "health_rps": $health, "health_p99": "$health_p99", "health_live_rps": $live, "log_lines": $log_lines}
+JSON
+    cat "$RESULTS/$label.json"
+}
+
+if [ -n "${BENCH_ONLY_LOGGED:-}" ]; then
+    # The logged fast-path rows alone (issue 16): a few minutes instead of the whole run.
+    bench_logged sqlite-logged "sqlite://${WORK}/logged.db?mode=rwc"
+    psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS clara_bench WITH (FORCE)" -c "CREATE DATABASE clara_bench"
+    bench_logged postgres-logged "postgres://postgres@127.0.0.1:5432/clara_bench"
+    bench_logged postgres-redis-logged "postgres://postgres@127.0.0.1:5432/clara_bench" "redis://127.0.0.1:6379"
+    echo "bench: results in $RESULTS/"
+    exit 0
+fi
+
 bench_one sqlite "sqlite://${WORK}/bench.db?mode=rwc"
 psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS clara_bench WITH (FORCE)" -c "CREATE DATABASE clara_bench"
 bench_one postgres "postgres://postgres@127.0.0.1:5432/clara_bench"
 if redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
     bench_reads_shared postgres-redis "postgres://postgres@127.0.0.1:5432/clara_bench" "redis://127.0.0.1:6379"
+fi
+bench_logged sqlite-logged "sqlite://${WORK}/logged.db?mode=rwc"
+bench_logged postgres-logged "postgres://postgres@127.0.0.1:5432/clara_bench"
+if redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+    bench_logged postgres-redis-logged "postgres://postgres@127.0.0.1:5432/clara_bench" "redis://127.0.0.1:6379"
 fi
 echo "bench: results in $RESULTS/"

@@ -15,6 +15,11 @@
 //! - entries live at most `AUTH_CACHE_TTL_SECS`.
 //!
 //! Without `REDIS_URL` a process assumes it is the only one on its database.
+//!
+//! The version read costs no round trip of its own on the request path: the rate limiter
+//! reads it in the pipeline of its counter (one Redis round trip per request, see
+//! [`AuthCache::prefetched`]); it is read after the request arrived, so a change answered
+//! before the request was sent is seen, exactly as with a read of its own.
 
 use std::{
     collections::HashMap,
@@ -30,6 +35,13 @@ const SHARDS: usize = 64;
 /// Credentials remembered per user; a user with more sessions than this just misses more.
 const CREDENTIALS_PER_USER: usize = 16;
 const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+tokio::task_local! {
+    /// The caller's version as the rate limiter read it for this request: (user id,
+    /// version), taken by the first lookup of that user in the request, so that a later
+    /// lookup in the same request (after a write of its own) reads Redis again.
+    static PREFETCHED: std::cell::Cell<Option<(String, i64)>>;
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CredentialKind {
@@ -128,6 +140,19 @@ impl AuthCache {
         let connection = ConnectionManager::new(redis::Client::open(url)?).await?;
         let versions = Versions { connection, prefix: format!("{prefix}auth-version:") };
         Ok(Self { inner: Some(Inner::new(ttl, capacity, Some(versions))) })
+    }
+
+    /// The Redis key of the user's version, for a caller that reads it on the cache's
+    /// behalf ([`Self::prefetched`]); None unless the cache is shared.
+    pub fn version_key(&self, user_id: &str) -> Option<String> {
+        let versions = self.inner.as_ref()?.versions.as_ref()?;
+        Some(format!("{}{user_id}", versions.prefix))
+    }
+
+    /// Runs `request` with the user's version already read (see [`Self::version_key`]):
+    /// the lookups it makes for that user use it instead of a Redis read of their own.
+    pub async fn prefetched<F: Future>(user_id: String, version: i64, request: F) -> F::Output {
+        PREFETCHED.scope(std::cell::Cell::new(Some((user_id, version))), request).await
     }
 
     /// The user behind this credential, if it was checked within the TTL and nothing of
@@ -305,6 +330,16 @@ impl Inner {
 impl Versions {
     /// The user's version, 0 when never changed (or long ago); None when Redis cannot say.
     async fn current(&self, user_id: &str) -> Option<i64> {
+        let prefetched = PREFETCHED.try_with(|cell| match cell.take() {
+            Some((id, version)) if id == user_id => Some(version),
+            other => {
+                cell.set(other);
+                None
+            }
+        });
+        if let Ok(Some(version)) = prefetched {
+            return Some(version);
+        }
         let mut connection = self.connection.clone();
         let mut get = redis::cmd("GET");
         get.arg(format!("{}{user_id}", self.prefix));
@@ -505,5 +540,40 @@ mod tests {
         // A change still reaches this process's own entries.
         cache.forget("usr_1").await;
         assert!(cache.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_version_read_in_the_limiters_round_trip_is_used_once_and_for_its_user_only() {
+        let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+            eprintln!("skipped: set TEST_REDIS_URL to run the shared-cache tests");
+            return;
+        };
+        let address = redis_url.trim_start_matches("redis://").trim_end_matches('/').to_string();
+        let relay = Relay::start(&address).await;
+        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
+        let cache = AuthCache::shared(Duration::from_secs(60), 100, &relay.url, &prefix).await.unwrap();
+        cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 5), session("ses_a", 1_000));
+        assert_eq!(cache.version_key("usr_1"), Some(format!("{prefix}auth-version:usr_1")));
+        // Redis out of reach: only the version handed over can serve the hit, so a Hit
+        // here proves the lookup made no read of its own.
+        relay.cut();
+        let lookups = AuthCache::prefetched("usr_1".into(), 0, async {
+            let first = cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0;
+            // Taken by the first lookup: a second one in the same request reads Redis.
+            let second = cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0;
+            (first, second)
+        })
+        .await;
+        assert_eq!(lookups, (Lookup::Hit, Lookup::Bypass));
+        // Another user's version is never used for this one.
+        let other =
+            AuthCache::prefetched("usr_2".into(), 0, cache.get("usr_1", "ses_a", CredentialKind::Session, 10)).await;
+        assert_eq!(other.0, Lookup::Bypass);
+        // A newer version than the entry's: the entry is stale.
+        let moved =
+            AuthCache::prefetched("usr_1".into(), 1, cache.get("usr_1", "ses_a", CredentialKind::Session, 10)).await;
+        assert_eq!(moved.0, Lookup::Miss);
+        assert!(cache.is_empty(), "the stale entry is dropped");
+        assert!(AuthCache::local(Duration::from_secs(60), 100).version_key("usr_1").is_none(), "nothing to read alone");
     }
 }

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod fetch;
+pub mod health;
 pub mod isolate;
 pub mod limits;
 pub mod mcp;
@@ -109,12 +110,39 @@ pub async fn migrate(database_url: &str) -> Result<(), StartError> {
     result.map_err(StartError::Migration)
 }
 
+/// An outbound HTTP client. The only way building one fails in practice is a machine (a
+/// minimal container image, say) with no CA certificates for TLS: say so, and how to fix
+/// it, instead of reqwest's bare "builder error".
+pub fn http_client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, StartError> {
+    builder.connect_timeout(Duration::from_secs(5)).build().map_err(|err| {
+        let mut chain = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        if chain.contains("CA certificates") {
+            StartError::Other(format!(
+                "HTTP client: no CA certificates found, so no outbound TLS call (Stripe, Google, Apple, the \
+                 model provider, search) could be verified. Install the system's CA bundle (Debian and \
+                 Ubuntu: the `ca-certificates` package; Alpine: `ca-certificates`), or point SSL_CERT_FILE \
+                 at a PEM bundle or SSL_CERT_DIR at a directory of certificates. ({chain})"
+            ))
+        } else {
+            StartError::Other(format!("HTTP client: {chain}"))
+        }
+    })
+}
+
 /// Connects, migrates and builds the shared state.
 pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, StartError> {
     let sandbox_secret = config.sandbox.then(|| sandbox::webhook_secret(&config));
     if let Some(secret) = &sandbox_secret {
         sandbox::wire(&mut config, secret);
     }
+    // Before the database: a machine without CA certificates is told so at once.
+    let http = http_client(reqwest::Client::builder().timeout(config.outbound_timeout))?;
     migrate(&config.database_url).await?;
     let db = connect(&config.database_url).await?;
     let secret = match &config.jwt_secret {
@@ -128,11 +156,6 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         .await
         .map_err(|e| StartError::Other(format!("JWT_SECRET: cannot keep a generated secret: {e}")))?,
     };
-    let http = reqwest::Client::builder()
-        .timeout(config.outbound_timeout)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| StartError::Other(format!("HTTP client: {e}")))?;
     let sandbox =
         sandbox_secret.map(|secret| std::sync::Arc::new(sandbox::Sandbox::new(&config, secret, http.clone())));
     let mailer = match &sandbox {
@@ -145,10 +168,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
     let stripe =
         config.stripe_secret_key.as_deref().map(|key| StripeClient::new(http.clone(), &config.stripe_api_base, key));
     // The provider client has no overall timeout of its own: each call sets AGENT_TIMEOUT_MS.
-    let agent_http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| StartError::Other(format!("HTTP client: {e}")))?;
+    let agent_http = http_client(reqwest::Client::builder())?;
     let agent = config.agent.clone().map(|agent| AgentClient::new(agent_http, agent));
     if agent.is_none() {
         tracing::warn!("AGENT_API_BASE is not set: Analysis answers 503");
@@ -197,6 +217,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         auth_cache,
         metrics,
         task_queue: Default::default(),
+        health: Default::default(),
         sandbox,
         clock,
         config,

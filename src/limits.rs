@@ -72,7 +72,20 @@ impl Limits {
 
     /// One request of a credential (or an address) against the per-second limit.
     pub async fn check_rate(&self, key: &str, now_secs: i64) -> Result<(), RetryAfter> {
-        match &self.backend {
+        self.check_rate_and_read(key, now_secs, None).await.0
+    }
+
+    /// [`Self::check_rate`], and with Redis the integer at `also_read` (a full key, outside
+    /// this limiter's prefix; 0 when absent) in the same round trip: the authentication
+    /// cache's version of the caller, which every cached request needs anyway. None when
+    /// not asked for, in memory, or when Redis cannot say.
+    pub async fn check_rate_and_read(
+        &self,
+        key: &str,
+        now_secs: i64,
+        also_read: Option<&str>,
+    ) -> (Result<(), RetryAfter>, Option<i64>) {
+        let limit = match &self.backend {
             Backend::Memory { per_second, .. } => match per_second.check_key(&key.to_string()) {
                 Ok(()) => Ok(()),
                 Err(not_until) => {
@@ -82,8 +95,25 @@ impl Limits {
                 }
             },
             Backend::Redis { .. } => {
-                let count = self.incr_window(&format!("rate:{key}:{now_secs}"), 2).await;
-                if count.is_some_and(|c| c > i64::from(self.per_second.get())) { Err(RetryAfter(1)) } else { Ok(()) }
+                let counted = self.incr_window(&format!("rate:{key}:{now_secs}"), 2, also_read).await;
+                let over = counted.is_some_and(|(count, _)| count > i64::from(self.per_second.get()));
+                return (if over { Err(RetryAfter(1)) } else { Ok(()) }, counted.and_then(|(_, read)| read));
+            }
+        };
+        (limit, None)
+    }
+
+    /// Whether Redis answers a PING (true in memory: nothing to reach).
+    pub async fn ping(&self) -> bool {
+        let Backend::Redis { connection, .. } = &self.backend else { return true };
+        let mut connection = connection.clone();
+        let ping = redis::cmd("PING");
+        match tokio::time::timeout(std::time::Duration::from_secs(2), ping.query_async::<String>(&mut connection)).await
+        {
+            Ok(Ok(_)) => true,
+            failed => {
+                tracing::error!(?failed, "readiness: Redis did not answer");
+                false
             }
         }
     }
@@ -241,25 +271,53 @@ impl Limits {
         }
     }
 
-    /// INCR with an expiry set on the first increment; None when Redis is unavailable.
-    async fn incr_window(&self, key: &str, ttl_secs: u64) -> Option<i64> {
+    /// INCR with an expiry set on the first increment, and the GET of `also_read` in the
+    /// same pipeline; None when Redis is unavailable.
+    async fn incr_window(&self, key: &str, ttl_secs: u64, also_read: Option<&str>) -> Option<(i64, Option<i64>)> {
         let Backend::Redis { connection, prefix } = &self.backend else { return None };
         let mut connection = connection.clone();
-        let result: Result<(i64, i64), _> = redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .cmd("INCR")
             .arg(format!("{prefix}{key}"))
             .cmd("EXPIRE")
             .arg(format!("{prefix}{key}"))
-            .arg(ttl_secs)
-            .query_async(&mut connection)
-            .await;
+            .arg(ttl_secs);
+        let result: Result<(i64, i64, Option<i64>), _> = match also_read {
+            Some(read) => pipe.cmd("GET").arg(read).query_async(&mut connection).await,
+            None => pipe.query_async::<(i64, i64)>(&mut connection).await.map(|(count, set)| (count, set, None)),
+        };
         match result {
-            Ok((count, _)) => Some(count),
+            Ok((count, _, read)) => Some((count, also_read.map(|_| read.unwrap_or(0)))),
             Err(err) => {
                 tracing::error!(%err, "rate limiter: Redis unavailable");
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_rate_check_reads_another_key_in_its_round_trip() {
+        let memory = Limits::memory(NonZeroU32::new(2).unwrap());
+        assert_eq!(memory.check_rate_and_read("k", 100, Some("v")).await, (Ok(()), None), "nothing to read alone");
+        let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+            eprintln!("skipped: set TEST_REDIS_URL to run the Redis limiter test");
+            return;
+        };
+        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
+        let limits = Limits::redis(&url, &prefix, NonZeroU32::new(2).unwrap()).await.unwrap();
+        let other = format!("{prefix}auth-version:usr_1");
+        assert_eq!(limits.check_rate_and_read("k", 100, Some(&other)).await, (Ok(()), Some(0)), "absent reads as 0");
+        let Backend::Redis { connection, .. } = &limits.backend else { unreachable!() };
+        let _: () = redis::cmd("SET").arg(&other).arg(7).query_async(&mut connection.clone()).await.unwrap();
+        assert_eq!(limits.check_rate_and_read("k", 100, Some(&other)).await, (Ok(()), Some(7)));
+        // The limit still counts: the third request of the second is refused.
+        assert_eq!(limits.check_rate_and_read("k", 100, None).await, (Err(RetryAfter(1)), None));
+        assert!(limits.ping().await);
     }
 }

@@ -8,28 +8,73 @@ use clara_backend::{
 use poem::listener::{Acceptor, Listener, TcpListener};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: clara-backend [serve | openapi | migrate] [--sandbox]");
+    eprintln!("usage: clara-backend [serve | openapi | migrate | healthcheck] [--sandbox]");
     ExitCode::from(2)
 }
 
-/// The log lines, plus the OpenTelemetry layer when an OTLP endpoint is set (its guard
-/// flushes the spans at exit).
-fn init_logging(format: LogFormat) -> Result<Option<clara_backend::telemetry::Guard>, String> {
+/// The log goes to stdout through a writer thread, so that a request never waits for the
+/// terminal, a pipe or a file: lines queue in memory (up to tracing-appender's 128k) and
+/// only a queue that full makes a request wait (no line is ever dropped). The guard
+/// flushes the queue when the process ends. With an OTLP endpoint set, the OpenTelemetry
+/// layer too; its guard flushes the spans at exit.
+fn init_logging(
+    format: LogFormat,
+) -> Result<(tracing_appender::non_blocking::WorkerGuard, Option<clara_backend::telemetry::Guard>), String> {
     use tracing_subscriber::{Layer, filter::FilterExt, layer::SubscriberExt, util::SubscriberInitExt};
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only on a terminal, so `| tee` and log collectors get plain lines.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt::layer().with_ansi(ansi);
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("clara-log")
+        .finish(std::io::stdout());
+    let builder = tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(writer);
     let logs: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = match format {
         LogFormat::Json => builder.json().boxed(),
         LogFormat::Text => builder.boxed(),
     };
     let logs =
         logs.with_filter(filter.and(tracing_subscriber::filter::filter_fn(clara_backend::telemetry::not_for_logs)));
-    let (otel, guard) = clara_backend::telemetry::init()?.unzip();
+    let (otel, telemetry) = clara_backend::telemetry::init()?.unzip();
     tracing_subscriber::registry().with(logs).with(otel).init();
-    Ok(guard)
+    Ok((guard, telemetry))
+}
+
+/// `clara-backend healthcheck`: exit 0 when this machine's server answers
+/// `GET /api/v1/health/live` with 200 (a container's HEALTHCHECK; no curl needed). It asks
+/// the address the server listens on (`HOST`, or loopback when that is every address) and
+/// `PORT`, read as the server reads them (environment, then `.env`).
+fn healthcheck() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let port = std::env::var("PORT").ok().and_then(|p| p.parse::<u16>().ok()).unwrap_or(8000);
+    let host = match std::env::var("HOST").ok().and_then(|h| h.parse::<std::net::IpAddr>().ok()) {
+        Some(ip) if !ip.is_unspecified() => ip,
+        _ => std::net::Ipv4Addr::LOCALHOST.into(),
+    };
+    let url = format!("http://{}/api/v1/health/live", std::net::SocketAddr::new(host, port));
+    let probe = async {
+        // Plain HTTP to itself: no CA bundle needed (an empty trust store, not the system's).
+        let client = reqwest::Client::builder()
+            .tls_certs_only(std::iter::empty())
+            .timeout(std::time::Duration::from_secs(3))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response = client.get(&url).send().await.map_err(|e| e.to_string())?;
+        if response.status().is_success() { Ok(()) } else { Err(format!("{url} answered {}", response.status())) }
+    };
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|runtime| runtime.block_on(probe));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("clara-backend healthcheck: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -37,6 +82,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(clara_backend::isolate::COMMAND) {
         return clara_backend::isolate::child_main(&args[2..]);
+    }
+    if args.get(1).map(String::as_str) == Some("healthcheck") {
+        return healthcheck();
     }
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime.block_on(server_main()),
@@ -64,6 +112,11 @@ async fn server_main() -> ExitCode {
     if sandbox {
         vars.insert("SANDBOX".into(), "true".into());
     }
+    if command == "openapi" {
+        // Prints the document and listens nowhere: the rules for a reachable server (a
+        // `JWT_SECRET` when HOST is not loopback, as in the container image) do not apply.
+        vars.insert("HOST".into(), "127.0.0.1".into());
+    }
     let config = match Config::from_map(&vars) {
         Ok(config) => config,
         Err(err) => {
@@ -71,10 +124,10 @@ async fn server_main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let telemetry = match command.as_str() {
+    let guards = match command.as_str() {
         "openapi" => None,
         _ => match init_logging(config.log_format) {
-            Ok(guard) => guard,
+            Ok(guards) => Some(guards),
             Err(err) => {
                 eprintln!("clara-backend: {err}");
                 return ExitCode::FAILURE;
@@ -82,8 +135,11 @@ async fn server_main() -> ExitCode {
         },
     };
     let result = run(&command, config).await;
-    // Flushes the last spans (a blocking call, at exit only).
-    drop(telemetry);
+    // At exit: the last spans (a blocking flush), then the queued log lines.
+    if let Some((log_guard, telemetry)) = guards {
+        drop(telemetry);
+        drop(log_guard);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -63,6 +63,8 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     /// Wakes an idle worker of this process when a task is queued.
     pub task_queue: Arc<tokio::sync::Notify>,
+    /// The health routes' shared, briefly cached checks.
+    pub health: crate::health::HealthChecks,
     /// Sandbox mode's doubles; None on a real server.
     pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
 }

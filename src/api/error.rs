@@ -51,7 +51,7 @@ pub struct ErrorBody {
     /// `rate_limited`, `internal_error`,
     /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`,
     /// `timed_out`, `idempotency_key_in_use`, `idempotency_key_reused`, `passkey_rejected`,
-    /// `passkey_not_found`, `last_sign_in_method`.
+    /// `passkey_not_found`, `last_sign_in_method`, `redis_unavailable`, `migrations_pending`.
     pub code: String,
 }
 
@@ -150,6 +150,25 @@ impl ApiError {
     }
     pub fn database_unavailable() -> Self {
         Self::Unavailable(body("database_unavailable", MSG_DATABASE_UNAVAILABLE, None), Some(DATABASE_RETRY_AFTER_SECS))
+    }
+    /// Why `GET /health/ready` refuses: the process should get no traffic yet.
+    pub fn not_ready(why: crate::health::NotReady) -> Self {
+        use crate::health::NotReady;
+        match why {
+            NotReady::Database => Self::database_unavailable(),
+            NotReady::Redis => Self::Unavailable(
+                body("redis_unavailable", "Redis (REDIS_URL) does not answer.", None),
+                Some(DATABASE_RETRY_AFTER_SECS),
+            ),
+            NotReady::MigrationsPending => Self::Unavailable(
+                body(
+                    "migrations_pending",
+                    "The database lacks migrations this server needs; run `clara-backend migrate`.",
+                    None,
+                ),
+                Some(DATABASE_RETRY_AFTER_SECS),
+            ),
+        }
     }
 
     /// The envelope this error is sent as.

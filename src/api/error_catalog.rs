@@ -42,6 +42,8 @@ pub fn all() -> Vec<ApiError> {
         ServiceError::MailFailed.into(),
         ApiError::database_unavailable(),
         ApiError::timed_out(),
+        ApiError::not_ready(crate::health::NotReady::Redis),
+        ApiError::not_ready(crate::health::NotReady::MigrationsPending),
         ApiError::idempotency_key_in_use(),
         ApiError::idempotency_key_reused(),
         ServiceError::PasskeyRejected.into(),

@@ -93,6 +93,8 @@ fn is_exempt(path: &str) -> bool {
         || matches!(
             path,
             "/api/v1/health"
+                | "/api/v1/health/live"
+                | "/api/v1/health/ready"
                 | "/api/v1/version"
                 | "/openapi.json"
                 | "/api/v1/openapi.json"
@@ -106,16 +108,17 @@ fn is_exempt(path: &str) -> bool {
 /// Whose budget a request spends: a valid token's user (sessions) or key (API keys),
 /// however the header is spelled; anything else (public key, Basic, admin key, no or a
 /// forged credential) spends its client address's, so that respelling a header buys no
-/// fresh budget and one public-key client cannot exhaust everyone's.
-fn rate_key(state: &AppState, req: &Request, client: Option<IpAddr>) -> String {
+/// fresh budget and one public-key client cannot exhaust everyone's. Also the user a valid
+/// token names, whose cached authentication the limiter's round trip can serve.
+fn rate_key(state: &AppState, req: &Request, client: Option<IpAddr>) -> (String, Option<String>) {
     use crate::services::tokens::Role;
     let claims = super::security::authorization(req)
         .and_then(super::security::bearer_token)
         .and_then(|t| state.tokens.decode(t));
     match claims {
-        Some(claims) if claims.role == Role::User => format!("user:{}", claims.sub),
-        Some(claims) => format!("api_key:{}", claims.jti),
-        None => format!("address:{}", client.map_or_else(|| "unknown".into(), |ip| ip.to_string())),
+        Some(claims) if claims.role == Role::User => (format!("user:{}", claims.sub), Some(claims.sub)),
+        Some(claims) => (format!("api_key:{}", claims.jti), Some(claims.sub)),
+        None => (format!("address:{}", client.map_or_else(|| "unknown".into(), |ip| ip.to_string())), None),
     }
 }
 
@@ -144,13 +147,26 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         };
         let client = client_addr(&req, &state.config.trusted_proxies);
         req.extensions_mut().insert(ClientAddr(client));
-        if !is_exempt(req.uri().path()) {
-            let key = rate_key(&state, &req, client);
-            if let Err(retry) = state.limits.check_rate(&key, state.clock.now_secs()).await {
-                return Ok(ApiError::rate_limited(retry.0).into_response());
-            }
+        if is_exempt(req.uri().path()) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        let (key, user_id) = rate_key(&state, &req, client);
+        // With Redis, the caller's authentication-cache version rides in the counter's
+        // round trip: one Redis round trip per authenticated request, not two.
+        let version_key = user_id.as_deref().and_then(|id| state.auth_cache.version_key(id));
+        let (limit, version) =
+            state.limits.check_rate_and_read(&key, state.clock.now_secs(), version_key.as_deref()).await;
+        if let Err(retry) = limit {
+            return Ok(ApiError::rate_limited(retry.0).into_response());
+        }
+        match (user_id, version) {
+            (Some(user_id), Some(version)) => {
+                crate::auth_cache::AuthCache::prefetched(user_id, version, self.inner.call(req))
+                    .await
+                    .map(IntoResponse::into_response)
+            }
+            _ => self.inner.call(req).await.map(IntoResponse::into_response),
+        }
     }
 }
 

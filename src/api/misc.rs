@@ -1,7 +1,8 @@
-//! Routes 24–25: health and version. Never authenticated, never rate-limited.
+//! Routes 24–25: health and version, and the orchestrators' liveness and readiness
+//! probes. Never authenticated, never rate-limited. The database and Redis are asked at
+//! most once a second however many probes come (`crate::health`).
 
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
-use sea_orm::ConnectionTrait;
 
 use super::{ApiTags, error::ApiError, models::*};
 use crate::state::AppState;
@@ -17,29 +18,48 @@ pub enum HealthResponse {
     Healthy(Json<HealthEnvelope>),
 }
 
+impl MiscApi {
+    fn envelope(&self, status: &str, message: &str) -> HealthEnvelope {
+        let health =
+            Health { service: "clara-backend".into(), status: status.into(), sandbox: self.state.sandbox.is_some() };
+        HealthEnvelope::new(health, message)
+    }
+}
+
 #[OpenApi(tag = "ApiTags::Misc")]
 impl MiscApi {
     /// Health
     ///
-    /// Pings the database; 503 in the envelope when it does not answer.
+    /// Whether the server and its database answer; 503 in the envelope when the database
+    /// does not. The answer may be up to one second old: concurrent probes share one
+    /// database ping.
     #[oai(path = "/health", method = "get", operation_id = "miscHealth")]
     async fn health(&self) -> Result<HealthResponse, ApiError> {
-        let ping =
-            tokio::time::timeout(std::time::Duration::from_secs(2), self.state.db.execute_unprepared("SELECT 1")).await;
-        match ping {
-            Ok(Ok(_)) => Ok(HealthResponse::Healthy(Json(HealthEnvelope::new(
-                Health {
-                    service: "clara-backend".into(),
-                    status: "healthy".into(),
-                    sandbox: self.state.sandbox.is_some(),
-                },
-                "Health check successful.",
-            )))),
-            failed => {
-                tracing::error!(?failed, "health check: database did not answer");
-                Err(ApiError::database_unavailable())
-            }
+        if !self.state.health.database(&self.state.db).await {
+            return Err(ApiError::database_unavailable());
         }
+        Ok(HealthResponse::Healthy(Json(self.envelope("healthy", "Health check successful."))))
+    }
+
+    /// Liveness
+    ///
+    /// The process runs and serves HTTP; it asks nothing else. For an orchestrator's
+    /// liveness probe (restart the process when this fails).
+    #[oai(path = "/health/live", method = "get", operation_id = "miscLive")]
+    async fn live(&self) -> Json<HealthEnvelope> {
+        Json(self.envelope("alive", "The process is alive."))
+    }
+
+    /// Readiness
+    ///
+    /// Whether this process should get traffic: the database answers, Redis answers when
+    /// `REDIS_URL` is set, and every migration this server needs is applied. 503 in the
+    /// envelope says which is not (`database_unavailable`, `redis_unavailable`,
+    /// `migrations_pending`). The answer may be up to one second old.
+    #[oai(path = "/health/ready", method = "get", operation_id = "miscReady")]
+    async fn ready(&self) -> Result<Json<HealthEnvelope>, ApiError> {
+        self.state.health.ready(&self.state.db, &self.state.limits).await.map_err(ApiError::not_ready)?;
+        Ok(Json(self.envelope("ready", "Ready to serve.")))
     }
 
     /// Version

@@ -142,7 +142,7 @@ pub struct Empty {}
 #[oai(example)]
 pub struct Health {
     pub service: String,
-    /// `healthy`.
+    /// `healthy` (`/health`), `alive` (`/health/live`) or `ready` (`/health/ready`).
     pub status: String,
     /// True on a server started in sandbox mode (every outside service a built-in double).
     pub sandbox: bool,

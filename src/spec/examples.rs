@@ -42,6 +42,8 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("stripeWebhook", "Webhook event processed successfully."),
     ("stripeSettle", "Webhook event processed successfully."),
     ("miscHealth", "Health check successful."),
+    ("miscLive", "The process is alive."),
+    ("miscReady", "Ready to serve."),
     ("miscVersion", "Version check successful."),
     ("adminUsersList", "Users fetched successfully."),
     ("adminUsersSetCredits", "User credits updated successfully."),

@@ -154,6 +154,8 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("stripeWebhook", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
     ("stripeSettle", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
     ("miscHealth", &[SERVER, DATABASE]),
+    ("miscLive", &[SERVER]),
+    ("miscReady", &[SERVER, DATABASE, &[(503, "redis_unavailable"), (503, "migrations_pending")]]),
     ("miscVersion", &[SERVER]),
     ("adminUsersList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
     ("adminUsersSetCredits", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(404, "user_not_found")]]),

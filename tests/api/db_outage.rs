@@ -2,10 +2,7 @@
 //! `database_unavailable` with `Retry-After`, quickly, and the first request after it is
 //! back succeeds. PostgreSQL only, through a relay the test can cut.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use poem::http::Method;
 use serde_json::json;
@@ -16,58 +13,6 @@ const MSG_DB: &str = "The database is unavailable; try again shortly.";
 
 /// What the test calls: a name, then the method, path, `Authorization` and JSON body.
 type Call<'a> = (&'a str, Method, &'a str, Option<&'a str>, Option<serde_json::Value>);
-
-/// A TCP relay on 127.0.0.1 to the test PostgreSQL. `cut` closes every relayed connection
-/// and the listening port (new connections are refused), as a stopped server would.
-struct Relay {
-    port: u16,
-    target: String,
-    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start(target: &str) -> Self {
-        let relay = Self { port: 0, target: target.to_string(), tasks: Arc::default() };
-        relay.listen(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
-    }
-
-    fn listen(mut self, listener: tokio::net::TcpListener) -> Self {
-        self.port = listener.local_addr().unwrap().port();
-        let (target, tasks) = (self.target.clone(), self.tasks.clone());
-        let acceptor = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let target = target.clone();
-                let pipe = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                tasks.lock().unwrap().push(pipe);
-            }
-        });
-        self.tasks.lock().unwrap().push(acceptor);
-        self
-    }
-
-    async fn cut(&self) {
-        let tasks: Vec<_> = self.tasks.lock().unwrap().drain(..).collect();
-        for task in tasks {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-
-    /// Listens again on the same port.
-    async fn restore(self) -> Self {
-        for _ in 0..50 {
-            if let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
-                return self.listen(listener);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the relay port {} could not be bound again", self.port);
-    }
-}
 
 #[track_caller]
 fn assert_unavailable(reply: &Reply, what: &str, took: Duration) {

@@ -40,6 +40,7 @@ mod shutdown;
 mod signing_secret;
 mod slow_clients;
 mod spec_shape;
+mod startup;
 mod transactions;
 mod two_factor;
 mod uploads;

@@ -25,6 +25,65 @@ async fn health_is_503_when_the_database_is_gone() {
     assert_eq!(reply.headers["retry-after"], "2");
 }
 
+#[tokio::test]
+async fn liveness_and_readiness() {
+    let app = TestApp::new().await;
+    let live = app.get("/health/live", None).await;
+    live.assert_success(200, "The process is alive.");
+    assert_eq!(live.data(), &serde_json::json!({"service": "clara-backend", "status": "alive", "sandbox": false}));
+    let ready = app.get("/health/ready", None).await;
+    ready.assert_success(200, "Ready to serve.");
+    assert_eq!(ready.data()["status"], "ready");
+    // The database gone: not ready (after the cached answer's second), but still alive.
+    app.state.db.clone().close().await.unwrap();
+    tokio::time::sleep(clara_backend::health::FRESH_FOR).await;
+    app.get("/health/ready", None).await.assert_error(
+        503,
+        "database_unavailable",
+        "The database is unavailable; try again shortly.",
+    );
+    app.get("/health/live", None).await.assert_success(200, "The process is alive.");
+}
+
+#[tokio::test]
+async fn a_database_missing_a_migration_is_not_ready() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::new().await;
+    // As if the database were restored from a backup older than this server.
+    app.state
+        .db
+        .execute_unprepared("DELETE FROM seaql_migrations WHERE version = (SELECT MAX(version) FROM seaql_migrations)")
+        .await
+        .unwrap();
+    let reply = app.get("/health/ready", None).await;
+    reply.assert_error(
+        503,
+        "migrations_pending",
+        "The database lacks migrations this server needs; run `clara-backend migrate`.",
+    );
+    assert_eq!(reply.headers["retry-after"], "2");
+    // `/health` only asks whether the database answers.
+    app.get("/health", None).await.assert_success(200, "Health check successful.");
+}
+
+#[tokio::test]
+async fn redis_gone_is_not_ready() {
+    let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+        eprintln!("skipped: set TEST_REDIS_URL to run the Redis readiness test");
+        return;
+    };
+    let relay = Relay::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
+    let through_relay = format!("redis://127.0.0.1:{}", relay.port);
+    let app = TestApp::with_env(&[("REDIS_URL", &through_relay)]).await;
+    app.get("/health/ready", None).await.assert_success(200, "Ready to serve.");
+    relay.cut().await;
+    tokio::time::sleep(clara_backend::health::FRESH_FOR).await;
+    let reply = app.get("/health/ready", None).await;
+    reply.assert_error(503, "redis_unavailable", "Redis (REDIS_URL) does not answer.");
+    // The database still answers: `/health` stays 200.
+    app.get("/health", None).await.assert_success(200, "Health check successful.");
+}
+
 async fn served_spec(app: &TestApp, path: &str) -> Value {
     let reply = app.raw(Method::GET, path, &[], None).await;
     assert_eq!(reply.status, 200);
@@ -110,6 +169,8 @@ async fn every_operation_is_documented_for_generators() {
         "adminUsersSetCredits",
         "usersDelete",
         "miscHealth",
+        "miscLive",
+        "miscReady",
         "miscVersion",
     ] {
         assert!(ids.contains(expected), "{expected} missing");

@@ -3,6 +3,7 @@
 
 pub mod google;
 pub mod provider;
+pub mod relay;
 pub mod search;
 pub mod smtp;
 pub mod stripe;
@@ -18,7 +19,7 @@ use poem::{Endpoint, EndpointExt, Response, http::Method, test::TestClient};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-pub use self::{provider::FakeProvider, smtp::SmtpSink, stripe::FakeStripe};
+pub use self::{provider::FakeProvider, relay::Relay, smtp::SmtpSink, stripe::FakeStripe};
 
 pub struct TestApp {
     pub client: TestClient<poem::endpoint::BoxEndpoint<'static, Response>>,
