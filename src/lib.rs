@@ -17,6 +17,7 @@ pub mod server;
 pub mod services;
 pub mod spec;
 pub mod state;
+pub mod telemetry;
 
 use std::time::Duration;
 
@@ -247,7 +248,14 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
         let origins = &state.config.cors_allowed_origins;
         let mut cors = poem::middleware::Cors::new()
             .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
-            .allow_headers(["authorization", "content-type", "x-request-id", "idempotency-key"])
+            .allow_headers([
+                "authorization",
+                "content-type",
+                "x-request-id",
+                "idempotency-key",
+                "traceparent",
+                "tracestate",
+            ])
             .expose_headers(["x-total-count", "retry-after", "x-request-id", "idempotent-replayed"])
             .max_age(600);
         if !origins.iter().any(|o| o == "*") {

@@ -15,8 +15,12 @@ fn usage() -> ExitCode {
 /// The log goes to stdout through a writer thread, so that a request never waits for the
 /// terminal, a pipe or a file: lines queue in memory (up to tracing-appender's 128k) and
 /// only a queue that full makes a request wait (no line is ever dropped). The guard
-/// flushes the queue when the process ends.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// flushes the queue when the process ends. With an OTLP endpoint set, the OpenTelemetry
+/// layer too; its guard flushes the spans at exit.
+fn init_logging(
+    format: LogFormat,
+) -> Result<(tracing_appender::non_blocking::WorkerGuard, Option<clara_backend::telemetry::Guard>), String> {
+    use tracing_subscriber::{Layer, filter::FilterExt, layer::SubscriberExt, util::SubscriberInitExt};
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only on a terminal, so `| tee` and log collectors get plain lines.
@@ -25,12 +29,16 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
         .lossy(false)
         .thread_name("clara-log")
         .finish(std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-    guard
+    let builder = tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(writer);
+    let logs: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> = match format {
+        LogFormat::Json => builder.json().boxed(),
+        LogFormat::Text => builder.boxed(),
+    };
+    let logs =
+        logs.with_filter(filter.and(tracing_subscriber::filter::filter_fn(clara_backend::telemetry::not_for_logs)));
+    let (otel, telemetry) = clara_backend::telemetry::init()?.unzip();
+    tracing_subscriber::registry().with(logs).with(otel).init();
+    Ok((guard, telemetry))
 }
 
 /// `clara-backend healthcheck`: exit 0 when this machine's server answers
@@ -138,8 +146,23 @@ async fn server_main() -> ExitCode {
             }
         };
     }
-    let _log_guard = (command != "openapi").then(|| init_logging(config.log_format));
-    match run(&command, config).await {
+    let guards = match command.as_str() {
+        "openapi" => None,
+        _ => match init_logging(config.log_format) {
+            Ok(guards) => Some(guards),
+            Err(err) => {
+                eprintln!("clara-backend: {err}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let result = run(&command, config).await;
+    // At exit: the last spans (a blocking flush), then the queued log lines.
+    if let Some((log_guard, telemetry)) = guards {
+        drop(telemetry);
+        drop(log_guard);
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("clara-backend: {err}");

@@ -421,6 +421,7 @@ impl Endpoint for McpEndpoint {
             response.headers_mut().insert("WWW-Authenticate", http::HeaderValue::from_static("Bearer"));
             return Ok(response);
         };
+        crate::api::middleware::record_user(&req, &user.id);
         let mut req = req;
         let bytes = req.take_body().into_bytes().await.map_err(|_| ApiError::empty_body())?;
         let mut request = http::Request::builder()

@@ -263,14 +263,19 @@ pub struct ObserveEndpoint<E> {
 impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
         use tracing::Instrument;
         let started = std::time::Instant::now();
         let state = req.data::<AppState>().cloned();
         let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let span = tracing::info_span!("request", %request_id, %method, %path);
+        let traced = crate::telemetry::enabled();
+        let span = if traced {
+            request_span(&mut req, &request_id, &method, &path)
+        } else {
+            tracing::info_span!("request", %request_id, %method, %path)
+        };
         let result = self.inner.call(req).instrument(span.clone()).await;
         let (mut response, error_operation) = match result {
             Ok(response) => (response.into_response(), None),
@@ -302,10 +307,55 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             state.metrics.requests.with_label_values(&[operation, status.as_str()]).inc();
             state.metrics.latency.with_label_values(&[operation]).observe(elapsed.as_secs_f64());
         }
+        if traced {
+            crate::telemetry::rename(&span, operation);
+            span.record("operation", operation);
+            span.record("http.response.status_code", status.as_u16());
+            if status.is_server_error() {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
         span.in_scope(|| {
             tracing::info!(operation, status = status.as_u16(), latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
         });
         response.set_data(poem_openapi::OperationId(operation));
         Ok(response)
+    }
+}
+
+/// The request's span while traces are exported, for the caller's id once it is known
+/// ([`record_user`]).
+#[derive(Clone)]
+pub struct RequestSpan(pub tracing::Span);
+
+/// The server span of a request, with the OpenTelemetry fields (recorded as the request
+/// goes) and the caller's W3C trace context as its parent. Only made when traces are on.
+fn request_span(req: &mut Request, request_id: &str, method: &poem::http::Method, path: &str) -> tracing::Span {
+    use tracing::field::Empty;
+    let span = tracing::info_span!(
+        "request",
+        %request_id,
+        %method,
+        %path,
+        otel.kind = "server",
+        otel.status_code = Empty,
+        operation = Empty,
+        http.request.method = %method,
+        url.path = path,
+        http.response.status_code = Empty,
+        user.id = Empty,
+    );
+    crate::telemetry::extract(&span, req.headers());
+    req.extensions_mut().insert(RequestSpan(span.clone()));
+    span
+}
+
+/// Records the authenticated caller on the request's span (nothing when traces are off).
+pub fn record_user(req: &Request, user_id: &str) {
+    if !crate::telemetry::enabled() {
+        return;
+    }
+    if let Some(RequestSpan(span)) = req.extensions().get::<RequestSpan>() {
+        span.record("user.id", user_id);
     }
 }

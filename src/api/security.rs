@@ -73,7 +73,9 @@ async fn session_from(req: &Request) -> Result<SessionUser, ApiError> {
             Err(err) => err.into(),
         });
     }
-    accounts::authenticate_user_token(state, &state.tokens, token).await.map_err(ApiError::from)
+    let session = accounts::authenticate_user_token(state, &state.tokens, token).await.map_err(ApiError::from)?;
+    super::middleware::record_user(req, &session.user.id);
+    Ok(session)
 }
 
 pub(super) fn check_public_key(req: &Request) -> Result<(), ApiError> {
@@ -163,7 +165,9 @@ pub struct Caller {
 security_extractor!(Caller, [BearerAuth], fallback = false, |req| {
     let state = state(req)?;
     let token = authorization(req).and_then(bearer_token).ok_or_else(ApiError::unauthorized)?;
-    accounts::authenticate_bearer(state, token).await.map(|user| Caller { user }).map_err(ApiError::from)
+    let user = accounts::authenticate_bearer(state, token).await.map_err(ApiError::from)?;
+    super::middleware::record_user(req, &user.id);
+    Ok(Caller { user })
 });
 
 /// Checks `given` against the admin key under the address's attempt limit, so wrong

@@ -192,31 +192,32 @@ impl AgentClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (result, retry_after) = match make().send().await {
-                Err(e) if e.is_timeout() => (Err(AgentError::Timeout), None),
-                Err(e) => (Err(AgentError::Transport(e.to_string())), None),
-                Ok(response) => {
-                    let status = response.status();
-                    let retry_after = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(5)));
-                    match response.bytes().await {
-                        Err(e) if e.is_timeout() => (Err(AgentError::Timeout), None),
-                        Err(e) => (Err(AgentError::Transport(e.to_string())), None),
-                        Ok(body) if status.is_success() => (Ok(body.to_vec()), None),
-                        Ok(body) => (
-                            Err(AgentError::Status {
-                                status: status.as_u16(),
-                                detail: String::from_utf8_lossy(&body).chars().take(300).collect(),
-                            }),
-                            retry_after,
-                        ),
+            let (result, retry_after) =
+                match crate::telemetry::send(make(), "provider", crate::telemetry::Propagate::Yes).await {
+                    Err(e) if e.is_timeout() => (Err(AgentError::Timeout), None),
+                    Err(e) => (Err(AgentError::Transport(e.to_string())), None),
+                    Ok(response) => {
+                        let status = response.status();
+                        let retry_after = response
+                            .headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .map(|s| Duration::from_secs(s.min(5)));
+                        match response.bytes().await {
+                            Err(e) if e.is_timeout() => (Err(AgentError::Timeout), None),
+                            Err(e) => (Err(AgentError::Transport(e.to_string())), None),
+                            Ok(body) if status.is_success() => (Ok(body.to_vec()), None),
+                            Ok(body) => (
+                                Err(AgentError::Status {
+                                    status: status.as_u16(),
+                                    detail: String::from_utf8_lossy(&body).chars().take(300).collect(),
+                                }),
+                                retry_after,
+                            ),
+                        }
                     }
-                }
-            };
+                };
             match result {
                 Err(err) if err.is_retryable() && attempt < ATTEMPTS => {
                     let backoff = retry_after.unwrap_or(Duration::from_millis(250 * 2u64.pow(attempt - 1)));

@@ -89,7 +89,7 @@ impl FactCheckClient {
             .query(&params)
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(self.timeout);
-        let body = fetch(request, Some(&self.api_key)).await?;
+        let body = fetch(request, Some(&self.api_key), "fact_check").await?;
         parse(&body)
     }
 }

@@ -115,10 +115,7 @@ impl OidcVerifier {
     }
 
     async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, JwksError> {
-        let response = self
-            .http
-            .get(&self.jwks_url)
-            .send()
+        let response = crate::telemetry::send(self.http.get(&self.jwks_url), "jwks", crate::telemetry::Propagate::Yes)
             .await
             .and_then(|r| r.error_for_status())
             .map_err(|e| JwksError::KeySet(e.to_string()))?;

@@ -25,6 +25,8 @@ pub enum Mailer {
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
+        /// The SMTP host, for the trace span.
+        server: String,
     },
     Log,
     /// Sandbox mode: kept for `GET /sandbox/mailbox/{email}` (and clock for its time).
@@ -52,7 +54,8 @@ impl Mailer {
             .timeout(Some(timeout))
             .build();
         let from = from.parse().map_err(|e| MailError(format!("MAIL_FROM: {e}")))?;
-        Ok(Self::Smtp { transport, from })
+        let server = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        Ok(Self::Smtp { transport, from, server })
     }
 
     pub async fn send(&self, mail: Mail) -> Result<(), MailError> {
@@ -77,7 +80,8 @@ impl Mailer {
                 });
                 Ok(())
             }
-            Self::Smtp { transport, from } => {
+            Self::Smtp { transport, from, server } => {
+                use tracing::Instrument;
                 let to: Mailbox = mail.to.parse().map_err(|e| MailError(format!("recipient: {e}")))?;
                 let message = Message::builder()
                     .from(from.clone())
@@ -85,7 +89,12 @@ impl Mailer {
                     .subject(mail.subject)
                     .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
                     .map_err(|e| MailError(format!("building message: {e}")))?;
-                transport.send(message).await.map_err(|e| MailError(format!("SMTP: {e}")))?;
+                let span = crate::telemetry::smtp_span(server);
+                let sent = transport.send(message).instrument(span.clone()).await;
+                if sent.is_err() {
+                    span.record("otel.status_code", "ERROR");
+                }
+                sent.map_err(|e| MailError(format!("SMTP: {e}")))?;
                 Ok(())
             }
         }

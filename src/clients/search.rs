@@ -150,15 +150,16 @@ impl SearchClient {
                     "include_images": false,
                 })),
         };
-        let body = fetch(request.timeout(self.timeout), self.api_key.as_deref()).await.map_err(|err| match err {
-            SearchError::Status { status: 403, detail } if self.provider == SearchProvider::Searxng => {
-                SearchError::Status {
-                    status: 403,
-                    detail: format!("{detail} (is the JSON format enabled on this SearXNG instance?)"),
+        let body =
+            fetch(request.timeout(self.timeout), self.api_key.as_deref(), "search").await.map_err(|err| match err {
+                SearchError::Status { status: 403, detail } if self.provider == SearchProvider::Searxng => {
+                    SearchError::Status {
+                        status: 403,
+                        detail: format!("{detail} (is the JSON format enabled on this SearXNG instance?)"),
+                    }
                 }
-            }
-            other => other,
-        })?;
+                other => other,
+            })?;
         parse(self.provider, &body)
     }
 }
@@ -258,7 +259,11 @@ pub(crate) fn prepare_query(query: &str) -> Result<String, SearchError> {
 
 /// Sends a request and reads a successful answer's body (at most [`MAX_BODY_BYTES`]).
 /// `secret` is kept out of any error text.
-pub(crate) async fn fetch(request: reqwest::RequestBuilder, secret: Option<&str>) -> Result<Vec<u8>, SearchError> {
+pub(crate) async fn fetch(
+    request: reqwest::RequestBuilder,
+    secret: Option<&str>,
+    peer: &'static str,
+) -> Result<Vec<u8>, SearchError> {
     // Without the URL: a query-string key must not reach the model or the logs.
     let transport = |e: reqwest::Error| {
         if e.is_timeout() {
@@ -267,7 +272,8 @@ pub(crate) async fn fetch(request: reqwest::RequestBuilder, secret: Option<&str>
             SearchError::Transport(redact(&source_text(&e.without_url()), secret))
         }
     };
-    let mut response = request.send().await.map_err(transport)?;
+    let mut response =
+        crate::telemetry::send(request, peer, crate::telemetry::Propagate::Yes).await.map_err(transport)?;
     let status = response.status();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(transport)? {

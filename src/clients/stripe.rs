@@ -86,13 +86,13 @@ impl StripeClient {
         form: &[(&str, String)],
         idempotency_key: &str,
     ) -> Result<T, StripeError> {
-        let response = self
+        let request = self
             .http
             .post(format!("{}{path}", self.api_base))
             .bearer_auth(&self.secret_key)
             .header("Idempotency-Key", idempotency_key)
-            .form(form)
-            .send()
+            .form(form);
+        let response = crate::telemetry::send(request, "stripe", crate::telemetry::Propagate::Yes)
             .await
             .map_err(|e| if e.is_timeout() { StripeError::Timeout } else { StripeError::Transport(e.to_string()) })?;
         let status = response.status();

@@ -273,10 +273,9 @@ impl Fetcher {
             .connect_timeout(self.config.timeout)
             .build()
             .map_err(|err| FetchError::Connect { host: host_text.clone(), detail: err.to_string() })?;
-        client
-            .get(url.clone())
-            .header(ACCEPT, ACCEPTED)
-            .send()
+        // Anyone's page: a span, but no trace context sent along.
+        let request = client.get(url.clone()).header(ACCEPT, ACCEPTED);
+        crate::telemetry::send(request, "fetch_url", crate::telemetry::Propagate::No)
             .await
             .map_err(|err| FetchError::Connect { host: host_text, detail: describe(&err.without_url()) })
     }

@@ -66,13 +66,13 @@ pub async fn pay(sandbox: &Sandbox, now_secs: i64, session_id: &str) -> Result<P
     let session = sandbox.sessions.get(session_id).ok_or(PayError::UnknownSession)?;
     let payload = completed_event(&session, now_secs).to_string();
     let signature = stripe_signature(&sandbox.webhook_secret, now_secs, payload.as_bytes());
-    let response = sandbox
+    let request = sandbox
         .http
         .post(format!("{}/api/v1/stripe/webhook", sandbox.own_url))
         .header("Stripe-Signature", signature)
         .header("Content-Type", "application/json")
-        .body(payload)
-        .send()
+        .body(payload);
+    let response = crate::telemetry::send(request, "sandbox webhook", crate::telemetry::Propagate::Yes)
         .await
         .map_err(|e| PayError::Delivery(e.to_string()))?;
     let status = response.status();

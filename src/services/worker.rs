@@ -115,8 +115,26 @@ async fn work(state: AppState, tools: Tools, mut stopped: watch::Receiver<bool>,
     }
 }
 
-/// Runs one claimed task to COMPLETED or FAILED.
+/// Runs one claimed task to COMPLETED or FAILED; with traces on, inside a root span of
+/// its own (the request that queued the task is another trace, long finished).
 pub async fn run(state: &AppState, tools: &Tools, task: task_rows::Model) {
+    if !crate::telemetry::enabled() {
+        return execute(state, tools, task).await;
+    }
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        parent: None,
+        "task run",
+        otel.kind = "consumer",
+        otel.status_code = tracing::field::Empty,
+        task.id = %task.id,
+        user.id = %task.user_id,
+        task.status = tracing::field::Empty,
+    );
+    execute(state, tools, task).instrument(span).await
+}
+
+async fn execute(state: &AppState, tools: &Tools, task: task_rows::Model) {
     let started = std::time::Instant::now();
     let outcome = match prepare(state, tools, &task).await {
         Ok(parts) => crate::agent::Run::new(state, &tools.agent, &*tools.retriever, &task)
@@ -131,6 +149,8 @@ pub async fn run(state: &AppState, tools: &Tools, task: task_rows::Model) {
     };
     match stored {
         Ok((true, status)) => {
+            // The task-run span's outcome (no span, nothing recorded, with traces off).
+            tracing::Span::current().record("task.status", status);
             tracing::info!(task_id = %task.id, status, elapsed_ms = started.elapsed().as_millis() as u64, "task finished");
             let _ = tokio::fs::remove_dir_all(tasks::task_dir(state, &task.id)).await;
         }

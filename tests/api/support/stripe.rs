@@ -27,6 +27,9 @@ pub struct Recorded {
     pub authorization: Option<String>,
     pub idempotency_key: Option<String>,
     pub content_type: Option<String>,
+    /// The W3C trace context the server sent along (read by tests/otel.rs only).
+    #[allow(dead_code)]
+    pub traceparent: Option<String>,
     pub form: Vec<(String, String)>,
 }
 
@@ -78,6 +81,7 @@ async fn create(req: &Request, body: Body, shared: Data<&Shared>) -> Response {
             authorization: header(req, "authorization"),
             idempotency_key: header(req, "idempotency-key"),
             content_type: header(req, "content-type"),
+            traceparent: header(req, "traceparent"),
             form,
         });
         requests.len()
