@@ -271,24 +271,23 @@ impl Limits {
         }
     }
 
-    /// INCR with an expiry set on the first increment, and the GET of `also_read` in the
-    /// same pipeline; None when Redis is unavailable.
+    /// Counts one event under `key` (which lives `ttl_secs`), with the GET of `also_read` in
+    /// the same round trip; None when Redis is unavailable. Three plain commands, no
+    /// MULTI/EXEC: `SET NX EX` creates the counter with its expiry, `INCR` keeps that expiry,
+    /// so a connection lost between them can leave no counter without one; another client's
+    /// increment in between is just another request counted.
     async fn incr_window(&self, key: &str, ttl_secs: u64, also_read: Option<&str>) -> Option<(i64, Option<i64>)> {
         let Backend::Redis { connection, prefix } = &self.backend else { return None };
         let mut connection = connection.clone();
+        let key = format!("{prefix}{key}");
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("INCR")
-            .arg(format!("{prefix}{key}"))
-            .cmd("EXPIRE")
-            .arg(format!("{prefix}{key}"))
-            .arg(ttl_secs);
-        let result: Result<(i64, i64, Option<i64>), _> = match also_read {
+        pipe.cmd("SET").arg(&key).arg(0).arg("EX").arg(ttl_secs).arg("NX").ignore().cmd("INCR").arg(&key);
+        let result: Result<(i64, Option<i64>), _> = match also_read {
             Some(read) => pipe.cmd("GET").arg(read).query_async(&mut connection).await,
-            None => pipe.query_async::<(i64, i64)>(&mut connection).await.map(|(count, set)| (count, set, None)),
+            None => pipe.query_async::<(i64,)>(&mut connection).await.map(|(count,)| (count, None)),
         };
         match result {
-            Ok((count, _, read)) => Some((count, also_read.map(|_| read.unwrap_or(0)))),
+            Ok((count, read)) => Some((count, also_read.map(|_| read.unwrap_or(0)))),
             Err(err) => {
                 tracing::error!(%err, "rate limiter: Redis unavailable");
                 None
