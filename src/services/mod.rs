@@ -21,6 +21,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod two_factor;
 pub mod uploads;
+pub mod verified_tokens;
 pub mod worker;
 
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QuerySelect, Select};

@@ -6,6 +6,9 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use std::sync::Arc;
+
+use super::verified_tokens::VerifiedTokens;
 
 pub const USER_TOKEN_PREFIX: &str = "clara_user_";
 pub const API_KEY_TOKEN_PREFIX: &str = "clara_api_";
@@ -17,7 +20,7 @@ pub enum Role {
     ApiKey,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub role: Role,
@@ -33,6 +36,8 @@ pub struct TokenKeys {
     secret: Vec<u8>,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Shared by the clones: a token checked once is not checked again (see its module).
+    verified: Arc<VerifiedTokens>,
 }
 
 impl TokenKeys {
@@ -41,6 +46,7 @@ impl TokenKeys {
             secret: secret.as_bytes().to_vec(),
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
+            verified: Arc::default(),
         }
     }
 
@@ -59,8 +65,19 @@ impl TokenKeys {
         format!("{API_KEY_TOKEN_PREFIX}{jwt}")
     }
 
-    /// Checks the prefix, signature, algorithm and expiry; the caller checks the row.
+    /// Checks the prefix, signature, algorithm and expiry; the caller checks the row. A
+    /// token that passed before is only checked for expiry again.
     pub fn decode(&self, token: &str) -> Option<Claims> {
+        if let Some(claims) = self.verified.get(token, jsonwebtoken::get_current_timestamp()) {
+            return Some((*claims).clone());
+        }
+        let claims = self.check(token)?;
+        self.verified.insert(token, Arc::new(claims.clone()));
+        Some(claims)
+    }
+
+    /// The full check of a token.
+    fn check(&self, token: &str) -> Option<Claims> {
         let (jwt, role) = if let Some(jwt) = token.strip_prefix(USER_TOKEN_PREFIX) {
             (jwt, Role::User)
         } else if let Some(jwt) = token.strip_prefix(API_KEY_TOKEN_PREFIX) {
@@ -133,5 +150,30 @@ mod tests {
         assert!(TokenKeys::new("another-secret-of-thirty-two-bytes!!!").decode(&token).is_none());
         let expired = keys.user_token("user_1", "session_1", now - 120, now - 60);
         assert!(keys.decode(&expired).is_none());
+    }
+
+    #[test]
+    fn a_remembered_token_is_checked_as_strictly_as_a_new_one() {
+        let keys = TokenKeys::new("a-secret-of-at-least-thirty-two-bytes!!");
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let token = keys.user_token("user_1", "session_1", now, now + 60);
+        // Twice: the second answer comes from the memo and is the same.
+        for _ in 0..2 {
+            let claims = keys.decode(&token).unwrap();
+            assert_eq!((claims.sub.as_str(), claims.jti.as_str()), ("user_1", "session_1"));
+        }
+        // A clone shares the memo; a server with another secret does not.
+        assert!(keys.clone().decode(&token).is_some());
+        assert!(TokenKeys::new("another-secret-of-thirty-two-bytes!!!").decode(&token).is_none());
+        // Any change to a remembered token's bytes is a full check, and fails.
+        let (head, signature) = token.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('A') { "B" } else { "A" };
+        assert!(keys.decode(&format!("{head}.{flipped}{}", &signature[1..])).is_none());
+        assert!(keys.decode(&token.replace(USER_TOKEN_PREFIX, API_KEY_TOKEN_PREFIX)).is_none());
+        // A forged token is not remembered as passed, however often it is sent.
+        let forged = TokenKeys::new("another-secret-of-thirty-two-bytes!!!").user_token("user_1", "s", now, now + 60);
+        for _ in 0..2 {
+            assert!(keys.decode(&forged).is_none());
+        }
     }
 }
