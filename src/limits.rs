@@ -6,10 +6,20 @@
 //! A limiter that cannot reach Redis lets the request through and logs: an outage of
 //! the limiter must not become an outage of the API.
 
-use std::{collections::HashMap, num::NonZeroU32, sync::Mutex};
+mod rate_batch;
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rate_batch::RateBatch;
 use redis::aio::ConnectionManager;
+
+/// How long a per-second counter outlives its second in Redis.
+const RATE_WINDOW_TTL_SECS: u64 = 2;
 
 /// How many failed attempts a key may have within `window` seconds before it is locked
 /// for `lock` seconds.
@@ -38,7 +48,7 @@ pub struct Limits {
 
 enum Backend {
     Memory { per_second: DefaultKeyedRateLimiter<String>, counters: Mutex<HashMap<String, Counter>> },
-    Redis { connection: ConnectionManager, prefix: String },
+    Redis { connection: ConnectionManager, prefix: String, per_request: Arc<RateBatch> },
 }
 
 /// A count within a window, or a lock, in memory.
@@ -63,7 +73,8 @@ impl Limits {
     pub async fn redis(url: &str, prefix: &str, per_second: NonZeroU32) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let connection = ConnectionManager::new(client).await?;
-        Ok(Self { backend: Backend::Redis { connection, prefix: prefix.to_string() }, per_second })
+        let per_request = RateBatch::start(connection.clone(), RATE_WINDOW_TTL_SECS);
+        Ok(Self { backend: Backend::Redis { connection, prefix: prefix.to_string(), per_request }, per_second })
     }
 
     pub fn is_shared(&self) -> bool {
@@ -94,8 +105,10 @@ impl Limits {
                     Err(RetryAfter(wait.as_secs_f64().ceil().max(1.0) as u64))
                 }
             },
-            Backend::Redis { .. } => {
-                let counted = self.incr_window(&format!("rate:{key}:{now_secs}"), 2, also_read).await;
+            Backend::Redis { prefix, per_request, .. } => {
+                let counted = per_request
+                    .count_and_read(format!("{prefix}rate:{key}:{now_secs}"), also_read.map(String::from))
+                    .await;
                 let over = counted.is_some_and(|(count, _)| count > i64::from(self.per_second.get()));
                 return (if over { Err(RetryAfter(1)) } else { Ok(()) }, counted.and_then(|(_, read)| read));
             }
@@ -144,7 +157,7 @@ impl Limits {
                 entry.value = (entry.value + delta).max(0);
                 Some((entry.value, entry.expires_at))
             }
-            Backend::Redis { connection, prefix } => {
+            Backend::Redis { connection, prefix, .. } => {
                 // Atomic on the server: open the window at the first event, on our clock.
                 const SCRIPT: &str = r"
                     local start = tonumber(redis.call('HGET', KEYS[1], 'start'))
@@ -235,7 +248,7 @@ impl Limits {
             Backend::Memory { counters, .. } => {
                 counters.lock().unwrap_or_else(|p| p.into_inner()).get(key).map(|c| c.value)
             }
-            Backend::Redis { connection, prefix } => {
+            Backend::Redis { connection, prefix, .. } => {
                 let mut connection = connection.clone();
                 let value: Result<Option<i64>, _> =
                     redis::cmd("GET").arg(format!("{prefix}{key}")).query_async(&mut connection).await;
@@ -254,7 +267,7 @@ impl Limits {
                 counters.retain(|_, c| c.expires_at > until - ttl);
                 counters.insert(key.to_string(), Counter { value: until, expires_at: until });
             }
-            Backend::Redis { connection, prefix } => {
+            Backend::Redis { connection, prefix, .. } => {
                 let mut connection = connection.clone();
                 // The TTL only cleans up; `until` (on the app's clock) decides.
                 let result: Result<(), _> = redis::cmd("SET")
@@ -267,30 +280,6 @@ impl Limits {
                 if let Err(err) = result {
                     tracing::error!(%err, "rate limiter: Redis unavailable");
                 }
-            }
-        }
-    }
-
-    /// Counts one event under `key` (which lives `ttl_secs`), with the GET of `also_read` in
-    /// the same round trip; None when Redis is unavailable. Three plain commands, no
-    /// MULTI/EXEC: `SET NX EX` creates the counter with its expiry, `INCR` keeps that expiry,
-    /// so a connection lost between them can leave no counter without one; another client's
-    /// increment in between is just another request counted.
-    async fn incr_window(&self, key: &str, ttl_secs: u64, also_read: Option<&str>) -> Option<(i64, Option<i64>)> {
-        let Backend::Redis { connection, prefix } = &self.backend else { return None };
-        let mut connection = connection.clone();
-        let key = format!("{prefix}{key}");
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET").arg(&key).arg(0).arg("EX").arg(ttl_secs).arg("NX").ignore().cmd("INCR").arg(&key);
-        let result: Result<(i64, Option<i64>), _> = match also_read {
-            Some(read) => pipe.cmd("GET").arg(read).query_async(&mut connection).await,
-            None => pipe.query_async::<(i64,)>(&mut connection).await.map(|(count,)| (count, None)),
-        };
-        match result {
-            Ok((count, read)) => Some((count, also_read.map(|_| read.unwrap_or(0)))),
-            Err(err) => {
-                tracing::error!(%err, "rate limiter: Redis unavailable");
-                None
             }
         }
     }
@@ -318,5 +307,38 @@ mod tests {
         // The limit still counts: the third request of the second is refused.
         assert_eq!(limits.check_rate_and_read("k", 100, None).await, (Err(RetryAfter(1)), None));
         assert!(limits.ping().await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_are_each_counted_once_and_read_after_they_arrive() {
+        let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+            eprintln!("skipped: set TEST_REDIS_URL to run the Redis limiter test");
+            return;
+        };
+        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
+        let limits = std::sync::Arc::new(Limits::redis(&url, &prefix, NonZeroU32::new(50).unwrap()).await.unwrap());
+        let version = format!("{prefix}auth-version:usr_1");
+        let Backend::Redis { connection, .. } = &limits.backend else { unreachable!() };
+        let _: () = redis::cmd("SET").arg(&version).arg(7).query_async(&mut connection.clone()).await.unwrap();
+        // 120 requests of one credential in the same second, all in flight together (and
+        // so sharing pipelines): exactly the budget of 50 is let through.
+        let requests = (0..120).map(|i| {
+            let (limits, version) = (limits.clone(), version.clone());
+            // Half of them on a second key, which has a budget of its own.
+            let key = if i % 2 == 0 { "k1" } else { "k2" };
+            tokio::spawn(async move { limits.check_rate_and_read(key, 100, Some(&version)).await })
+        });
+        let answers: Vec<_> = futures_util::future::join_all(requests).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(answers.iter().filter(|(limit, _)| limit.is_ok()).count(), 100, "50 for each key");
+        assert!(answers.iter().all(|(_, read)| *read == Some(7)));
+        let counted: i64 =
+            redis::cmd("GET").arg(format!("{prefix}rate:k1:100")).query_async(&mut connection.clone()).await.unwrap();
+        assert_eq!(counted, 60, "each request counted once");
+        // A change made before a request is sent is what that request reads.
+        let _: () = redis::cmd("SET").arg(&version).arg(8).query_async(&mut connection.clone()).await.unwrap();
+        assert_eq!(limits.check_rate_and_read("k3", 100, Some(&version)).await, (Ok(()), Some(8)));
+        let ttl: i64 =
+            redis::cmd("TTL").arg(format!("{prefix}rate:k1:100")).query_async(&mut connection.clone()).await.unwrap();
+        assert!((1..=2).contains(&ttl), "every counter expires (TTL {ttl})");
     }
 }
