@@ -112,6 +112,19 @@ JSON
     cat "$RESULTS/$label.json"
 }
 
+# Server and Redis CPU microseconds per request over a wrk run of the given arguments, as
+# {"server": .., "redis": ..}.
+cpu_per_request() {
+    local redis_pid hz s0 r0 s1 r1 n
+    redis_pid="$(pgrep -x redis-server | head -1)"
+    hz="$(getconf CLK_TCK)"
+    ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+    s0=$(ticks "$SERVER"); r0=$(ticks "$redis_pid")
+    n=$(wrk -t2 -c32 -d"${DURATION}s" "$@" | awk '/requests in/ {print $1}')
+    s1=$(ticks "$SERVER"); r1=$(ticks "$redis_pid")
+    "${VENV}/bin/python" -c "print('{\"server\": %.1f, \"redis\": %.1f}' % (($s1 - $s0) / $hz * 1e6 / $n, ($r1 - $r0) / $hz * 1e6 / $n))"
+}
+
 # Authenticated reads only, as one of several processes: the cache checks each hit against
 # the user's version in Redis.
 bench_reads_shared() {
@@ -126,10 +139,15 @@ bench_reads_shared() {
     version=$(wrk -t2 -c64 -d"${DURATION}s" "$BASE/api/v1/version" | rps)
     ut_rps=$(wrk -t2 -c64 -d"${DURATION}s" -H "Authorization: $ut" "$BASE/api/v1/users/$user_id" | rps)
     ak_rps=$(wrk -t2 -c64 -d"${DURATION}s" -H "Authorization: $ak" "$BASE/api/v1/users/$user_id" | rps)
+    # CPU time per request of the server and of Redis (user + system, from /proc), which
+    # the other processes sharing the cores disturb far less than the rates.
+    local version_cpu ut_cpu
+    version_cpu=$(cpu_per_request "$BASE/api/v1/version")
+    ut_cpu=$(cpu_per_request -H "Authorization: $ut" "$BASE/api/v1/users/$user_id")
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
     cat > "$RESULTS/$label.json" <<JSON
 {"database": "$label", "cores": $CORES, "version_rps": $version, "user_token_read_rps": $ut_rps,
- "api_key_read_rps": $ak_rps}
+ "api_key_read_rps": $ak_rps, "version_cpu_us": $version_cpu, "user_token_read_cpu_us": $ut_cpu}
 JSON
     cat "$RESULTS/$label.json"
 }
