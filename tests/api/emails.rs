@@ -201,7 +201,8 @@ async fn the_sandbox_mailbox_keeps_the_operator_mail() {
 
 #[tokio::test]
 async fn the_mailbox_html_is_the_html_smtp_sends() {
-    let brand = [("APP_NAME", "Acme Checks"), ("APP_URL", "https://acme.test/app"), ("SUPPORT_EMAIL", "help@acme.test")];
+    let brand =
+        [("APP_NAME", "Acme Checks"), ("APP_URL", "https://acme.test/app"), ("SUPPORT_EMAIL", "help@acme.test")];
     let smtp = TestApp::with_env(&brand).await;
     let sandbox = TestApp::sandbox(&brand).await;
     for app in [&smtp, &sandbox] {

@@ -18,7 +18,8 @@ pub async fn check(received: &Received, guard: &Guard) {
     let app = TestApp::new().await;
     let (user_id, bearer) = app.active_user("mcp-traced@example.com").await;
     let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN_ID}-01");
-    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_user", "arguments": {}}});
+    let call =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_user", "arguments": {}}});
     let reply = app
         .raw(
             Method::POST,

@@ -24,7 +24,8 @@ pub async fn check(received: &Received, guard: &Guard) {
     assert_eq!(task.status, "COMPLETED", "{:?}", task.error);
 
     let queuing_path = format!("/api/v1/users/{user_id}/agent/analysis");
-    let is_queuing = |s: &Span| s.kind == SpanKind::Server as i32 && attribute(s, "url.path") == Some(queuing_path.clone());
+    let is_queuing =
+        |s: &Span| s.kind == SpanKind::Server as i32 && attribute(s, "url.path") == Some(queuing_path.clone());
     let is_run = |s: &Span| s.name == "task run" && attribute(s, "task.id").as_deref() == Some(task_id.as_str());
     let all = until(received, guard, |all| all.iter().any(is_run) && all.iter().any(is_queuing)).await;
     let run = all.iter().find(|s| is_run(s)).expect("a task-run span");
