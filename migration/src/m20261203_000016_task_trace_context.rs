@@ -16,7 +16,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // Nullable, so rows queued before this migration (or with traces off) need nothing.
         manager
-            .alter_table(Table::alter().table(Tasks::Table).add_column(&mut text_null(Tasks::TraceContext)).to_owned())
+            .alter_table(Table::alter().table(Tasks::Table).add_column(text_null(Tasks::TraceContext)).to_owned())
             .await
     }
 
