@@ -173,6 +173,8 @@ pub fn current_context() -> Option<String> {
     let context = tracing::Span::current().context();
     let mut carrier = std::collections::HashMap::<String, String>::new();
     global::get_text_map_propagator(|p| p.inject_context(&context, &mut carrier));
+    // The W3C propagator writes `tracestate` even when empty; keep only what says something.
+    carrier.retain(|_, value| !value.is_empty());
     if carrier.is_empty() {
         return None;
     }

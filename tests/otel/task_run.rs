@@ -44,7 +44,8 @@ pub async fn check(received: &Received, guard: &Guard) {
     // What the task row kept for it: that span's `traceparent`.
     let stored = task.trace_context.as_deref().expect("the task kept the queuing request's context");
     let stored: serde_json::Value = serde_json::from_str(stored).unwrap();
-    assert_eq!(stored["traceparent"], format!("00-{}-{}-01", hex(&queuing.trace_id), hex(&queuing.span_id)));
+    let traceparent = format!("00-{}-{}-01", hex(&queuing.trace_id), hex(&queuing.span_id));
+    assert_eq!(stored, serde_json::json!({"traceparent": traceparent}), "no tracestate when there is none");
 
     let in_run = in_trace(&all, &run.trace_id);
     let mut tree = String::new();
