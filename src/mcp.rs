@@ -32,6 +32,11 @@ use crate::{
 #[derive(Clone, Debug)]
 struct McpCaller {
     user_id: String,
+    /// The request's span while traces are exported (`Span::none()` otherwise). rmcp runs
+    /// the tool on tasks it spawns; rmcp 3.11 happens to carry its own `serve_inner` span
+    /// (a child of this one) into them, but the tool span is put under this one explicitly
+    /// so that the tool's trace does not hang on that detail of rmcp.
+    span: tracing::Span,
 }
 
 #[derive(Clone)]
@@ -361,6 +366,34 @@ impl ClaraMcp {
 
 #[tool_handler]
 impl ServerHandler for ClaraMcp {
+    /// The router's call, inside a `tools/call <tool>` span under the request's span (with
+    /// traces on): the trace names the tool, and its queries and outbound calls are under it.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        use tracing::Instrument;
+        let parent = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<McpCaller>())
+            .map_or_else(tracing::Span::none, |caller| caller.span.clone());
+        let span = if parent.is_none() {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
+                parent: &parent,
+                "mcp tool",
+                otel.name = %format!("tools/call {}", request.name),
+                "mcp.method.name" = "tools/call",
+                "gen_ai.tool.name" = %request.name,
+            )
+        };
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        Self::tool_router().call(call).instrument(span).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("clara-backend", env!("CARGO_PKG_VERSION")).with_title("Clara"))
@@ -430,7 +463,8 @@ impl Endpoint for McpEndpoint {
             .body(http_body_util::Full::new(bytes))
             .map_err(|_| ApiError::invalid_parameters())?;
         *request.headers_mut() = req.headers().clone();
-        request.extensions_mut().insert(McpCaller { user_id: user.id });
+        let span = if crate::telemetry::enabled() { tracing::Span::current() } else { tracing::Span::none() };
+        request.extensions_mut().insert(McpCaller { user_id: user.id, span });
         let response = self.service.handle(request).await;
         Ok(Response::from(response.map(|body| body.map_err(|never| -> std::io::Error { match never {} }))))
     }

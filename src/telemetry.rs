@@ -163,6 +163,36 @@ pub fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
     global::get_text_map_propagator(|p| p.inject_context(&context, &mut HeaderInjector(headers)));
 }
 
+/// The current span's W3C trace context (`traceparent`, and `tracestate` if any) as JSON, to
+/// be stored with work picked up later (a queued task); `None` with traces off, so nothing
+/// is spent then, and `None` when there is no valid span to point at.
+pub fn current_context() -> Option<String> {
+    if !enabled() {
+        return None;
+    }
+    let context = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::<String, String>::new();
+    global::get_text_map_propagator(|p| p.inject_context(&context, &mut carrier));
+    // The W3C propagator writes `tracestate` even when empty; keep only what says something.
+    carrier.retain(|_, value| !value.is_empty());
+    if carrier.is_empty() {
+        return None;
+    }
+    serde_json::to_string(&carrier).ok()
+}
+
+/// Links `span` to the span `stored` (from [`current_context`]) names, as OpenTelemetry
+/// messaging consumers do: a link, not a parent, since that span's trace ended long ago.
+/// Call before the span is first entered. A value that does not parse is ignored.
+pub fn link(span: &tracing::Span, stored: &str) {
+    use opentelemetry::trace::TraceContextExt;
+    let Ok(carrier) = serde_json::from_str::<std::collections::HashMap<String, String>>(stored) else {
+        return;
+    };
+    let context = global::get_text_map_propagator(|p| p.extract(&carrier));
+    span.add_link(context.span().span_context().clone());
+}
+
 /// Names `span` after what it turned out to be (the operation id, known once routed):
 /// `otel.name` is only read before the span starts, so the started span is renamed.
 pub fn rename(span: &tracing::Span, name: &'static str) {
@@ -270,6 +300,7 @@ mod tests {
         assert!(layer.is_none());
         assert!(!enabled());
         assert!(smtp_span("smtp.example").is_disabled());
+        assert_eq!(current_context(), None, "a queued task stores no trace context");
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub struct Model {
     /// Tokens the model provider counted for this task (read, written).
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+    /// JSON of the W3C `traceparent` (and `tracestate`) of the span that queued the task,
+    /// captured only while traces are exported; the worker's `task run` span links to it.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub trace_context: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m20261125_000012_create_idempotency_keys;
 mod m20261126_000013_task_steps_and_usage;
 mod m20261126_000014_session_details;
 mod m20261126_000015_passkeys;
+mod m20261203_000016_task_trace_context;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_task_steps_and_usage::Migration),
             Box::new(m20261126_000014_session_details::Migration),
             Box::new(m20261126_000015_passkeys::Migration),
+            Box::new(m20261203_000016_task_trace_context::Migration),
         ]
     }
 }

@@ -39,6 +39,10 @@ pub struct SandboxMail {
     pub subject: String,
     /// The plain-text body.
     pub text: String,
+    /// The HTML body: the same document SMTP sends as the mail's HTML alternative to
+    /// `text`, rendered from the same template (an operator's `EMAIL_TEMPLATES_DIR`
+    /// override included).
+    pub html: String,
     /// The one-time code's type (`ACTIVATION`, `TWO_FACTOR_AUTH`, `CHANGE_PASSWORD`, `DELETE_ACCOUNT`), when the mail carries a code.
     pub otp_type: Option<String>,
     /// The one-time code the mail carries.
@@ -54,6 +58,9 @@ impl poem_openapi::types::Example for SandboxMail {
             to: "hello@crazi.co".into(),
             subject: "Welcome to Clara: activate your account".into(),
             text: "Hello Vibhanshu,\n\nWelcome to Clara! Use this code to activate your account:\n\n    245522\n…"
+                .into(),
+            html: "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n…Welcome to Clara…\
+                   Thanks for signing up! Use this code to activate your account:…245522…</html>\n"
                 .into(),
             otp_type: Some("ACTIVATION".into()),
             code: Some("245522".into()),
@@ -202,6 +209,7 @@ impl SandboxApi {
                 to: m.to,
                 subject: m.subject,
                 text: m.text,
+                html: m.html,
                 otp_type: m.otp_type,
                 code: m.code,
                 created_at: http_date(m.created_at),

@@ -74,6 +74,7 @@ impl Mailer {
                     to: mail.to.to_ascii_lowercase(),
                     subject: mail.subject,
                     text: mail.text,
+                    html: mail.html,
                     otp_type,
                     code,
                     created_at: clock.now_micros(),

@@ -14,6 +14,8 @@ pub struct KeptMail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The HTML body, as SMTP would send it next to `text`.
+    pub html: String,
     pub otp_type: Option<String>,
     pub code: Option<String>,
     /// Microseconds since the epoch.
@@ -52,6 +54,7 @@ mod tests {
             to: to.into(),
             subject: String::new(),
             text: String::new(),
+            html: String::new(),
             otp_type: None,
             code: None,
             created_at: n,

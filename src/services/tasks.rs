@@ -151,6 +151,8 @@ pub async fn create_analysis(
         claimed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        // The queuing request's span, for the run's span link (None with traces off).
+        trace_context: Set(crate::telemetry::current_context()),
         ..Default::default()
     }
     .insert(&txn)

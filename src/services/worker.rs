@@ -116,7 +116,8 @@ async fn work(state: AppState, tools: Tools, mut stopped: watch::Receiver<bool>,
 }
 
 /// Runs one claimed task to COMPLETED or FAILED; with traces on, inside a root span of
-/// its own (the request that queued the task is another trace, long finished).
+/// its own (the request that queued the task is another trace, long finished) that links
+/// to the queuing request's span when the task stored its context.
 pub async fn run(state: &AppState, tools: &Tools, task: task_rows::Model) {
     if !crate::telemetry::enabled() {
         return execute(state, tools, task).await;
@@ -131,6 +132,9 @@ pub async fn run(state: &AppState, tools: &Tools, task: task_rows::Model) {
         user.id = %task.user_id,
         task.status = tracing::field::Empty,
     );
+    if let Some(stored) = &task.trace_context {
+        crate::telemetry::link(&span, stored);
+    }
     execute(state, tools, task).instrument(span).await
 }
 

@@ -193,6 +193,31 @@ async fn the_sandbox_mailbox_keeps_the_operator_mail() {
         mail["text"],
         format!("OPERATOR TEXT for sandboxed@example.com\n\n    {code}\n\nAsk no-reply@clara.local")
     );
+    // The HTML body too: the operator's layout around the built-in welcome block.
+    let html = mail["html"].as_str().expect("an html body");
+    assert!(html.starts_with("<html><body><p>OPERATOR LAYOUT Clara</p>"), "{html}");
+    assert!(html.contains("Thanks for signing up!") && html.contains(&format!("<b>{code}</b>")), "{html}");
+}
+
+#[tokio::test]
+async fn the_mailbox_html_is_the_html_smtp_sends() {
+    let brand =
+        [("APP_NAME", "Acme Checks"), ("APP_URL", "https://acme.test/app"), ("SUPPORT_EMAIL", "help@acme.test")];
+    let smtp = TestApp::with_env(&brand).await;
+    let sandbox = TestApp::sandbox(&brand).await;
+    for app in [&smtp, &sandbox] {
+        sign_up(app, "twin@example.com", "ada").await;
+    }
+    let sent = last_mail_to(&smtp, "twin@example.com").await;
+    let sent_code = smtp.smtp.last_code_for("twin@example.com").await;
+    let mails = sandbox.get("/sandbox/mailbox/twin@example.com", None).await;
+    let kept = &mails.data()[0];
+    let kept_code = kept["code"].as_str().unwrap();
+    let kept_html = kept["html"].as_str().expect("an html body");
+    assert!(kept_html.contains("Acme Checks") && kept_html.contains(kept_code), "{kept_html}");
+    // The same document but for the code (each server drew its own).
+    let normalise = |html: &str, code: &str| html.replace(code, "CODE").replace("\r\n", "\n").trim_end().to_string();
+    assert_eq!(normalise(kept_html, kept_code), normalise(&sent.html, &sent_code));
 }
 
 fn config_with_templates(dir: &std::path::Path, work: &std::path::Path) -> Config {

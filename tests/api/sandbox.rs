@@ -21,6 +21,9 @@ async fn sandbox_user(app: &TestApp, email: &str) -> (String, String) {
     assert_eq!(mail["otp_type"], "ACTIVATION");
     let code = mail["code"].as_str().expect("the code, apart").to_string();
     assert!(mail["text"].as_str().unwrap().contains(&code), "{mail}");
+    // The HTML body SMTP would send, with the code and the default APP_NAME.
+    let html = mail["html"].as_str().expect("an html body");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains(&code) && html.contains("Clara"), "{mail}");
     app.post(&format!("/users/{email}/activate"), None, Some(json!({"code": code})))
         .await
         .assert_success(200, "User activated successfully.");

@@ -27,7 +27,7 @@ pub struct Recorded {
     pub authorization: Option<String>,
     pub idempotency_key: Option<String>,
     pub content_type: Option<String>,
-    /// The W3C trace context the server sent along (read by tests/otel.rs only).
+    /// The W3C trace context the server sent along (read by tests/otel/ only).
     #[allow(dead_code)]
     pub traceparent: Option<String>,
     pub form: Vec<(String, String)>,
