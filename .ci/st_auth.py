@@ -146,6 +146,8 @@ class State:
 STATE = State()
 # How many cases each substitution gave a real value, and how many 2FA accounts were made.
 COUNTS = collections.Counter()
+# Real-valued cases the API refused, by operation and status (to tell why, when one is flagged).
+REFUSED = collections.Counter()
 
 
 def new_address():
@@ -270,7 +272,8 @@ def write_renewals():
     if path:
         with open(path, "w", encoding="utf-8") as f:
             real = ", ".join(f"{k} {v}" for k, v in sorted(COUNTS.items()))
-            f.write(f"{STATE.renewals} (real values given: {real})\n")
+            refused = ", ".join(f"{k} {v}" for k, v in sorted(REFUSED.items())) or "none"
+            f.write(f"{STATE.renewals} (real values given: {real}; real values refused: {refused})\n")
 
 
 def security_of(case):
@@ -332,8 +335,15 @@ class RenewingAuth:
 # of whose positive cases in a phase was served. Negative cases keep the fuzzer's values.
 REAL_SHARE = 0.3
 FIRST_IN_PHASE = 2
-# Real values given, by (operation, phase).
+# Real-valued cases the API served (2xx), by (operation, phase): the first few of a phase get
+# real values until this many were served, not merely sent (seed 1436089789 saw both real
+# cases of a phase refused, and the phase flagged as a "schema validation mismatch"), up to
+# MAX_TRIES_IN_PHASE tries.
 SEEN = collections.Counter()
+TRIED = collections.Counter()
+MAX_TRIES_IN_PHASE = 8
+# The (operation, phase) of each real-valued case in flight, by the case's identity.
+IN_FLIGHT = {}
 EVENT_TYPES = ["customer.created", "invoice.paid", "payment_intent.succeeded", "charge.refunded"]
 CLAIMS = [
     "The Eiffel Tower was completed in 1889.",
@@ -523,7 +533,7 @@ def before_call(context, case, kwargs):
         return
     key = (label, phase_of(case))
     with RNG_LOCK:
-        first = SEEN[key] < FIRST_IN_PHASE
+        first = SEEN[key] < FIRST_IN_PHASE and TRIED[key] < MAX_TRIES_IN_PHASE
         draw = RNG.random()
     if not first and draw >= REAL_SHARE:
         return
@@ -541,6 +551,19 @@ def before_call(context, case, kwargs):
         if "Idempotency-Key" in headers:
             headers["Idempotency-Key"] = f"st-{uuid.uuid4().hex}"
         with RNG_LOCK:
-            SEEN[key] += 1
+            TRIED[key] += 1
+            IN_FLIGHT[id(case)] = key
         with STATE.lock:
             COUNTS[given] += 1
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    with RNG_LOCK:
+        key = IN_FLIGHT.pop(id(case), None)
+        if key is None:
+            return
+        if 200 <= response.status_code < 300:
+            SEEN[key] += 1
+        else:
+            REFUSED[f"{key[0]} {response.status_code}"] += 1
