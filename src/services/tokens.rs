@@ -69,10 +69,10 @@ impl TokenKeys {
     /// token that passed before is only checked for expiry again.
     pub fn decode(&self, token: &str) -> Option<Claims> {
         if let Some(claims) = self.verified.get(token, jsonwebtoken::get_current_timestamp()) {
-            return Some((*claims).clone());
+            return Some(claims);
         }
         let claims = self.check(token)?;
-        self.verified.insert(token, Arc::new(claims.clone()));
+        self.verified.insert(token, claims.clone());
         Some(claims)
     }
 

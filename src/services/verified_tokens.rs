@@ -17,11 +17,7 @@
 //! Bounded: each shard holds up to [`PER_SHARD`] tokens and is emptied when full, so a
 //! burst of new tokens costs at most a full check each, never memory.
 
-use std::{
-    collections::HashMap,
-    hash::BuildHasher,
-    sync::{Arc, Mutex},
-};
+use std::{collections::HashMap, hash::BuildHasher, sync::Mutex};
 
 use super::tokens::Claims;
 
@@ -29,7 +25,7 @@ const SHARDS: usize = 32;
 const PER_SHARD: usize = 512;
 
 pub struct VerifiedTokens {
-    shards: Vec<Mutex<HashMap<Box<str>, Arc<Claims>>>>,
+    shards: Vec<Mutex<HashMap<Box<str>, Claims>>>,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -43,7 +39,7 @@ impl Default for VerifiedTokens {
 }
 
 impl VerifiedTokens {
-    fn shard(&self, token: &str) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<Claims>>> {
+    fn shard(&self, token: &str) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Claims>> {
         let index = (self.hasher.hash_one(token) % SHARDS as u64) as usize;
         // A panic while holding the lock cannot leave a map half-updated in a way that
         // matters (entries are whole values), so a poisoned shard is still usable.
@@ -52,7 +48,7 @@ impl VerifiedTokens {
 
     /// The claims of `token` if it passed before and has not expired since (`now` in
     /// Unix seconds, with no leeway, as the full check).
-    pub fn get(&self, token: &str, now: u64) -> Option<Arc<Claims>> {
+    pub fn get(&self, token: &str, now: u64) -> Option<Claims> {
         let mut shard = self.shard(token);
         let claims = shard.get(token)?;
         if claims.exp.is_some_and(|exp| exp < 0 || (exp as u64) < now) {
@@ -63,7 +59,7 @@ impl VerifiedTokens {
     }
 
     /// Remembers a token that passed the full check.
-    pub fn insert(&self, token: &str, claims: Arc<Claims>) {
+    pub fn insert(&self, token: &str, claims: Claims) {
         let mut shard = self.shard(token);
         if shard.len() >= PER_SHARD {
             shard.clear();
@@ -82,8 +78,8 @@ mod tests {
     use super::*;
     use crate::services::tokens::Role;
 
-    fn claims(exp: Option<i64>) -> Arc<Claims> {
-        Arc::new(Claims { sub: "u".into(), role: Role::User, iat: 0, exp, jti: "s".into() })
+    fn claims(exp: Option<i64>) -> Claims {
+        Claims { sub: "u".into(), role: Role::User, iat: 0, exp, jti: "s".into() }
     }
 
     #[test]
