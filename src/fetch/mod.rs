@@ -253,11 +253,10 @@ impl Fetcher {
             addresses.iter().all(|ip| SocketAddr::new(*ip, port) == *own) && url.path().starts_with(path.as_str())
         });
         if !own_page {
-            address::check_all(&addresses, self.config.allow_private_networks)
-                .map_err(|(ip, reason)| {
-                    tracing::info!(host = %host_text, %ip, %reason, "fetch: refused, the address is not public");
-                    FetchError::Refused { host: host_text.clone(), ip, reason }
-                })?;
+            address::check_all(&addresses, self.config.allow_private_networks).map_err(|(ip, reason)| {
+                tracing::info!(host = %host_text, %ip, %reason, "fetch: refused, the address is not public");
+                FetchError::Refused { host: host_text.clone(), ip, reason }
+            })?;
         }
         let pinned = Pinned(addresses.iter().map(|ip| SocketAddr::new(*ip, port)).collect());
         let client = reqwest::Client::builder()
