@@ -438,8 +438,11 @@ async fn serve(app: &TestApp) -> String {
     format!("http://127.0.0.1:{port}/api/v1")
 }
 
+/// A form part: field name, (file name, content type) for a file, bytes.
+type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
 /// A form as a client builds it anew for each try: reqwest picks a new boundary each time.
-fn rebuilt_form(parts: &[(&str, Option<(&str, &str)>, &[u8])]) -> reqwest::multipart::Form {
+fn rebuilt_form(parts: &[Part<'_>]) -> reqwest::multipart::Form {
     parts.iter().fold(reqwest::multipart::Form::new(), |form, (name, file, bytes)| {
         let part = reqwest::multipart::Part::bytes(bytes.to_vec());
         let part = match file {
@@ -459,7 +462,7 @@ async fn an_upload_rebuilt_with_a_new_boundary_is_replayed_and_other_parts_are_4
     let (user_id, bearer) = funded_user(&app, "rebuilt@example.com").await;
     let url = format!("{}/users/{user_id}/agent/analysis", serve(&app).await);
     let http = reqwest::Client::new();
-    let send = |parts: &[(&str, Option<(&str, &str)>, &[u8])], boundaries: &mut Vec<String>| {
+    let send = |parts: &[Part<'_>], boundaries: &mut Vec<String>| {
         let form = rebuilt_form(parts);
         boundaries.push(form.boundary().to_string());
         let request =
@@ -472,8 +475,8 @@ async fn an_upload_rebuilt_with_a_new_boundary_is_replayed_and_other_parts_are_4
             Reply { status, body, headers }
         }
     };
-    let png: (&str, Option<(&str, &str)>, &[u8]) = ("files", Some(("chart.png", "image/png")), PNG);
-    let text: (&str, Option<(&str, &str)>, &[u8]) = ("text", None, b"The chart shows growth.");
+    let png: Part<'_> = ("files", Some(("chart.png", "image/png")), PNG);
+    let text: Part<'_> = ("text", None, b"The chart shows growth.");
     let mut boundaries = vec![];
     let first = send(&[text, png], &mut boundaries).await;
     first.assert_success(201, "Task created successfully.");
@@ -485,7 +488,7 @@ async fn an_upload_rebuilt_with_a_new_boundary_is_replayed_and_other_parts_are_4
 
     // Other bytes, names, file names, content types or order are another request.
     let before = app.snapshot().await;
-    let others: [&[(&str, Option<(&str, &str)>, &[u8])]; 6] = [
+    let others: [&[Part<'_>]; 6] = [
         &[("text", None, b"The chart shows decline."), png],
         &[text, ("files", Some(("chart.png", "image/png")), &PNG[..PNG.len() - 1])],
         &[text, ("files", Some(("other.png", "image/png")), PNG)],
