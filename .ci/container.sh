@@ -196,15 +196,16 @@ wait_healthy_http() {
     die "${name} did not answer ${BASE}/api/v1/health as a sandbox"
 }
 
-# Starts a container of the image on the test volume, in sandbox mode, published on
-# 127.0.0.1 only.
+# Starts a container of the image on the test volume, in sandbox mode, on the host's network
+# listening on 127.0.0.1 only (the sandbox refuses a HOST that is not loopback, such as the
+# image's 0.0.0.0).
 start_container() {
     local name="$1"
     CONTAINERS+=("$name")
     # No timer-driven health runs (there is no systemd to run them here): the check is run by
     # hand below with `podman healthcheck run`, which uses the image's HEALTHCHECK as is.
     podman run -d --runtime runc --name "$name" --health-interval disable \
-        -p "127.0.0.1:${PORT_HOST}:8080" -v "${VOLUME_NAME}:/data" \
+        --network host -e HOST=127.0.0.1 -e PORT="$PORT_HOST" -v "${VOLUME_NAME}:/data" \
         -e JWT_SECRET="$JWT_SECRET_CI" -e PUBLIC_API_KEYS="$PUBLIC_KEY" -e ADMIN_API_KEY="$ADMIN_KEY" \
         -e PUBLIC_URL="$BASE" -e BCRYPT_COST=4 -e RATE_LIMIT_PER_SECOND=1000000 \
         -e SIGNUPS_PER_ADDRESS_HOUR=1000000 -e RUST_LOG=info \

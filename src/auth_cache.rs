@@ -12,6 +12,9 @@
 //!   it was filled under is still the current one: one Redis read instead of a database
 //!   query, and another process's change is seen by the very next request. When Redis
 //!   cannot be read, the cache is bypassed, never trusted;
+//! - a revocation (logout, password change, session ended, account deleted) publishes
+//!   its version before it is made ([`AuthCache::publish`]); when Redis does not take
+//!   it, the revocation is not made and the client is answered 503, to retry;
 //! - entries live at most `AUTH_CACHE_TTL_SECS`.
 //!
 //! Without `REDIS_URL` a process assumes it is the only one on its database.
@@ -41,6 +44,17 @@ tokio::task_local! {
     /// version), taken by the first lookup of that user in the request, so that a later
     /// lookup in the same request (after a write of its own) reads Redis again.
     static PREFETCHED: std::cell::Cell<Option<(String, i64)>>;
+}
+
+/// A revocation's change could not be published to the other processes (Redis did not
+/// answer): a 503 `database_unavailable`, retried by the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unpublished;
+
+impl From<Unpublished> for crate::services::ServiceError {
+    fn from(_: Unpublished) -> Self {
+        Self::DatabaseUnavailable("the change could not be published to the other processes (Redis)".into())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,12 +284,27 @@ impl AuthCache {
         }
     }
 
+    /// Before a revocation (a logout, a password change, a session ended, an account
+    /// deleted): with Redis, moves the user's version on, and says whether it could. A
+    /// revocation that cannot be published is not made (the caller answers 503 and the
+    /// client retries): made anyway, the other processes would go on serving the revoked
+    /// credential from their caches until `AUTH_CACHE_TTL_SECS`. [`Self::forget`] after
+    /// the commit still follows: a fill that read the database between the two is dropped.
+    pub async fn publish(&self, user_id: &str) -> Result<(), Unpublished> {
+        let Some(inner) = &self.inner else { return Ok(()) };
+        match &inner.versions {
+            Some(versions) if !versions.bump(user_id, inner.ttl).await => Err(Unpublished),
+            _ => Ok(()),
+        }
+    }
+
     /// Drops the user here and, with Redis, in every process. Call after the write that
     /// changed the user, their sessions or their key has committed.
     pub async fn forget(&self, user_id: &str) {
         let Some(inner) = &self.inner else { return };
         if let Some(versions) = &inner.versions {
-            versions.bump(user_id, inner.ttl).await;
+            // Logged by `bump`; the change is made, and the entries age out.
+            let _ = versions.bump(user_id, inner.ttl).await;
         }
         inner.forget_local(user_id);
     }
@@ -356,18 +385,25 @@ impl Versions {
         }
     }
 
-    /// Moves the user's version on. The key outlives any entry filled under an older
-    /// version (their TTL), so letting it expire later can never revive one.
-    async fn bump(&self, user_id: &str, ttl: Duration) {
+    /// Moves the user's version on; false when Redis did not take it. The key outlives
+    /// any entry filled under an older version (their TTL), so letting it expire later can
+    /// never revive one.
+    async fn bump(&self, user_id: &str, ttl: Duration) -> bool {
         let key = format!("{}{user_id}", self.prefix);
         let mut connection = self.connection.clone();
         let keep_secs = ttl.as_secs() * 2 + 60;
         let mut bump = redis::pipe();
         bump.atomic().incr(&key, 1).ignore().expire(&key, keep_secs as i64).ignore();
         match tokio::time::timeout(REDIS_TIMEOUT, bump.query_async::<()>(&mut connection)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::error!(%user_id, %err, "auth cache: cannot publish a change to Redis"),
-            Err(_) => tracing::error!(%user_id, "auth cache: publishing a change to Redis timed out"),
+            Ok(Ok(())) => true,
+            Ok(Err(err)) => {
+                tracing::error!(%user_id, %err, "auth cache: cannot publish a change to Redis");
+                false
+            }
+            Err(_) => {
+                tracing::error!(%user_id, "auth cache: publishing a change to Redis timed out");
+                false
+            }
         }
     }
 }

@@ -519,6 +519,12 @@ impl Config {
             return Err(invalid("REQUEST_TIMEOUT_SECS", "must be between 1 and 3600"));
         }
         let metrics_token = get("METRICS_TOKEN").map(str::to_string);
+        if let Some(token) = &metrics_token
+            && token.chars().count() < MIN_SECRET_BYTES
+        {
+            // A short token is guessed (a 2-character one fell in 0.4 s).
+            return Err(invalid("METRICS_TOKEN", format!("must be at least {MIN_SECRET_BYTES} characters")));
+        }
         let grace_secs = parse_number::<u64>(get("SHUTDOWN_GRACE_SECS"), "SHUTDOWN_GRACE_SECS", 20)?;
         if grace_secs > 3600 {
             return Err(invalid("SHUTDOWN_GRACE_SECS", "must be at most 3600"));
@@ -638,7 +644,7 @@ impl Config {
     }
 }
 
-/// Shortest `JWT_SECRET` and, where it is enforced, `ADMIN_API_KEY`.
+/// Shortest `JWT_SECRET`, `METRICS_TOKEN` and, where it is enforced, `ADMIN_API_KEY`.
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// A secret generated into the database is readable by anyone with a copy of it (a
@@ -932,6 +938,14 @@ mod tests {
         assert_eq!(parse(&[("JWT_SECRET", short)]).unwrap_err().variable, "JWT_SECRET");
         let err = parse(&[("HOST", "0.0.0.0"), ("JWT_SECRET", short)]).unwrap_err();
         assert_eq!(err.variable, "JWT_SECRET");
+    }
+
+    #[test]
+    fn a_metrics_token_shorter_than_32_characters_is_refused() {
+        assert_eq!(parse(&[("METRICS_TOKEN", "ab")]).unwrap_err().variable, "METRICS_TOKEN");
+        assert_eq!(parse(&[("METRICS_TOKEN", &"t".repeat(31))]).unwrap_err().variable, "METRICS_TOKEN");
+        let long = "t".repeat(32);
+        assert_eq!(parse(&[("METRICS_TOKEN", &long)]).unwrap().metrics_token.as_deref(), Some(long.as_str()));
     }
 
     #[test]

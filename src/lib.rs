@@ -327,16 +327,27 @@ where
 }
 
 /// `/metrics`: Prometheus text, behind `METRICS_TOKEN` when it is set, for this machine
-/// only when it is not (see [`metrics::scrape_access`]).
+/// only when it is not (see [`metrics::scrape_access`]). Wrong tokens count toward the
+/// address's admin-key lock: both are operators' secrets, guessed the same way.
 async fn metrics_response(req: &poem::Request) -> poem::Response {
     use poem::IntoResponse;
     let Some(state) = req.data::<AppState>() else { return api::error::ApiError::internal().into_response() };
     let given = req.headers().get(poem::http::header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
     let forwarded = req.headers().contains_key("x-forwarded-for") || req.headers().contains_key("forwarded");
-    match metrics::scrape_access(state.config.metrics_token.as_deref(), given, &req.remote_addr().0, forwarded) {
-        metrics::ScrapeAccess::Allowed => {}
-        metrics::ScrapeAccess::Unauthorized => return api::error::ApiError::unauthorized().into_response(),
-        metrics::ScrapeAccess::Forbidden => return api::error::ApiError::forbidden().into_response(),
+    let token = state.config.metrics_token.as_deref();
+    let access = || metrics::scrape_access(token, given, &req.remote_addr().0, forwarded);
+    if token.is_some() {
+        let client = req.extensions().get::<api::middleware::ClientAddr>().and_then(|c| c.0);
+        let allowed = || access() == metrics::ScrapeAccess::Allowed;
+        if let Err(err) = services::throttle::admin_key(state, client, allowed).await {
+            return api::error::ApiError::from(err).into_response();
+        }
+    } else {
+        match access() {
+            metrics::ScrapeAccess::Allowed => {}
+            metrics::ScrapeAccess::Unauthorized => return api::error::ApiError::unauthorized().into_response(),
+            metrics::ScrapeAccess::Forbidden => return api::error::ApiError::forbidden().into_response(),
+        }
     }
     match services::tasks::stats(state).await {
         Ok((counts, oldest)) => poem::Response::builder()

@@ -125,6 +125,11 @@ async fn server_main() -> ExitCode {
         // Prints files and listens nowhere: the rules for a reachable server (a
         // `JWT_SECRET` when HOST is not loopback, as in the container image) do not apply.
         vars.insert("HOST".into(), "127.0.0.1".into());
+        // Nor does it open a database or Redis: those a sandbox refuses stay out of it.
+        if sandbox {
+            vars.remove("DATABASE_URL");
+            vars.remove("REDIS_URL");
+        }
     }
     let config = match Config::from_map(&vars) {
         Ok(config) => config,

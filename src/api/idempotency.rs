@@ -1,22 +1,15 @@
 //! `Idempotency-Key` on the five POSTs whose repeat would cost or create something
 //! twice (Analysis, Buy, Portal, API key Reset, Register): the first request with a key
 //! runs, its answer is kept for 24 hours, and a retry with the same key and body gets
-//! that answer again with `Idempotent-Replayed: true` and nothing else happens. The rows
+//! that answer again with `Idempotent-Replayed: true` and nothing else happens. "The same
+//! body" is `super::fingerprint` (a form by its parts, whatever its boundary). The rows
 //! are in `services::idempotency`; the rules are in docs/decisions.md.
 
-use std::{
-    pin::Pin,
-    sync::{Arc, Mutex},
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt, stream::BoxStream};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderMap};
-use sha2::{Digest, Sha256};
 
-use super::{error::ApiError, middleware::ClientAddr, security};
+use super::{error::ApiError, fingerprint::SharedFingerprint, middleware::ClientAddr, security};
 use crate::{
     services::idempotency::{self, Claim, Outcome, Target},
     state::AppState,
@@ -87,68 +80,6 @@ async fn may_replay(state: &AppState, req: &Request) -> bool {
 /// to run and may succeed as it is later (401, 408, 409, 429). 5xx are not kept.
 fn keeps(status: poem::http::StatusCode) -> bool {
     status.is_success() || (status.is_client_error() && ![401, 408, 409, 429].contains(&status.as_u16()))
-}
-
-/// SHA-256 of the content type and the body, fed as the body streams to the handler, so
-/// that a 125 MiB upload is never held in memory to fingerprint it.
-struct Fingerprint {
-    rest: Option<BoxStream<'static, std::io::Result<Bytes>>>,
-    hasher: Sha256,
-    failed: bool,
-}
-
-#[derive(Clone)]
-struct SharedFingerprint(Arc<Mutex<Fingerprint>>);
-
-impl SharedFingerprint {
-    /// Replaces the request's body with one that hashes what the handler reads.
-    fn wrap(req: &mut Request) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(req.content_type().unwrap_or_default().as_bytes());
-        hasher.update([0]);
-        let rest = req.take_body().into_bytes_stream().boxed();
-        let shared = Self(Arc::new(Mutex::new(Fingerprint { rest: Some(rest), hasher, failed: false })));
-        req.set_body(Body::from_bytes_stream(shared.clone()));
-        shared
-    }
-
-    /// Reads what the handler left unread and returns the hex digest; None when the
-    /// body could not be read to its end.
-    async fn finish(self) -> Option<String> {
-        let rest = self.0.lock().ok()?.rest.take();
-        if let Some(mut rest) = rest {
-            while let Some(chunk) = rest.next().await {
-                let mut fingerprint = self.0.lock().ok()?;
-                match chunk {
-                    Ok(bytes) => fingerprint.hasher.update(&bytes),
-                    Err(_) => fingerprint.failed = true,
-                }
-            }
-        }
-        let fingerprint = self.0.lock().ok()?;
-        (!fingerprint.failed).then(|| hex(&fingerprint.hasher.clone().finalize()))
-    }
-}
-
-impl Stream for SharedFingerprint {
-    type Item = std::io::Result<Bytes>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let Ok(mut fingerprint) = self.0.lock() else { return Poll::Ready(None) };
-        let Some(rest) = fingerprint.rest.as_mut() else { return Poll::Ready(None) };
-        let polled = rest.poll_next_unpin(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(bytes))) => fingerprint.hasher.update(bytes),
-            Poll::Ready(Some(Err(_))) => fingerprint.failed = true,
-            Poll::Ready(None) => fingerprint.rest = None,
-            Poll::Pending => {}
-        }
-        polled
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A claim that is let go if the request does not finish: a timeout or a dropped

@@ -1,6 +1,7 @@
 //! A generic OpenID Connect ID-token verifier: RS256 tokens checked against a JWKS
 //! (fetched from a URL, cached, re-fetched when a token names a key id we do not have,
-//! at most every [`MIN_REFETCH`]), an issuer list, an audience list and `exp`. Google
+//! at most one fetch, failed or not, every [`MIN_REFETCH`]; the keys known from the last
+//! good fetch are served meanwhile), an issuer list, an audience list and `exp`. Google
 //! sign-in ([`super::google_jwks`]) and Sign in with Apple ([`super::apple_jwks`]) are
 //! thin layers over it that add their own claims and rules.
 
@@ -12,7 +13,7 @@ use std::{
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::{Deserialize, de::DeserializeOwned};
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
@@ -52,16 +53,39 @@ pub struct OidcVerifier {
     jwks_url: String,
     http: reqwest::Client,
     cache: Arc<RwLock<KeyCache>>,
+    /// Held by the one fetch under way; never held by a lookup of a known key.
+    fetching: Arc<Mutex<()>>,
 }
 
 #[derive(Default)]
 struct KeyCache {
     keys: HashMap<String, DecodingKey>,
+    /// When the keys were last fetched successfully.
     fetched_at: Option<Instant>,
+    /// When a fetch was last started, whatever came of it.
+    tried_at: Option<Instant>,
 }
 
-/// Refetch at most this often when unknown key ids arrive, so a stream of forged
-/// tokens cannot turn us into a load generator against the provider.
+impl KeyCache {
+    fn fresh(&self, kid: &str) -> Option<DecodingKey> {
+        self.keys.get(kid).filter(|_| self.fetched_at.is_some_and(|at| at.elapsed() < MAX_AGE)).cloned()
+    }
+
+    /// The answer without a fetch: the key if known (even if old: better than refusing
+    /// every genuine token while the provider is down), else a refusal; an error while
+    /// no key set was ever had.
+    fn known(&self, kid: &str, failure: impl FnOnce() -> JwksError) -> Result<Option<DecodingKey>, JwksError> {
+        match self.keys.get(kid) {
+            Some(key) => Ok(Some(key.clone())),
+            None if self.fetched_at.is_none() => Err(failure()),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Fetch at most this often, whether the last fetch failed or a token named a key id we
+/// do not have, so that a stream of forged tokens cannot turn us into a load generator
+/// against the provider, nor queue behind one slow fetch after another.
 pub const MIN_REFETCH: Duration = Duration::from_secs(10);
 /// Keys older than this are fetched again before use.
 const MAX_AGE: Duration = Duration::from_secs(3600);
@@ -70,7 +94,7 @@ impl OidcVerifier {
     pub fn new(issuers: &[&str], audiences: Vec<String>, jwks_url: String, http: reqwest::Client) -> Self {
         let audiences = audiences.into_iter().filter(|a| !a.is_empty()).collect();
         let issuers = issuers.iter().map(|i| i.to_string()).collect();
-        Self { issuers, audiences, jwks_url, http, cache: Arc::default() }
+        Self { issuers, audiences, jwks_url, http, cache: Arc::default(), fetching: Arc::default() }
     }
 
     pub fn is_configured(&self) -> bool {
@@ -98,20 +122,34 @@ impl OidcVerifier {
     }
 
     async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, JwksError> {
+        if let Some(key) = self.cache.read().await.fresh(kid) {
+            return Ok(Some(key));
+        }
+        // One fetch at a time; a lookup that needs one waits for the fetch under way
+        // (at most one fetch's time), then looks again.
+        let _fetching = self.fetching.lock().await;
         {
-            let cache = self.cache.read().await;
-            let fresh = cache.fetched_at.is_some_and(|at| at.elapsed() < MAX_AGE);
-            if let Some(key) = cache.keys.get(kid).filter(|_| fresh) {
-                return Ok(Some(key.clone()));
+            let mut cache = self.cache.write().await;
+            if let Some(key) = cache.fresh(kid) {
+                return Ok(Some(key));
+            }
+            if cache.tried_at.is_some_and(|at| at.elapsed() < MIN_REFETCH) {
+                return cache.known(kid, || JwksError::KeySet("backing off after a failed fetch".into()));
+            }
+            cache.tried_at = Some(Instant::now());
+        }
+        match self.fetch().await {
+            Ok(keys) => {
+                let mut cache = self.cache.write().await;
+                cache.keys = keys;
+                cache.fetched_at = Some(Instant::now());
+                Ok(cache.keys.get(kid).cloned())
+            }
+            Err(err) => {
+                tracing::warn!(%err, url = %self.jwks_url, "key set fetch failed; the known keys are served meanwhile");
+                self.cache.read().await.known(kid, || err)
             }
         }
-        let mut cache = self.cache.write().await;
-        let recently = cache.fetched_at.is_some_and(|at| at.elapsed() < MIN_REFETCH);
-        if !recently || !cache.keys.contains_key(kid) && cache.fetched_at.is_none() {
-            cache.keys = self.fetch().await?;
-            cache.fetched_at = Some(Instant::now());
-        }
-        Ok(cache.keys.get(kid).cloned())
     }
 
     async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, JwksError> {

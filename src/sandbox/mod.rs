@@ -79,6 +79,7 @@ pub fn refuse_real_integrations<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> R
             "SANDBOX refuses to start with a live Stripe key (sk_live_…): unset STRIPE_SECRET_KEY, or run without --sandbox",
         ));
     }
+    refuse_real_infrastructure(get)?;
     let set: Vec<&str> = SHADOWED.iter().copied().filter(|name| get(name).is_some()).collect();
     if !set.is_empty() {
         return Err(invalid(
@@ -86,6 +87,41 @@ pub fn refuse_real_integrations<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> R
             format!(
                 "the sandbox replaces every outside service, and these real integration variables are set: {}; unset them, or run without --sandbox",
                 set.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The sandbox's token minter and mailbox open any account they are asked for: on a
+/// shared database (PostgreSQL, or several processes on Redis) that could be a real
+/// one, and on a reachable address anyone could ask. So the sandbox runs only on SQLite,
+/// alone, on a loopback address.
+fn refuse_real_infrastructure<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<(), ConfigError> {
+    let why = "the sandbox's token minter and mailbox open every account";
+    if let Some(url) = get("DATABASE_URL")
+        && !url.to_ascii_lowercase().starts_with("sqlite:")
+    {
+        return Err(invalid(
+            "DATABASE_URL",
+            format!("SANDBOX runs on SQLite only ({why}): use a sqlite:// DATABASE_URL, or run without --sandbox"),
+        ));
+    }
+    if get("REDIS_URL").is_some() {
+        return Err(invalid(
+            "REDIS_URL",
+            format!(
+                "SANDBOX runs as a single process without Redis ({why}): unset REDIS_URL, or run without --sandbox"
+            ),
+        ));
+    }
+    if let Some(host) = get("HOST")
+        && host.parse::<std::net::IpAddr>().is_ok_and(|ip| !ip.to_canonical().is_loopback())
+    {
+        return Err(invalid(
+            "HOST",
+            format!(
+                "SANDBOX listens on a loopback address only ({why}), not {host}: set HOST=127.0.0.1 (or ::1), or run without --sandbox"
             ),
         ));
     }
@@ -144,12 +180,6 @@ pub fn announce(config: &Config) {
     tracing::warn!(
         "SANDBOX: analyses run on the deterministic model {MODEL} at {own}{MODEL_API_PATH} ('#fail' in the text fails one)"
     );
-    if !config.host.is_loopback() {
-        tracing::warn!(
-            "SANDBOX: listening beyond loopback ({}): anyone who reaches it can read every mailbox",
-            config.host
-        );
-    }
 }
 
 /// The sandbox's state, shared by its routes.
@@ -224,10 +254,33 @@ mod tests {
     }
 
     #[test]
+    fn real_infrastructure_is_refused_naming_the_setting() {
+        let secret = "s".repeat(32);
+        for (vars, variable) in [
+            (
+                vec![("DATABASE_URL", "postgres://clara@127.0.0.1/clara"), ("JWT_SECRET", secret.as_str())],
+                "DATABASE_URL",
+            ),
+            (vec![("DATABASE_URL", "postgresql://clara@127.0.0.1/clara")], "DATABASE_URL"),
+            (vec![("REDIS_URL", "redis://127.0.0.1:6379")], "REDIS_URL"),
+            (vec![("HOST", "0.0.0.0"), ("JWT_SECRET", secret.as_str())], "HOST"),
+            (vec![("HOST", "::")], "HOST"),
+            (vec![("HOST", "192.0.2.10")], "HOST"),
+        ] {
+            let mut with_sandbox = vars.clone();
+            with_sandbox.push(("SANDBOX", "true"));
+            assert_eq!(parse(&with_sandbox).unwrap_err().variable, variable, "{vars:?}");
+            assert!(parse(&with_sandbox).unwrap_err().to_string().contains(variable));
+        }
+        for host in ["127.0.0.1", "::1", "127.0.0.2"] {
+            assert!(parse(&[("SANDBOX", "true"), ("HOST", host)]).is_ok(), "{host}");
+        }
+        assert!(parse(&[("SANDBOX", "true"), ("DATABASE_URL", "sqlite://sandbox.db?mode=rwc")]).is_ok());
+    }
+
+    #[test]
     fn wiring_points_every_integration_at_this_server() {
-        let mut config =
-            parse(&[("SANDBOX", "true"), ("HOST", "0.0.0.0"), ("PORT", "9000"), ("JWT_SECRET", &"s".repeat(32))])
-                .unwrap();
+        let mut config = parse(&[("SANDBOX", "true"), ("HOST", "127.0.0.1"), ("PORT", "9000")]).unwrap();
         wire(&mut config, "whsec_x");
         assert_eq!(config.stripe_api_base, "http://127.0.0.1:9000/api/v1/sandbox/stripe");
         assert_eq!(config.google_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/google/certs");

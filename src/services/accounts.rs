@@ -387,6 +387,7 @@ async fn claim_unactivated(state: &AppState, user: users::Model) -> ServiceResul
 }
 
 pub async fn logout(state: &AppState, user_id: &str, session_id: &str) -> ServiceResult<()> {
+    state.auth_cache.publish(user_id).await?;
     sessions::Entity::delete_by_id(session_id.to_string()).exec(&state.db).await?;
     state.auth_cache.forget(user_id).await;
     Ok(())
@@ -426,6 +427,8 @@ pub async fn change_password(
     client: Client,
 ) -> ServiceResult<()> {
     let user = user_by_email(state, email).await?.ok_or(ServiceError::NotFound(Resource::User))?;
+    // Before the code is used, so that the client can retry with it.
+    state.auth_cache.publish(&user.id).await?;
     otp::consume(&state.db, &state.tokens, &state.clock, &user.id, OtpType::ChangePassword, code).await?;
     let hash = state.passwords.hash(password, client).await?;
     let txn = state.db.begin().await?;
@@ -515,6 +518,7 @@ pub async fn new_recovery_codes(state: &AppState, user: &users::Model, code: &st
 
 /// Checks a DELETE_ACCOUNT code, then deletes the account with everything of it.
 pub async fn delete_own_account(state: &AppState, user: &users::Model, code: &str) -> ServiceResult<()> {
+    state.auth_cache.publish(&user.id).await?;
     if !otp::check(&state.db, &state.tokens, &state.clock, &user.id, OtpType::DeleteAccount, code).await? {
         return Err(ServiceError::Unauthorized);
     }

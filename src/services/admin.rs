@@ -77,6 +77,7 @@ pub async fn set_credits(state: &AppState, user_id: &str, credits: i64) -> Servi
 /// Deletes the account and everything that belongs to it: the rows through the
 /// cascading foreign keys, then the files of its unfinished analyses.
 pub async fn delete_user(state: &AppState, user_id: &str) -> ServiceResult<()> {
+    state.auth_cache.publish(user_id).await?;
     let task_ids: Vec<String> = tasks::Entity::find()
         .filter(tasks::Column::UserId.eq(user_id))
         .select_only()

@@ -36,6 +36,7 @@ pub async fn list(
 /// Ends one of the user's sessions; another user's (or no) session is not found. Its
 /// token is refused from then on, in every process.
 pub async fn end(state: &AppState, user_id: &str, session_id: &str) -> ServiceResult<()> {
+    state.auth_cache.publish(user_id).await?;
     let ended = sessions::Entity::delete_many()
         .filter(sessions::Column::Id.eq(session_id))
         .filter(sessions::Column::UserId.eq(user_id))
@@ -50,6 +51,7 @@ pub async fn end(state: &AppState, user_id: &str, session_id: &str) -> ServiceRe
 
 /// Ends every session of the user but `keep`; returns how many ended.
 pub async fn end_others(state: &AppState, user_id: &str, keep: &str) -> ServiceResult<u64> {
+    state.auth_cache.publish(user_id).await?;
     let ended = sessions::Entity::delete_many()
         .filter(sessions::Column::UserId.eq(user_id))
         .filter(sessions::Column::Id.ne(keep))

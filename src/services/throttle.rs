@@ -7,7 +7,7 @@ use std::{future::Future, net::IpAddr};
 use super::{ServiceError, ServiceResult};
 use crate::{
     domain::{Email, OtpType},
-    limits::AttemptRule,
+    limits::{AttemptRule, Attempted},
     state::AppState,
 };
 
@@ -89,28 +89,64 @@ async fn guarded_by<T>(
     attempt: impl Future<Output = ServiceResult<T>>,
 ) -> ServiceResult<T> {
     let now = state.clock.now_secs();
-    let mut counted = Vec::with_capacity(keys.len());
+    let mut counted = Counted { state: state.clone(), now, keys: Vec::with_capacity(keys.len()) };
     for (key, rule) in keys {
         match state.limits.begin_attempt(key, now, *rule).await {
-            Ok(attempted) => counted.push((key, *rule, attempted)),
+            Ok(attempted) => counted.keys.push((key.clone(), *rule, attempted)),
             Err(retry) => {
-                for (key, rule, _) in counted {
-                    state.limits.attempt_succeeded(key, now, rule).await;
-                }
+                counted.settle(false).await;
                 return Err(ServiceError::RateLimited(retry.0));
             }
         }
     }
     let result = attempt.await;
-    let failed = result.as_ref().err().is_some_and(is_failure);
-    for (key, rule, attempted) in counted {
-        if failed {
-            state.limits.attempt_failed(key, now, rule, attempted).await;
-        } else {
-            state.limits.attempt_succeeded(key, now, rule).await;
+    counted.settle(result.as_ref().err().is_some_and(is_failure)).await;
+    result
+}
+
+/// Attempts counted and not yet settled. If the request is abandoned first (a client's
+/// timeout, a dropped connection: its future is dropped mid-way), they are given back in
+/// the background, as a success is: an outcome nobody was told cannot help a guesser,
+/// while a count that stayed would lock the owner out (eight logins cut off at the end of
+/// a load run left the next correct one answered 429).
+struct Counted {
+    state: AppState,
+    now: i64,
+    keys: Vec<(String, AttemptRule, Attempted)>,
+}
+
+impl Counted {
+    /// Settles every key in a task of its own, so that a drop of the caller cannot leave
+    /// them half-settled.
+    async fn settle(mut self, failed: bool) {
+        let keys = std::mem::take(&mut self.keys);
+        if keys.is_empty() {
+            return;
+        }
+        let _ = tokio::spawn(settle(self.state.clone(), self.now, keys, failed)).await;
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let keys = std::mem::take(&mut self.keys);
+        if keys.is_empty() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(settle(self.state.clone(), self.now, keys, false));
         }
     }
-    result
+}
+
+async fn settle(state: AppState, now: i64, keys: Vec<(String, AttemptRule, Attempted)>, failed: bool) {
+    for (key, rule, attempted) in keys {
+        if failed {
+            state.limits.attempt_failed(&key, now, rule, attempted).await;
+        } else {
+            state.limits.attempt_succeeded(&key, now, rule).await;
+        }
+    }
 }
 
 /// Refuses a sign-up from an address that has made `SIGNUPS_PER_ADDRESS_HOUR` within

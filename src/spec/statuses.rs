@@ -18,7 +18,9 @@ pub type Outcome = (u16, &'static str);
 /// Anything unexpected. On every operation.
 const SERVER: &[Outcome] = &[(500, "internal_error")];
 /// The database is down, or the request ran out of time. Every operation that reads or
-/// writes the database (all but version).
+/// writes the database (all but version). With Redis, `database_unavailable` is also the
+/// answer of a revocation (logout, password change, ending sessions, deleting an account)
+/// whose change could not be published to the other processes: nothing was changed.
 const DATABASE: &[Outcome] = &[(503, "database_unavailable"), (503, "timed_out")];
 /// The per-credential rate limit. Not on health, version and the Stripe webhook (exempt).
 const LIMITED: &[Outcome] = &[(429, "rate_limited")];

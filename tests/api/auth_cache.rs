@@ -183,3 +183,67 @@ async fn with_the_cache_off_every_read_asks_the_database() {
     assert_eq!(hits(&app), 0);
     assert!(app.state.auth_cache.is_empty());
 }
+
+// With Redis, a revocation whose cache version could not be published left the other
+// processes serving the revoked credential for up to AUTH_CACHE_TTL_SECS. Now it is not
+// made: 503, nothing changed, and the same request succeeds once Redis takes it again.
+// The real Redis is made to refuse the user's version (its key holds a value INCR cannot
+// move), so only the publishing fails; the rate limiter and the rest go on.
+#[tokio::test]
+async fn a_revocation_that_cannot_publish_its_change_is_503_and_not_made() {
+    use poem::http::Method;
+    let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+        eprintln!("skipped: set TEST_REDIS_URL to run the revocation test");
+        return;
+    };
+    let app = TestApp::with_env(&[("ADMIN_API_KEY", ADMIN_KEY)]).await;
+    let email = "revoked@example.com";
+    let (user_id, session) = app.active_user(email).await;
+    let key = api_key(&app, &user_id, &session).await;
+    let login =
+        || async { format!("Bearer {}", app.login(email, PASSWORD, None).await.data()["token"].as_str().unwrap()) };
+    let (second, third) = (login().await, login().await);
+    let listed = app.get(&format!("/users/{user_id}/sessions"), Some(&third)).await;
+    let sessions = listed.data().as_array().unwrap().clone();
+    let third_id = sessions.iter().find(|s| s["current"] == true).unwrap()["id"].as_str().unwrap().to_string();
+    let mut codes = vec![];
+    for otp in ["CHANGE_PASSWORD", "DELETE_ACCOUNT"] {
+        app.post(&format!("/users/{email}/otp/{otp}"), None, None).await.assert_success(201, "OTP sent successfully.");
+        codes.push(app.smtp.last_code_for(email).await);
+    }
+    let (password_code, delete_code) = (codes[0].clone(), codes[1].clone());
+    let change_password = json!({"code": password_code, "password": "another horse battery"});
+    let users = format!("/users/{user_id}");
+    let calls: Vec<(&str, Method, String, &str, Option<serde_json::Value>)> = vec![
+        ("logout", Method::DELETE, "/auth/session".into(), &second, None),
+        ("end a session", Method::DELETE, format!("/users/{user_id}/sessions/{third_id}"), &session, None),
+        ("end the other sessions", Method::DELETE, format!("/users/{user_id}/sessions"), &session, None),
+        ("change the password", Method::PATCH, format!("/users/{email}/password"), &session, Some(change_password)),
+        ("delete the account", Method::DELETE, users.clone(), &session, Some(json!({"code": delete_code}))),
+        ("delete the account (operator)", Method::DELETE, users.clone(), ADMIN_KEY, None),
+    ];
+
+    let redis = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut redis = redis.get_multiplexed_async_connection().await.unwrap();
+    let version_key = app.state.auth_cache.version_key(&user_id).expect("a shared cache");
+    let before = app.snapshot().await;
+    let _: () = redis::cmd("SET").arg(&version_key).arg("unpublishable").query_async(&mut redis).await.unwrap();
+    for (what, method, path, auth, body) in &calls {
+        let reply = app.call(method.clone(), path, Some(auth), body.clone()).await;
+        assert_eq!(reply.status, 503, "{what}: {}", reply.body);
+        reply.assert_error(503, "database_unavailable", "The database is unavailable; try again shortly.");
+    }
+    assert_eq!(app.snapshot().await, before, "nothing was revoked, no code was used");
+
+    // Redis takes versions again: every credential still works, and each request succeeds as it was.
+    let _: () = redis::cmd("DEL").arg(&version_key).query_async(&mut redis).await.unwrap();
+    for auth in [&session, &second, &third, &key] {
+        assert_eq!(view(&app, &user_id, auth).await.0, 200);
+    }
+    let expected = [204, 204, 204, 200, 204];
+    for ((what, method, path, auth, body), status) in calls.iter().zip(expected) {
+        let reply = app.call(method.clone(), path, Some(auth), body.clone()).await;
+        assert_eq!(reply.status, status, "{what} after Redis takes versions again: {}", reply.body);
+    }
+    assert_eq!(app.count(entity::users::Entity).await, 0);
+}

@@ -378,9 +378,12 @@ async fn private_addresses_are_refused_as_tool_results_and_never_reached() {
     assert!(pages.seen.lock().unwrap().is_empty(), "no request reached the loopback page server");
     let chats = provider.chats();
     let first = chats[0]["messages"][1]["content"].to_string();
+    // A refusal says why without naming the address a name resolved to.
     assert!(first.contains("Could not retrieve http://localhost"), "{first}");
+    assert!(first.contains("refused: the address is not public"), "{first}");
+    assert!(!first.contains("127.0.0.1"), "{first}");
     let results = tool_contents(&chats[2]);
-    assert!(results[0].starts_with("Could not retrieve") && results[0].contains("127.0.0.1"), "{}", results[0]);
+    assert_eq!(results[0], format!("Could not retrieve {base}/article: refused: the address is not public"));
     assert!(results[1].starts_with("Could not retrieve file:///etc/passwd"), "{}", results[1]);
     assert_eq!(result_of(&task)["sources"], json!([]));
 }

@@ -69,6 +69,49 @@ async fn bad_tokens_are_refused_and_change_nothing() {
     assert_eq!(app.snapshot().await, [0, 0, 0, 0, 0, 0]);
 }
 
+/// A token signed with a key the provider never published: what an attacker forges.
+fn forged(email: &str) -> String {
+    keys()[1].sign(&claims(email, CLIENT_ID, 600))
+}
+
+// While the key set failed, every forged token used to trigger a fetch (30 of 30), each
+// one waiting up to the fetch timeout under the cache's lock.
+#[tokio::test]
+async fn while_the_key_set_fails_forged_tokens_trigger_one_fetch_per_ten_seconds() {
+    let (app, jwks) = app_with_google().await;
+    jwks.fail(true);
+    for i in 0..30 {
+        sign_in(&app, &forged(&format!("f{i}@example.com"))).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    }
+    assert_eq!(jwks.fetched(), 1, "one fetch, then the back-off");
+    // Neither does a genuine token bring the next fetch forward.
+    sign_in(&app, &keys()[0].sign(&claims("a@example.com", CLIENT_ID, 600))).await.assert_error(
+        401,
+        "unauthorized",
+        MSG_UNAUTHORIZED,
+    );
+    assert_eq!(jwks.fetched(), 1);
+}
+
+// After a failed fetch the keys known before it are still served: genuine sign-ins go on
+// through the provider's outage, and forged tokens do not bring fetches forward.
+#[tokio::test]
+async fn after_a_failed_fetch_the_known_keys_are_served_and_fetches_back_off() {
+    let (app, jwks) = app_with_google().await;
+    let genuine = || keys()[0].sign(&claims("a@example.com", CLIENT_ID, 600));
+    sign_in(&app, &genuine()).await.assert_success(201, "User registered successfully.");
+    assert_eq!(jwks.fetched(), 1);
+    jwks.fail(true);
+    tokio::time::sleep(std::time::Duration::from_secs(11)).await;
+    for i in 0..30 {
+        sign_in(&app, &forged(&format!("f{i}@example.com"))).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    }
+    assert_eq!(jwks.fetched(), 2, "one failed fetch, then the back-off");
+    sign_in(&app, &genuine()).await.assert_success(201, "User logged in successfully.");
+    assert_eq!(jwks.fetched(), 2);
+    assert_eq!(app.count(entity::users::Entity).await, 1);
+}
+
 #[tokio::test]
 async fn an_unknown_key_id_makes_the_server_refetch() {
     let (app, jwks) = app_with_google().await;

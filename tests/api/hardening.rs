@@ -100,7 +100,7 @@ async fn a_request_over_its_time_limit_is_503_in_the_envelope() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_operation_and_status() {
-    let app = TestApp::with_env(&[("METRICS_TOKEN", "scrape-me")]).await;
+    let app = TestApp::with_env(&[("METRICS_TOKEN", crate::metrics_access::METRICS_TOKEN)]).await;
     let (user_id, bearer) = app.register("metrics@example.com").await;
     app.get(&format!("/users/{user_id}"), Some(&bearer)).await;
     app.get(&format!("/users/{user_id}"), Some("Bearer nope")).await;
@@ -111,7 +111,8 @@ async fn metrics_count_requests_by_operation_and_status() {
     let wrong = app.raw(Method::GET, "/metrics", &[("Authorization", "Bearer wrong")], None).await;
     assert_eq!(wrong.status, 401);
 
-    let mut request = app.client.get("/metrics").header("Authorization", "Bearer scrape-me");
+    let mut request =
+        app.client.get("/metrics").header("Authorization", format!("Bearer {}", crate::metrics_access::METRICS_TOKEN));
     request = request.header("Accept", "text/plain");
     let response = request.send().await.0;
     assert_eq!(response.status(), 200);

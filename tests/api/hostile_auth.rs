@@ -332,3 +332,22 @@ async fn wrong_admin_keys_lock_the_address() {
     app.state.clock.advance(std::time::Duration::from_secs(901));
     app.get("/users", Some(ADMIN_KEY)).await.assert_success(200, "Users fetched successfully.");
 }
+
+// Logins cut off by their clients (a timeout, a dropped connection) used to keep their
+// place in the lockout count for the whole window: eight cut off at the end of a load
+// run left the next correct login answered 429.
+#[tokio::test]
+async fn logins_abandoned_mid_flight_settle_their_lockout_count() {
+    // Hashes slow enough that every login is still verifying when it is dropped.
+    let app = TestApp::with_env(&[("BCRYPT_COST", "8")]).await;
+    app.active_user("dropped@example.com").await;
+    for _round in 0..2 {
+        let logins: Vec<_> = (0..12).map(|_| app.login("dropped@example.com", PASSWORD, None)).collect();
+        let abandoned =
+            tokio::time::timeout(std::time::Duration::from_millis(50), futures_util::future::join_all(logins)).await;
+        assert!(abandoned.is_err(), "the logins were dropped before they finished");
+    }
+    // What the abandoned logins leave behind is settled in the background.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.login("dropped@example.com", PASSWORD, None).await.assert_success(200, "User logged in successfully.");
+}

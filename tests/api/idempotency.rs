@@ -428,3 +428,78 @@ async fn every_idempotent_route_answers_its_documented_refusals() {
         MSG_IDEMPOTENCY_KEY_IN_USE,
     );
 }
+
+/// Serves the app on a port of 127.0.0.1; returns the API's base URL.
+async fn serve(app: &TestApp) -> String {
+    use poem::listener::{Acceptor, Listener, TcpListener};
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
+    let port = acceptor.local_addr()[0].as_socket_addr().expect("address").port();
+    tokio::spawn(clara_backend::serve(app.state.clone(), acceptor, std::future::pending()));
+    format!("http://127.0.0.1:{port}/api/v1")
+}
+
+/// A form part: field name, (file name, content type) for a file, bytes.
+type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
+/// A form as a client builds it anew for each try: reqwest picks a new boundary each time.
+fn rebuilt_form(parts: &[Part<'_>]) -> reqwest::multipart::Form {
+    parts.iter().fold(reqwest::multipart::Form::new(), |form, (name, file, bytes)| {
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec());
+        let part = match file {
+            Some((file_name, content_type)) => part.file_name(file_name.to_string()).mime_str(content_type).unwrap(),
+            None => part,
+        };
+        form.part(name.to_string(), part)
+    })
+}
+
+// Clients that rebuild the request for a retry (`fetch` with the same FormData, generated
+// clients, Python's requests) send a new multipart boundary; the retry used to be 422.
+#[tokio::test]
+async fn an_upload_rebuilt_with_a_new_boundary_is_replayed_and_other_parts_are_422() {
+    use crate::support::provider::PNG;
+    let (app, _provider) = TestApp::with_agent(&[]).await;
+    let (user_id, bearer) = funded_user(&app, "rebuilt@example.com").await;
+    let url = format!("{}/users/{user_id}/agent/analysis", serve(&app).await);
+    let http = reqwest::Client::new();
+    let send = |parts: &[Part<'_>], boundaries: &mut Vec<String>| {
+        let form = rebuilt_form(parts);
+        boundaries.push(form.boundary().to_string());
+        let request =
+            http.post(&url).header("Authorization", &bearer).header("Idempotency-Key", "rebuilt-1").multipart(form);
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = response.json::<Value>().await.expect("JSON");
+            Reply { status, body, headers }
+        }
+    };
+    let png: Part<'_> = ("files", Some(("chart.png", "image/png")), PNG);
+    let text: Part<'_> = ("text", None, b"The chart shows growth.");
+    let mut boundaries = vec![];
+    let first = send(&[text, png], &mut boundaries).await;
+    first.assert_success(201, "Task created successfully.");
+    let retry = send(&[text, png], &mut boundaries).await;
+    assert_ne!(boundaries[0], boundaries[1], "the client rebuilt the form");
+    assert_replay_of(&first, &retry);
+    assert_eq!(app.count(entity::tasks::Entity).await, 1, "one task");
+    assert_eq!(debits(&app, &user_id).await, 1, "one debit");
+
+    // Other bytes, names, file names, content types or order are another request.
+    let before = app.snapshot().await;
+    let others: [&[Part<'_>]; 6] = [
+        &[("text", None, b"The chart shows decline."), png],
+        &[text, ("files", Some(("chart.png", "image/png")), &PNG[..PNG.len() - 1])],
+        &[text, ("files", Some(("other.png", "image/png")), PNG)],
+        &[text, ("files", Some(("chart.png", "application/octet-stream")), PNG)],
+        &[png, text],
+        &[text],
+    ];
+    for parts in others {
+        let reply = send(parts, &mut boundaries).await;
+        reply.assert_error(422, "idempotency_key_reused", MSG_IDEMPOTENCY_KEY_REUSED);
+        assert!(!replayed(&reply));
+    }
+    assert_eq!(app.snapshot().await, before);
+}

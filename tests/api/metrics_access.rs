@@ -11,7 +11,11 @@ use crate::support::*;
 
 /// A `/metrics` request as the server would see it from `peer`; nothing is sent anywhere.
 fn request_from(peer: &str, forwarded_for: Option<&str>, authorization: Option<&str>) -> Request {
-    let mut builder = http::Request::builder().method("GET").uri("/metrics");
+    request_to("/metrics", peer, forwarded_for, authorization)
+}
+
+fn request_to(path: &str, peer: &str, forwarded_for: Option<&str>, authorization: Option<&str>) -> Request {
+    let mut builder = http::Request::builder().method("GET").uri(path);
     if let Some(forwarded) = forwarded_for {
         builder = builder.header("X-Forwarded-For", forwarded);
     }
@@ -61,10 +65,14 @@ async fn without_a_token_loopback_peers_may_scrape() {
     }
 }
 
+/// A token as long as the server requires (32 characters or more).
+pub const METRICS_TOKEN: &str = "scrape-me-0123456789abcdef0123456";
+
 #[tokio::test]
 async fn with_a_token_any_host_may_scrape_with_it() {
-    let app = TestApp::with_env(&[("METRICS_TOKEN", "scrape-me")]).await;
-    let (status, _) = status_and_body(&app, request_from("203.0.113.7:40000", None, Some("Bearer scrape-me"))).await;
+    let app = TestApp::with_env(&[("METRICS_TOKEN", METRICS_TOKEN)]).await;
+    let bearer = format!("Bearer {METRICS_TOKEN}");
+    let (status, _) = status_and_body(&app, request_from("203.0.113.7:40000", None, Some(&bearer))).await;
     assert_eq!(status, 200);
     let (status, _) = status_and_body(&app, request_from("127.0.0.1:40000", None, None)).await;
     assert_eq!(status, 401, "the token is needed from loopback too");
@@ -85,4 +93,27 @@ async fn metrics_are_served_to_a_loopback_client_over_http() {
     assert!(response.text().await.unwrap().contains("clara_"));
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+// A 2-character METRICS_TOKEN fell to guessing in 0.4 s: wrong tokens were not counted.
+#[tokio::test]
+async fn wrong_metrics_tokens_count_toward_the_admin_key_lock() {
+    let app = TestApp::with_env(&[("METRICS_TOKEN", METRICS_TOKEN), ("ADMIN_API_KEY", ADMIN_KEY)]).await;
+    let guesser = "203.0.113.7:40000";
+    for guess in 0..10 {
+        let wrong = format!("Bearer guess-{guess}");
+        let (status, body) = status_and_body(&app, request_from(guesser, None, Some(&wrong))).await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let bearer = format!("Bearer {METRICS_TOKEN}");
+    let (status, body) = status_and_body(&app, request_from(guesser, None, Some(&bearer))).await;
+    assert_eq!(status, 429, "the address is locked, even with the right token: {body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    // The same lock as wrong admin keys: the admin routes are closed to that address too.
+    let (status, _) = status_and_body(&app, request_to("/api/v1/users", guesser, None, Some(ADMIN_KEY))).await;
+    assert_eq!(status, 429);
+    // Another address scrapes as before.
+    let (status, _) = status_and_body(&app, request_from("198.51.100.9:40000", None, Some(&bearer))).await;
+    assert_eq!(status, 200);
 }

@@ -70,3 +70,41 @@ async fn healthcheck_exits_0_while_the_server_answers_and_1_once_it_is_gone() {
     assert!(!down.status.success(), "a stopped server is unhealthy");
     assert!(stderr.contains("clara-backend healthcheck:"), "says why: {stderr}");
 }
+
+/// `serve` with `env` must refuse to start, naming `variable` on stderr.
+async fn refuses_to_serve(args: &[&str], env: &[(&str, &str)], variable: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("clara.db").display());
+    let mut env: Vec<(&str, &str)> = env.to_vec();
+    if !env.iter().any(|(name, _)| *name == "DATABASE_URL") {
+        env.push(("DATABASE_URL", &database));
+    }
+    env.push(("PORT", "0"));
+    let output = run_binary(args, &env).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{env:?}: refuses to start; stderr: {stderr}");
+    assert!(stderr.contains(variable), "{env:?}: names {variable}: {stderr}");
+}
+
+// A sandbox next to real infrastructure: its token minter and mailbox would open every
+// account of a real database, to anyone who can reach it. The values are never connected
+// to: the start is refused while the settings are read.
+#[tokio::test]
+async fn the_sandbox_refuses_a_postgres_database_a_redis_url_or_a_reachable_host() {
+    let secret = "s".repeat(32);
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("DATABASE_URL", "postgres://clara@127.0.0.1:5432/clara"), ("JWT_SECRET", &secret)], "DATABASE_URL"),
+        (&[("REDIS_URL", "redis://127.0.0.1:6379")], "REDIS_URL"),
+        (&[("HOST", "0.0.0.0"), ("JWT_SECRET", &secret)], "HOST"),
+        (&[("HOST", "::"), ("JWT_SECRET", &secret)], "HOST"),
+    ];
+    for (env, variable) in cases {
+        refuses_to_serve(&["serve", "--sandbox"], env, variable).await;
+    }
+}
+
+// A 2-character METRICS_TOKEN fell to guessing in 0.4 s.
+#[tokio::test]
+async fn a_metrics_token_shorter_than_32_characters_refuses_the_start() {
+    refuses_to_serve(&["serve"], &[("METRICS_TOKEN", &"t".repeat(31))], "METRICS_TOKEN").await;
+}

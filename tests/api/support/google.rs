@@ -4,13 +4,14 @@
 
 use std::sync::{
     Arc, Mutex, OnceLock,
-    atomic::{AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use poem::{
-    EndpointExt, Route, Server, get, handler,
+    EndpointExt, IntoResponse, Response, Route, Server, get, handler,
+    http::StatusCode,
     listener::{Acceptor, Listener, TcpListener},
     web::{Data, Json},
 };
@@ -64,18 +65,24 @@ pub struct FakeJwks {
     pub url: String,
     pub served: Arc<Mutex<Vec<Value>>>,
     pub fetches: Arc<AtomicUsize>,
+    /// While set, the key set answers 503 (the provider's outage).
+    pub failing: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
 struct Shared {
     served: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
+    failing: Arc<AtomicBool>,
 }
 
 #[handler]
-fn jwks(shared: Data<&Shared>) -> Json<Value> {
+fn jwks(shared: Data<&Shared>) -> Response {
     shared.fetches.fetch_add(1, Ordering::SeqCst);
-    Json(json!({ "keys": shared.served.lock().unwrap().clone() }))
+    if shared.failing.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    Json(json!({ "keys": shared.served.lock().unwrap().clone() })).into_response()
 }
 
 impl FakeJwks {
@@ -83,12 +90,23 @@ impl FakeJwks {
     pub async fn start() -> Self {
         let served = Arc::new(Mutex::new(vec![keys()[0].jwk.clone()]));
         let fetches = Arc::new(AtomicUsize::new(0));
-        let shared = Shared { served: served.clone(), fetches: fetches.clone() };
+        let failing = Arc::new(AtomicBool::new(false));
+        let shared = Shared { served: served.clone(), fetches: fetches.clone(), failing: failing.clone() };
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind JWKS");
         let port = acceptor.local_addr()[0].as_socket_addr().expect("socket address").port();
         let app = Route::new().at("/certs", get(jwks)).data(shared);
         tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
-        Self { url: format!("http://127.0.0.1:{port}/certs"), served, fetches }
+        Self { url: format!("http://127.0.0.1:{port}/certs"), served, fetches, failing }
+    }
+
+    /// Requests the key set has answered so far.
+    pub fn fetched(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Makes the key set fail (503) or answer again.
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
     }
 
     /// Adds the second key, as Google does when it rotates.

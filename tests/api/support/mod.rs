@@ -167,6 +167,10 @@ impl TestApp {
         let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
         let port = acceptor.local_addr()[0].as_socket_addr().expect("socket address").port();
         let mut vars = default_vars(dir.path()).await;
+        // The sandbox runs on SQLite, alone: it refuses PostgreSQL and Redis.
+        vars.insert("DATABASE_URL".into(), format!("sqlite://{}/sandbox.db?mode=rwc", dir.path().display()));
+        vars.remove("REDIS_URL");
+        vars.remove("REDIS_PREFIX");
         vars.insert("SANDBOX".into(), "true".into());
         vars.insert("PORT".into(), port.to_string());
         for (k, v) in extra {
