@@ -322,7 +322,7 @@ where
         shutdown_grace: state.config.shutdown_grace,
     };
     let admission = server::admission::Admission::new(
-        state.config.max_connections,
+        server::file_limit::effective_max_connections(state.config.max_connections),
         state.config.max_connections_per_address,
         state.config.trusted_proxies.clone(),
         state.metrics.connections_refused.clone(),

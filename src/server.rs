@@ -2,9 +2,10 @@
 //! lacks. poem 3.1 never gives hyper a timer, so a client could hold a connection open
 //! forever by sending a request head a byte at a time, or nothing at all (slow loris).
 //!
-//! Admission: at most `MAX_CONNECTIONS` open at once, and `MAX_CONNECTIONS_PER_ADDRESS`
-//! from one client address (see [`admission`]); a connection over a cap is dropped as
-//! soon as it is accepted, before anything is read.
+//! Admission: at most `MAX_CONNECTIONS` open at once (fewer if the file limit is lower,
+//! see [`file_limit`]), and `MAX_CONNECTIONS_PER_ADDRESS` from one client address (see
+//! [`admission`]); a connection over a cap is dropped as soon as it is accepted, before
+//! anything is read.
 //!
 //! Per connection:
 //! - HTTP/1.1: hyper's header-read timeout, from the moment it waits for a request head
@@ -26,6 +27,7 @@
 
 mod activity;
 pub mod admission;
+pub mod file_limit;
 
 use std::{convert::Infallible, future::Future, io, sync::Arc, time::Duration};
 
