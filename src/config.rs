@@ -184,8 +184,15 @@ pub struct Config {
     /// Longest a client may take to send a request head, from the first moment the
     /// connection waits for one (slow-loris defence).
     pub header_read_timeout: Duration,
-    /// A connection with no request in flight and no traffic for this long is closed.
+    /// A connection with no request in flight and no request activity for this long is
+    /// closed (HTTP/2 PINGs are no activity).
     pub idle_timeout: Duration,
+    /// Every connection is closed (gracefully) this long after it was opened.
+    pub max_connection_age: Duration,
+    /// Connections open at once, in all…
+    pub max_connections: usize,
+    /// …and from one client address (IPv6: one /64).
+    pub max_connections_per_address: usize,
     /// Sandbox mode (CONTRACT §6.3): every outside service is a built-in double.
     pub sandbox: bool,
     /// This server as browsers reach it, for the links it hands out (the sandbox's
@@ -559,6 +566,19 @@ impl Config {
         if !(1..=3600).contains(&idle_secs) {
             return Err(invalid("IDLE_TIMEOUT_SECS", "must be between 1 and 3600"));
         }
+        let max_age_secs = parse_number::<u64>(get("MAX_CONNECTION_AGE_SECS"), "MAX_CONNECTION_AGE_SECS", 3600)?;
+        if !(1..=86_400).contains(&max_age_secs) {
+            return Err(invalid("MAX_CONNECTION_AGE_SECS", "must be between 1 and 86400"));
+        }
+        let max_connections = parse_number::<usize>(get("MAX_CONNECTIONS"), "MAX_CONNECTIONS", 10_000)?;
+        if !(1..=1_000_000).contains(&max_connections) {
+            return Err(invalid("MAX_CONNECTIONS", "must be between 1 and 1000000"));
+        }
+        let max_connections_per_address =
+            parse_number::<usize>(get("MAX_CONNECTIONS_PER_ADDRESS"), "MAX_CONNECTIONS_PER_ADDRESS", 256)?;
+        if !(1..=1_000_000).contains(&max_connections_per_address) {
+            return Err(invalid("MAX_CONNECTIONS_PER_ADDRESS", "must be between 1 and 1000000"));
+        }
 
         let public_url = get("PUBLIC_URL").map(|v| http_url(v, "PUBLIC_URL")).transpose()?;
 
@@ -635,6 +655,9 @@ impl Config {
             attachments_sweep_interval: Duration::from_secs(sweep_secs),
             header_read_timeout: Duration::from_secs(header_read_secs),
             idle_timeout: Duration::from_secs(idle_secs),
+            max_connection_age: Duration::from_secs(max_age_secs),
+            max_connections,
+            max_connections_per_address,
             sandbox,
             public_url,
             fetch_allow_private_networks,
@@ -969,12 +992,19 @@ mod tests {
         let config = parse(&[]).unwrap();
         assert_eq!(config.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.max_connection_age, Duration::from_secs(3600));
+        assert_eq!((config.max_connections, config.max_connections_per_address), (10_000, 256));
         for (name, value) in [
             ("HEADER_READ_TIMEOUT_SECS", "0"),
             ("HEADER_READ_TIMEOUT_SECS", "301"),
             ("HEADER_READ_TIMEOUT_SECS", "x"),
             ("IDLE_TIMEOUT_SECS", "0"),
             ("IDLE_TIMEOUT_SECS", "3601"),
+            ("MAX_CONNECTION_AGE_SECS", "0"),
+            ("MAX_CONNECTION_AGE_SECS", "86401"),
+            ("MAX_CONNECTIONS", "0"),
+            ("MAX_CONNECTIONS_PER_ADDRESS", "0"),
+            ("MAX_CONNECTIONS_PER_ADDRESS", "-1"),
         ] {
             assert_eq!(parse(&[(name, value)]).unwrap_err().variable, name, "{value}");
         }

@@ -1,5 +1,6 @@
 //! clara-backend: the Clara API server.
 
+pub mod address_key;
 pub mod agent;
 pub mod api;
 pub mod auth_cache;
@@ -315,10 +316,20 @@ where
     let limits = server::ConnectionLimits {
         header_read_timeout: state.config.header_read_timeout,
         idle_timeout: state.config.idle_timeout,
+        max_age: state.config.max_connection_age,
+        // Uploads and MCP may take ten times the request timeout (see `api::middleware::Harden`).
+        longest_request: state.config.request_timeout * 10,
         shutdown_grace: state.config.shutdown_grace,
     };
+    let admission = server::admission::Admission::new(
+        server::file_limit::effective_max_connections(state.config.max_connections),
+        state.config.max_connections_per_address,
+        state.config.trusted_proxies.clone(),
+        state.metrics.connections_refused.clone(),
+        state.metrics.connections_open.clone(),
+    );
     let grace = limits.shutdown_grace;
-    let served = server::run(acceptor, app(state), shutdown, limits).await;
+    let served = server::run(acceptor, app(state), shutdown, limits, admission).await;
     tracing::info!("stopped accepting requests; stopping the analysis workers");
     workers.shutdown(grace).await;
     sweeper.abort();

@@ -13,6 +13,10 @@ pub struct Metrics {
     pub password_hashes: IntCounterVec,
     /// Writes of a session's last use (at most one per session and minute per process).
     pub session_touches: prometheus::IntCounter,
+    /// Connections closed at accept because a cap was full, by cap (`total`, `per_address`).
+    pub connections_refused: IntCounterVec,
+    /// Connections open now.
+    pub connections_open: prometheus::IntGauge,
     tasks: IntGaugeVec,
     queue_age: prometheus::IntGauge,
 }
@@ -59,6 +63,16 @@ impl Metrics {
             "Writes of a session's last use, at most one per session and minute in each process.",
         )
         .expect("valid metric");
+        let connections_refused = IntCounterVec::new(
+            Opts::new(
+                "connections_refused_total",
+                "Connections closed as soon as accepted because MAX_CONNECTIONS (total) or MAX_CONNECTIONS_PER_ADDRESS (per_address) was reached.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let connections_open =
+            prometheus::IntGauge::new("connections_open", "Connections open now.").expect("valid metric");
         let tasks =
             IntGaugeVec::new(Opts::new("tasks", "Analysis tasks by status."), &["status"]).expect("valid metric");
         let queue_age =
@@ -72,6 +86,8 @@ impl Metrics {
             Box::new(auth_cache.clone()),
             Box::new(password_hashes.clone()),
             Box::new(session_touches.clone()),
+            Box::new(connections_refused.clone()),
+            Box::new(connections_open.clone()),
             Box::new(tasks.clone()),
             Box::new(queue_age.clone()),
         ] {
@@ -86,6 +102,8 @@ impl Metrics {
             auth_cache,
             password_hashes,
             session_touches,
+            connections_refused,
+            connections_open,
             tasks,
             queue_age,
         }

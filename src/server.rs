@@ -2,29 +2,34 @@
 //! lacks. poem 3.1 never gives hyper a timer, so a client could hold a connection open
 //! forever by sending a request head a byte at a time, or nothing at all (slow loris).
 //!
+//! Admission: at most `MAX_CONNECTIONS` open at once (fewer if the file limit is lower,
+//! see [`file_limit`]), and `MAX_CONNECTIONS_PER_ADDRESS` from one client address (see
+//! [`admission`]); a connection over a cap is dropped as soon as it is accepted, before
+//! anything is read.
+//!
 //! Per connection:
 //! - HTTP/1.1: hyper's header-read timeout, from the moment it waits for a request head
 //!   (the first, and every next one on a keep-alive connection) until the head is complete;
 //! - any protocol: no request started within the header-read timeout of accepting closes
 //!   it (this covers the bytes hyper reads to tell HTTP/1.1 from HTTP/2, and silence);
-//! - no request in flight and no traffic for the idle timeout closes it; a slow handler
-//!   is never cut by this (the app's own request timeout bounds it).
+//! - no request in flight and no request activity for the idle timeout closes it (HTTP/2
+//!   PINGs and other frames that carry no request do not count, see [`activity`]); a slow
+//!   handler is never cut by this (the app's own request timeout bounds it);
+//! - at the maximum age it is closed however busy it is.
+//!
+//! Closing for idling or age is graceful: HTTP/2 gets a GOAWAY and HTTP/1.1 closes after
+//! the response in progress, so in-flight requests finish and a request sent in the race
+//! is either answered or safely retryable. What then stops making progress for the idle
+//! timeout, or outlives the longest a request may take, is dropped.
 //!
 //! Shutdown mirrors poem's: stop accepting, ask every connection to finish its in-flight
 //! requests, give them the grace, then drop what is left.
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    io,
-    pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
-    },
-    task::{Context, Poll},
-    time::Duration,
-};
+mod activity;
+pub mod admission;
+pub mod file_limit;
+
+use std::{convert::Infallible, future::Future, io, sync::Arc, time::Duration};
 
 use hyper::body::Incoming;
 use hyper_util::{
@@ -38,10 +43,15 @@ use poem::{
     web::{LocalAddr, RemoteAddr},
 };
 use tokio::{
-    io::{AsyncRead, AsyncWrite, ReadBuf},
+    io::{AsyncRead, AsyncWrite},
     sync::watch,
     task::JoinSet,
     time::Instant,
+};
+
+use self::{
+    activity::{Activity, Watched},
+    admission::Admission,
 };
 
 /// What a connection may cost the server before it is closed.
@@ -49,8 +59,13 @@ use tokio::{
 pub struct ConnectionLimits {
     /// Longest wait for a complete request head.
     pub header_read_timeout: Duration,
-    /// Longest silence with no request in flight.
+    /// Longest time with no request in flight and no request activity.
     pub idle_timeout: Duration,
+    /// Every connection is closed (gracefully) this long after it was accepted.
+    pub max_age: Duration,
+    /// Once a connection is closing, how long its in-flight requests may still take: the
+    /// longest any request may take.
+    pub longest_request: Duration,
     /// On shutdown, how long in-flight requests get to finish.
     pub shutdown_grace: Duration,
 }
@@ -64,6 +79,7 @@ pub async fn run<A, E>(
     endpoint: E,
     shutdown: impl Future<Output = ()>,
     limits: ConnectionLimits,
+    admission: Arc<Admission>,
 ) -> io::Result<()>
 where
     A: Acceptor + 'static,
@@ -79,9 +95,20 @@ where
             // Reap finished connections so the set does not grow with every one served.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = acceptor.accept() => match accepted {
-                Ok((io, local, remote, scheme)) => {
-                    connections.spawn(serve_connection(io, local, remote, scheme, endpoint.clone(), limits, stopping.clone()));
-                }
+                Ok((io, local, remote, scheme)) => match admission.admit(remote.as_socket_addr().map(|a| a.ip())) {
+                    Ok(place) => {
+                        let connection = serve_connection(io, local, remote, scheme, endpoint.clone(), limits, stopping.clone());
+                        connections.spawn(async move {
+                            connection.await;
+                            drop(place);
+                        });
+                    }
+                    // Dropped unread: closing it is all it costs (counted in the metric).
+                    Err(refused) => {
+                        drop(io);
+                        tracing::debug!(remote = %remote, cap = refused.label(), "connection over a cap closed");
+                    }
+                },
                 Err(err) => {
                     // Out of file descriptors and the like: do not spin; the next accept may work.
                     tracing::warn!(%err, "accepting a connection failed");
@@ -120,9 +147,11 @@ async fn serve_connection<Io, E>(
             let (endpoint, activity) = (endpoint.clone(), activity.clone());
             let request = poem::Request::from((req, local.clone(), remote.clone(), scheme.clone()));
             async move {
-                let _in_flight = activity.request_started();
+                let in_flight = activity.request_started();
                 let response = endpoint.get_response(request).await;
-                Ok::<_, Infallible>(hyper::Response::<HyperBody>::from(response))
+                drop(in_flight);
+                let response = hyper::Response::<HyperBody>::from(response);
+                Ok::<_, Infallible>(response.map(|inner| Watched { inner, activity }))
             }
         })
     };
@@ -130,147 +159,42 @@ async fn serve_connection<Io, E>(
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     // As poem configures HTTP/2.
     builder.http2().timer(TokioTimer::new()).max_pending_accept_reset_streams(20).max_header_list_size(16 * 1024);
-    let io = Tracked { inner: io, activity: activity.clone() };
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
+    let reached_max_age = activity.accepted + limits.max_age;
+    let reason = loop {
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            () = tokio::time::sleep_until(activity.next_check(&limits)) => match activity.expired(&limits) {
+                // Nothing to finish: no request was ever started (a half-sent head or silence).
+                Some(reason) if !activity.ever_requested() => {
+                    tracing::debug!(remote = %remote, reason, "closing connection");
+                    return; // Dropping the connection closes the socket.
+                }
+                Some(reason) => break reason,
+                None => {}
+            },
+            () = tokio::time::sleep_until(reached_max_age) => break "maximum age",
+            // A dropped sender means the server is gone: stop as well.
+            _ = stopping.changed() => break "shutdown",
+        }
+    };
+    tracing::debug!(remote = %remote, reason, "closing connection gracefully");
+    connection.as_mut().graceful_shutdown();
+    // In-flight requests finish; a client that then stops making progress (no request
+    // activity for the idle timeout, counted from now) or a response that outlives the
+    // longest a request may take does not hold the connection.
+    activity.touch();
+    let give_up = Instant::now() + limits.longest_request;
     loop {
         tokio::select! {
             _ = connection.as_mut() => return,
             () = tokio::time::sleep_until(activity.next_check(&limits)) => {
-                if let Some(reason) = activity.expired(&limits) {
-                    tracing::debug!(remote = %remote, reason, "closing connection");
-                    return; // Dropping the connection closes the socket.
+                if activity.expired(&limits).is_some() {
+                    return;
                 }
             }
-            // A dropped sender means the server is gone: stop as well.
-            _ = stopping.changed() => break,
+            () = tokio::time::sleep_until(give_up) => return,
         }
-    }
-    connection.as_mut().graceful_shutdown();
-    let _ = connection.await;
-}
-
-/// What the deadlines are measured from; shared by the socket wrapper and the service.
-struct Activity {
-    accepted: Instant,
-    /// Milliseconds after `accepted` of the last byte read or written.
-    last_io_ms: AtomicU64,
-    in_flight: AtomicUsize,
-    started: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            accepted: Instant::now(),
-            last_io_ms: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
-            started: AtomicU64::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        let ms = self.accepted.elapsed().as_millis() as u64;
-        self.last_io_ms.fetch_max(ms, Ordering::Relaxed);
-    }
-
-    fn request_started(self: &Arc<Self>) -> InFlight {
-        self.started.fetch_add(1, Ordering::Relaxed);
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.touch();
-        InFlight(self.clone())
-    }
-
-    fn last_io(&self) -> Instant {
-        self.accepted + Duration::from_millis(self.last_io_ms.load(Ordering::Relaxed))
-    }
-
-    /// Why the connection should be closed now, if it should.
-    fn expired(&self, limits: &ConnectionLimits) -> Option<&'static str> {
-        let now = Instant::now();
-        if self.started.load(Ordering::Relaxed) == 0 && now >= self.accepted + limits.header_read_timeout {
-            return Some("no request head within the header-read timeout");
-        }
-        if self.in_flight.load(Ordering::Relaxed) == 0 && now >= self.last_io() + limits.idle_timeout {
-            return Some("idle");
-        }
-        None
-    }
-
-    /// The earliest moment `expired` could say yes.
-    fn next_check(&self, limits: &ConnectionLimits) -> Instant {
-        let now = Instant::now();
-        let idle = if self.in_flight.load(Ordering::Relaxed) == 0 {
-            self.last_io() + limits.idle_timeout
-        } else {
-            now + limits.idle_timeout
-        };
-        if self.started.load(Ordering::Relaxed) == 0 {
-            idle.min(self.accepted + limits.header_read_timeout)
-        } else {
-            idle
-        }
-        .max(now + Duration::from_millis(10))
-    }
-}
-
-/// A request being handled; the connection is not idle while one exists.
-struct InFlight(Arc<Activity>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.touch();
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// The socket, noting every byte that moves.
-struct Tracked<Io> {
-    inner: Io,
-    activity: Arc<Activity>,
-}
-
-impl<Io: AsyncRead + Unpin> AsyncRead for Tracked<Io> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.activity.touch();
-        }
-        polled
-    }
-}
-
-impl<Io: AsyncWrite + Unpin> AsyncWrite for Tracked<Io> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -118,7 +118,8 @@ fn rate_key(state: &AppState, req: &Request, client: Option<IpAddr>) -> (String,
     match claims {
         Some(claims) if claims.role == Role::User => (format!("user:{}", claims.sub), Some(claims.sub)),
         Some(claims) => (format!("api_key:{}", claims.jti), Some(claims.sub)),
-        None => (format!("address:{}", client.map_or_else(|| "unknown".into(), |ip| ip.to_string())), None),
+        // IPv4 per address, IPv6 per /64: one client's /64 is one budget.
+        None => (format!("address:{}", crate::address_key::key_text(client)), None),
     }
 }
 

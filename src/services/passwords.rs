@@ -9,7 +9,7 @@ use prometheus::IntCounterVec;
 use tokio::sync::OnceCell;
 
 use super::{ServiceError, ServiceResult, fair_queue::FairQueue};
-use crate::domain::Password;
+use crate::{address_key::AddressKey, domain::Password};
 
 /// Whose turn a hash is: the client's address (None when it is not known).
 pub type Client = Option<IpAddr>;
@@ -17,7 +17,8 @@ pub type Client = Option<IpAddr>;
 #[derive(Clone)]
 pub struct PasswordHasher {
     cost: u32,
-    cores: Arc<FairQueue<Client>>,
+    /// Turns by client as the budgets count them (IPv6 per /64).
+    cores: Arc<FairQueue<Option<AddressKey>>>,
     /// Verified against when the account has no password, so that an unknown e-mail
     /// takes as long as a wrong password.
     dummy_hash: Arc<OnceCell<String>>,
@@ -37,7 +38,7 @@ impl PasswordHasher {
         kind: &str,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> ServiceResult<T> {
-        let _permit = self.cores.acquire(client).await;
+        let _permit = self.cores.acquire(client.map(AddressKey::of)).await;
         self.counted.with_label_values(&[kind]).inc();
         tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))
     }

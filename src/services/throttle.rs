@@ -39,8 +39,11 @@ impl Attempt {
     }
 }
 
+/// The address part of a key: IPv4 per address, IPv6 per /64 (see [`AddressKey`]).
+///
+/// [`AddressKey`]: crate::address_key::AddressKey
 fn address(client: Option<IpAddr>) -> String {
-    client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+    crate::address_key::key_text(client)
 }
 
 /// The account an attempt is about, as one key however it was spelled: the parsed,

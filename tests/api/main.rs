@@ -11,6 +11,7 @@ mod auth;
 mod auth_cache;
 mod bad_input;
 mod billing;
+mod connections;
 mod db_outage;
 mod documented_statuses;
 mod emails;

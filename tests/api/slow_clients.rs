@@ -12,15 +12,15 @@ use tokio::{
 use crate::support::{stripe::Behaviour, *};
 
 /// Slack for scheduling on a busy machine, on top of a configured deadline.
-const MARGIN: Duration = Duration::from_millis(1500);
+pub(crate) const MARGIN: Duration = Duration::from_millis(1500);
 
 /// The app served on a real socket on 127.0.0.1; dropping the sender stops it.
-struct Served {
-    port: u16,
+pub(crate) struct Served {
+    pub(crate) port: u16,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn serve(app: &TestApp) -> Served {
+pub(crate) async fn serve(app: &TestApp) -> Served {
     let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
     let port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -32,7 +32,7 @@ async fn serve(app: &TestApp) -> Served {
 
 /// Reads until the server closes the connection (EOF or reset); None if it is still
 /// open after `limit`.
-async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+pub(crate) async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
     let started = Instant::now();
     let mut buf = [0u8; 4096];
     let closed = tokio::time::timeout(limit, async {

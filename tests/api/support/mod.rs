@@ -2,6 +2,7 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set), with fake outside services on 127.0.0.1.
 
 pub mod google;
+pub mod h2_client;
 pub mod provider;
 pub mod relay;
 pub mod search;
