@@ -44,9 +44,12 @@ rm -rf "$OUT"
 mkdir -p "$LOGS"
 
 echo "==> generator matrix: installing the pinned tools (clients/matrix)"
+# openapi-zod-client needs zod 3 (hey-api's plugin is on zod 4): its own folder, installed
+# alongside the main one.
+(cd "$ZOD" && npm ci --no-audit --no-fund --loglevel=error) &
+ZOD_NPM_PID=$!
 (cd "$M" && npm ci --no-audit --no-fund --loglevel=error)
-# openapi-zod-client needs zod 3 (hey-api's plugin above is on zod 4): its own folder.
-(cd "$ZOD" && npm ci --no-audit --no-fund --loglevel=error)
+wait "$ZOD_NPM_PID"
 rm -rf "$ZOD/generated" "$ZOD/dist"
 mkdir -p "$ZOD/generated"
 if [ ! -x "$M/.venv/bin/python" ]; then
