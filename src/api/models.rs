@@ -154,9 +154,10 @@ impl Health {
     }
 }
 
-/// The server's version. (Named `ServerVersion` in the spec: C# generators rename a
-/// `Version` type, and a member may not share its class's name there.)
+/// The server's version.
 #[derive(Debug, Clone, Object)]
+// `ServerVersion` in the spec: C# generators rename a `Version` type, and a member may not
+// share its class's name there.
 #[oai(example, rename = "ServerVersion")]
 pub struct Version {
     pub version: String,
