@@ -23,7 +23,8 @@ def walk(node, path):
     if isinstance(node, dict):
         if "allOf" in node:
             problems.append(f"{path}: allOf")
-        if "enum" in node and node.get("type") != "string":
+        # A server variable's `enum` is a list of strings by definition (it has no `type`).
+        if "enum" in node and node.get("type") != "string" and not path.startswith("#/servers/"):
             problems.append(f"{path}: enum of type {node.get('type')!r}")
         if isinstance(node.get("type"), list):
             problems.append(f"{path}: type array (OpenAPI 3.1 style)")

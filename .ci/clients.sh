@@ -4,7 +4,8 @@
 # codes from the sandbox's mailbox, payments through its checkout); the @hey-api/openapi-ts
 # SDK must compile under --strict; the spec must suit swift-openapi-generator; Redocly
 # lints the committed spec; the generator matrix (.ci/generators.sh) runs every generator our
-# users run, and Spectral.
+# users run, and Spectral; openapi-zod-client's client (built by the matrix) then calls the
+# live server, validating every answer against the schemas it generated.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,3 +31,6 @@ source .ci/live-stack.sh
 trap stop_live_stack EXIT
 start_live_stack
 node clients/typescript/dist/src/journey.js
+
+echo "==> openapi-zod-client's client against the live server: every answer validated at run time"
+node clients/matrix/zod/dist/live.js

@@ -6,6 +6,12 @@
 # can, together with the recipes of docs/clients.md (clients/matrix/recipes/):
 #   - TypeScript: tsc --strict --noUncheckedIndexedAccess
 #   - Python: import, then mypy on the models and the recipes
+#   - Go: `go build` with Debian's Go (apt-get installs golang-go when it is missing), no
+#     module download allowed (GOPROXY=off: the generated module needs none)
+#   - Rust: `cargo check` of the generated crate and its recipe (crates from crates.io; the
+#     target dir stays in clients/matrix/.cache/rust-target)
+#   - openapi-zod-client: tsc; .ci/clients.sh then calls a live sandbox server with it
+#     (clients/matrix/zod/live.ts), its run-time validation checking every answer
 #   - Swift and Kotlin: no toolchain here; generating without an error or warning is the check.
 # Spectral (spectral:oas) and Redocly (recommended) lint the spec under the same rule.
 #
@@ -14,7 +20,8 @@
 # spec in progress). A tool that exits non-zero, or output that does not compile, fails
 # either way... except under STRICT=0, where it is reported too.
 #
-# Usage: bash .ci/generators.sh   (from anywhere; needs no network beyond npm and PyPI)
+# Usage: bash .ci/generators.sh   (from anywhere; needs no network beyond npm, PyPI, crates.io
+# and, when Go is missing, Debian's archive)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,6 +36,7 @@ ALLOW="$M/allow-list.tsv"
 export npm_config_cache="$M/.cache/npm"
 export PIP_CACHE_DIR="$M/.cache/pip"
 export MYPY_CACHE_DIR="$M/.cache/mypy"
+ZOD="$M/zod"
 export NO_COLOR=1 FORCE_COLOR=0
 
 started=$SECONDS
@@ -36,7 +44,14 @@ rm -rf "$OUT"
 mkdir -p "$LOGS"
 
 echo "==> generator matrix: installing the pinned tools (clients/matrix)"
+# openapi-zod-client needs zod 3 (hey-api's plugin is on zod 4): its own folder, installed
+# alongside the main one.
+(cd "$ZOD" && npm ci --no-audit --no-fund --loglevel=error) &
+ZOD_NPM_PID=$!
 (cd "$M" && npm ci --no-audit --no-fund --loglevel=error)
+wait "$ZOD_NPM_PID"
+rm -rf "$ZOD/generated" "$ZOD/dist"
+mkdir -p "$ZOD/generated"
 if [ ! -x "$M/.venv/bin/python" ]; then
     python3 -m venv "$M/.venv"
 fi
@@ -115,6 +130,60 @@ echo "==> generator matrix: generating ($("$PY/openapi-generator-cli" version) o
 oag_all &
 OAG_PID=$!
 
+# Go and Rust: a second background chain, generated and then compiled with their own
+# toolchains, alongside the JVM targets above and the Node tools below. Each step leaves
+# NAME.rc and NAME.secs in $LOGS.
+step() {
+    local name="$1" t0=$SECONDS rc=0
+    shift
+    "$@" > "$LOGS/$name.log" 2>&1 || rc=$?
+    echo "$rc" > "$LOGS/$name.rc"
+    echo "$((SECONDS - t0))" > "$LOGS/$name.secs"
+    return "$rc"
+}
+ensure_go() {
+    command -v go >/dev/null 2>&1 && { go version; return 0; }
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
+    "${sudo[@]}" apt-get install -y --no-install-recommends golang-go \
+        || { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y --no-install-recommends golang-go; }
+    go version
+}
+go_build() {
+    # The recipe module replaces the client's module path with the generated folder.
+    cd "$M/recipes/go" && GOPROXY=off GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPATH="$M/.cache/go" GOCACHE="$M/.cache/go-build" \
+        go build ./...
+}
+cargo_check() {
+    local crate="$OUT/oag-rust"
+    mkdir -p "$crate/examples"
+    cp "$M/recipes/rust_recipes.rs" "$crate/examples/recipes.rs"
+    # A crate of its own, not a member of this repository's workspace; the dependency
+    # versions of the last green run (the generator asks for `^` ranges).
+    printf '\n[workspace]\n' >> "$crate/Cargo.toml"
+    cp "$M/oag-rust.Cargo.lock" "$crate/Cargo.lock"
+    # No TLS feature: the choice of native-tls or rustls is the user's, and either links a
+    # TLS library this check does not need.
+    CARGO_TARGET_DIR="$M/.cache/rust-target" cargo check --quiet --manifest-path "$crate/Cargo.toml" \
+        --no-default-features --lib --examples
+}
+native_all() {
+    # Go's installation (a download, on a fresh machine) and the crate's check (the longest
+    # step) overlap with the generation of the other.
+    step go-install ensure_go &
+    local install=$!
+    if step oag-rust "$PY/openapi-generator-cli" generate -i "$SPEC" -g rust -o "$OUT/oag-rust" \
+        --additional-properties packageName=clara_oag; then
+        step cargo-check cargo_check &
+    fi
+    step oag-go "$PY/openapi-generator-cli" generate -i "$SPEC" -g go -o "$OUT/oag-go" \
+        --git-user-id clara --git-repo-id clara-go --additional-properties packageName=clara \
+        && wait "$install" && step go-build go_build || true
+    wait
+}
+native_all &
+NATIVE_PID=$!
+
 cd "$M"
 # The linters report in JSON, turned into `SEVERITY RULE POINTER: MESSAGE` lines
 # (.ci/lint_lines.py), so that the allow-list names a rule at a place, not a line number.
@@ -136,6 +205,10 @@ check hey-api "$LOGS/hey-api.log" '(error|Error|ERROR|warn|WARN|⚠|✖)'
 run openapi-python-client env PATH="$PY:$PATH" "$PY/openapi-python-client" generate --path "$SPEC" \
     --output-path "$OUT/opc/clara_opc" --overwrite --meta none
 check openapi-python-client "$LOGS/openapi-python-client.log" '(error|Error|ERROR|[Ww]arn|WARN)'
+# --export-schemas: the live check parses error bodies with the generated ErrorBody.
+run openapi-zod-client "$ZOD/node_modules/.bin/openapi-zod-client" "$SPEC" -o "$ZOD/generated/client.ts" \
+    --export-schemas
+check openapi-zod-client "$LOGS/openapi-zod-client.log" '(error|Error|ERROR|warn|WARN|⚠|✖)'
 
 wait "$OAG_PID"
 for g in "${OAG_TARGETS[@]}"; do
@@ -150,6 +223,9 @@ for t in oat orval hey oag-typescript-fetch; do
     run "tsc-$t" "$BIN/tsc" -p "$M/tsconfig.$t.json"
     check "tsc-$t" "$LOGS/tsc-$t.log" 'error TS'
 done
+# Emits clients/matrix/zod/dist/live.js, which .ci/clients.sh runs against a live server.
+run tsc-zod "$ZOD/node_modules/.bin/tsc" -p "$ZOD/tsconfig.json"
+check tsc-zod "$LOGS/tsc-zod.log" 'error TS'
 
 echo "==> generator matrix: importing the Python clients; mypy on the models and the recipes"
 run import-opc env PYTHONPATH="$OUT/opc" "$PY/python" -c 'import clara_opc, clara_opc.models, clara_opc.api'
@@ -158,6 +234,26 @@ run mypy-opc env MYPYPATH="$OUT/opc" "$PY/mypy" --config-file "$M/mypy.ini" "$OU
 check mypy-opc "$LOGS/mypy-opc.log" ': error:'
 run mypy-oag env MYPYPATH="$OUT/oag-python" "$PY/mypy" --config-file "$M/mypy.ini" "$OUT/oag-python/clara_oag/models" "$M/recipes/oag_recipes.py"
 check mypy-oag "$LOGS/mypy-oag.log" ': error:'
+
+echo "==> generator matrix: Go and Rust (generated and compiled in the background)"
+wait "$NATIVE_PID"
+for name in oag-go oag-rust go-install go-build cargo-check; do
+    if [ ! -e "$LOGS/$name.rc" ]; then
+        echo "generators: ${name}: not run (an earlier step failed)"
+        FAILED+=("$name (not run)")
+        continue
+    fi
+    rc="$(cat "$LOGS/$name.rc")"
+    echo "generators: ${name}: exit ${rc} in $(cat "$LOGS/$name.secs") s"
+    if [ "$rc" -ne 0 ]; then
+        FAILED+=("$name (exit $rc)")
+        sed "s/^/    [${name}] /" "$LOGS/$name.log" | tail -n 40
+    fi
+done
+check oag-go "$LOGS/oag-go.log" '^\[[^]]*\] +(ERROR|WARN)'
+check oag-rust "$LOGS/oag-rust.log" '^\[[^]]*\] +(ERROR|WARN)'
+check go-build "$LOGS/go-build.log" '\.go:[0-9]+(:[0-9]+)?: '
+check cargo-check "$LOGS/cargo-check.log" '^(error|warning)'
 cd "$ROOT"
 
 echo

@@ -1,4 +1,4 @@
-"""Schemathesis hooks (SCHEMATHESIS_HOOKS=.ci/st_auth.py): one auth provider for the four
+"""Schemathesis hooks (SCHEMATHESIS_HOOKS=.ci/st_auth.py): one auth provider for the three
 security schemes, which renews the account the fuzzer destroys.
 
 The fuzzer logs out, changes the password, resets the API key and deletes the account (the
@@ -9,7 +9,8 @@ the account still works (its bearer credential and its Basic login) and, when it
 makes a fresh one through the live sandbox server and its mailbox (.ci/bootstrap.py).
 
 `set` picks, per operation, one of the security alternatives the spec lists and writes that
-credential into `Authorization`: PublicApiKey and AdminApiKey raw, BearerAuth as `Bearer`
+credential into `Authorization`: ApiKey raw (the public or the admin key, as the operation's
+`x-clara-api-key` says), BearerAuth as `Bearer`
 (the session or the API key, by ST_BEARER), BasicAuth as `Basic`. It also points most
 `user_id`, `user_email`, `task_id` and `transaction_id` path parameters at the current
 account's own (a random id only ever gets 403/404), keeping a share of the fuzzer's values.
@@ -300,10 +301,10 @@ class RenewingAuth:
             choice = RNG.choice(alternatives)
             draws = [RNG.random() for _ in range(5)]
         scheme = next(iter(choice))
-        if scheme in ("PublicApiKey",):
-            value = PUBLIC_KEY
-        elif scheme == "AdminApiKey":
-            value = ADMIN_KEY
+        if scheme == "ApiKey":
+            # One scheme for both keys; the operation says which (`x-clara-api-key`).
+            admin = case.operation.definition.raw.get("x-clara-api-key") == "admin"
+            value = ADMIN_KEY if admin else PUBLIC_KEY
         elif scheme == "BasicAuth":
             value = basic(data)
         else:

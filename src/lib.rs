@@ -229,16 +229,19 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
     }))
 }
 
-/// The served OpenAPI document.
+/// The committed OpenAPI document (`clara-backend openapi`): its server is a template
+/// whose defaults are a local server.
 pub fn openapi_json(state: &AppState) -> String {
-    spec::finalize(&api::mount(state).raw_spec)
+    spec::finalize(&api::mount(state).raw_spec, &spec::Server::Variables)
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static {
     let api::Mounted { endpoint: service, raw_spec, swagger_html } = api::mount(&state);
-    let spec = spec::finalize(&raw_spec);
-    let docs = swagger_html.replace(&raw_spec, &spec);
+    // The served document names this server's public address; Swagger UI's copy names
+    // the server the page came from, so "Try it out" calls it however it was reached.
+    let spec = spec::finalize(&raw_spec, &spec::Server::Origin(&state.config.public_base()));
+    let docs = swagger_html.replace(&raw_spec, &spec::finalize(&raw_spec, &spec::Server::SameOrigin));
     let spec_endpoint = make_sync(move |_| {
         poem::Response::builder().header(CONTENT_TYPE, "application/json; charset=utf-8").body(spec.clone())
     });

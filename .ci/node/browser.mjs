@@ -127,7 +127,7 @@ try {
   check(health.status === "200" && health.text.includes("Health check successful."), `health: ${JSON.stringify(health)}`);
 
   // Register, with the public key entered through Authorize.
-  await authorize("PublicApiKey", (c) => c.locator("input").fill(publicKey));
+  await authorize("ApiKey", (c) => c.locator("input").fill(publicKey));
   const email = `browser-${Date.now()}@example.com`;
   const password = "a password typed in a browser";
   const register = await tryItOut("authRegister", {

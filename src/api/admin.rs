@@ -87,6 +87,7 @@ impl AdminApi {
         &self,
         req: &Request,
         _admin: AdminKey,
+        /// The account's user id.
         user_id: Path<String>,
         body: JsonBody<SetCreditsRequest>,
     ) -> Result<Json<UserEnvelope>, ApiError> {

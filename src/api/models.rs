@@ -154,8 +154,11 @@ impl Health {
     }
 }
 
+/// The server's version.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+// `ServerVersion` in the spec: C# generators rename a `Version` type, and a member may not
+// share its class's name there.
+#[oai(example, rename = "ServerVersion")]
 pub struct Version {
     pub version: String,
 }
@@ -342,10 +345,13 @@ pub struct AdminTask {
     pub user_id: String,
     pub status: TaskStatus,
     /// Times a worker took it up (more than one after an interrupted run).
+    #[oai(validator(minimum(value = "0")))]
     pub attempts: i32,
     /// Tokens the provider read, summed over the task's calls.
+    #[oai(validator(minimum(value = "0")))]
     pub prompt_tokens: i64,
     /// Tokens the provider wrote, summed over the task's calls.
+    #[oai(validator(minimum(value = "0")))]
     pub completion_tokens: i64,
     /// Steps the agent took in its last run.
     pub steps: u32,
@@ -515,7 +521,9 @@ impl Transaction {
 
 /// A band of purchasable amounts and its price.
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+// `CreditRate` in the spec: C# refuses a member named like its class (`Rate.rate` would be
+// generated as `VarRate`). The wire's field names are unchanged.
+#[oai(example, rename = "CreditRate")]
 pub struct Rate {
     /// Smallest amount in US dollars (inclusive).
     pub lower_limit: f64,
@@ -936,6 +944,7 @@ pub struct SecurityEvent {
     pub created_at: String,
     /// Repeated failed or locked logins of one account (or, for unknown accounts, one
     /// address) within 15 minutes add up in one event: how many there were.
+    #[oai(validator(minimum(value = "1")))]
     pub count: i32,
     /// When the last of them happened (HTTP date); null for a single event.
     #[oai(nullable)]

@@ -1,6 +1,12 @@
-//! Credentials. The four schemes of the spec are declared with poem-openapi's derive;
-//! the extractors below register those schemes and do the checking themselves, so that
-//! the spec's `security` and what the server enforces are the same thing.
+//! Credentials. The schemes of the spec are declared with poem-openapi's derive; the
+//! extractors below register those schemes and do the checking themselves, so that the
+//! spec's `security` and what the server enforces are the same thing.
+//!
+//! The public key and the admin key travel the same way (raw in `Authorization`), so the
+//! published spec has one `apiKey` scheme for both, [`API_KEY_SCHEME`]: two schemes on one
+//! header make generators emit that header twice, or an enum with two equal members. The
+//! two marker schemes below only tell the spec's post-processing (`spec::security`) which
+//! key an operation takes; it writes that into the operation's description.
 
 use poem::{Request, RequestBody, http::header::AUTHORIZATION};
 use poem_openapi::{
@@ -16,8 +22,8 @@ use crate::{
     state::AppState,
 };
 
-// The four scheme types below exist to name the schemes in the spec; the extractors
-// further down read the header themselves.
+// The scheme types below exist to name the schemes in the spec; the extractors further
+// down read the header themselves.
 
 /// `Basic base64(email:password)`, for login only.
 #[allow(dead_code)]
@@ -31,17 +37,32 @@ pub struct BasicAuth(Basic);
 #[oai(rename = "BearerAuth", ty = "bearer", bearer_format = "JWT")]
 pub struct BearerAuth(Bearer);
 
-/// A public key of the app, raw in `Authorization`.
+/// Marker: the app's public key (published as [`API_KEY_SCHEME`]).
 #[allow(dead_code)]
 #[derive(SecurityScheme)]
 #[oai(rename = "PublicApiKey", ty = "api_key", key_name = "Authorization", key_in = "header")]
 pub struct PublicApiKey(ApiKey);
 
-/// The operators' key, raw in `Authorization`.
+/// Marker: the operators' key (published as [`API_KEY_SCHEME`]).
 #[allow(dead_code)]
 #[derive(SecurityScheme)]
 #[oai(rename = "AdminApiKey", ty = "api_key", key_name = "Authorization", key_in = "header")]
 pub struct AdminApiKey(ApiKey);
+
+/// The one `apiKey` scheme of the published spec.
+pub const API_KEY_SCHEME: &str = "ApiKey";
+
+/// What the published `ApiKey` scheme says of itself.
+pub const API_KEY_DESCRIPTION: &str = "A key, raw in `Authorization` (no scheme word): the app's public key on \
+     the public routes, the operators' admin key on the admin routes. Each operation that takes it says which \
+     (and carries `x-clara-api-key`: `public` or `admin`).";
+
+/// Per marker scheme: the value of the operation's `x-clara-api-key` and the sentence its
+/// description gains.
+pub const API_KEY_KINDS: [(&str, &str, &str); 2] = [
+    ("PublicApiKey", "public", "`ApiKey` here is the app's public key."),
+    ("AdminApiKey", "admin", "`ApiKey` here is the operators' admin key."),
+];
 
 fn state(req: &Request) -> Result<&AppState, ApiError> {
     req.data::<AppState>().ok_or_else(ApiError::internal)

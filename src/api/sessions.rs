@@ -96,7 +96,13 @@ impl SessionsApi {
     /// Ends every session of the caller but the one making the request: their tokens are
     /// refused at once, on every server. User token only.
     #[oai(path = "/users/:user_id/sessions", method = "delete", operation_id = "sessionsDeleteOthers")]
-    async fn delete_others(&self, req: &Request, session: UserSession, user_id: Path<String>) -> Result<Ended> {
+    async fn delete_others(
+        &self,
+        req: &Request,
+        session: UserSession,
+        /// The caller's user id.
+        user_id: Path<String>,
+    ) -> Result<Ended> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
         let ended = sessions::end_others(&self.state, &user.id, &session.0.session_id).await?;
         let detail = Some(format!("ended: {ended}"));

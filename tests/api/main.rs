@@ -41,6 +41,7 @@ mod sessions;
 mod shutdown;
 mod signing_secret;
 mod slow_clients;
+mod spec_generators;
 mod spec_shape;
 mod startup;
 mod transactions;

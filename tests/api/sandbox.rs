@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     pdf_gen,
+    spec_generators::without_server,
     support::{provider::PNG, *},
 };
 
@@ -274,6 +275,8 @@ async fn the_committed_sandbox_spec_is_what_a_sandbox_serves() {
     let app = TestApp::sandbox(&[]).await;
     let served = app.raw(Method::GET, "/openapi.json", &[], None).await.body;
     let committed: Value = serde_json::from_str(include_str!("../../openapi/openapi.sandbox.json")).unwrap();
+    // Only where the server is differs: a template there, this server's address here.
+    let (committed, served) = (without_server(committed), without_server(served.clone()));
     assert!(
         committed == served,
         "openapi/openapi.sandbox.json is stale: regenerate it with `cargo run -- openapi --sandbox > openapi/openapi.sandbox.json`"

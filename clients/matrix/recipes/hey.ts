@@ -17,7 +17,7 @@ export const client = createClient({ baseUrl: "https://api.example.com/api/v1" }
 // Credentials. The SDK knows each operation's schemes and calls `auth` with the scheme it
 // needs: { scheme: 'bearer' } (the token is prefixed `Bearer `), { scheme: 'basic' } (return
 // `email:password`; it is base64-encoded), or { type: 'apiKey', name: 'Authorization' } for
-// both PublicApiKey and AdminApiKey: they look the same, so give `auth` per call.
+// ApiKey, which is the public key or the admin key as the operation says: give `auth` per call.
 export async function register(publicKey: string, email: string, password: string) {
   const { data, error, response } = await authRegister({
     client,

@@ -14,9 +14,9 @@ import {
 
 const basePath = "https://api.example.com/api/v1";
 
-// Credentials: one Configuration per credential. PublicApiKey and AdminApiKey are both
-// `apiKey` for `Authorization`; the generator cannot tell them apart, so never set both:
-// an operation that takes either would send whichever it writes last.
+// Credentials: one Configuration per credential. `apiKey` is the spec's ApiKey: the public
+// key or the admin key, as each operation's description says. Never set a key and a token
+// on one Configuration: an operation that takes either would send whichever it writes last.
 export const withPublicKey = (key: string) => new Configuration({ basePath, apiKey: () => key });
 export const withAdminKey = (key: string) => new Configuration({ basePath, apiKey: () => key });
 export const withBearer = (token: string) => new Configuration({ basePath, accessToken: () => token });

@@ -19,15 +19,15 @@ from clara_oag.models import BuyRequest, RegisterRequest
 HOST = "https://api.example.com/api/v1"
 
 
-# Credentials. PublicApiKey, AdminApiKey, BasicAuth and BearerAuth all write Authorization,
-# and an operation that takes several schemes writes every one configured, the last winning:
-# configure one credential per ApiClient.
+# Credentials. ApiKey (the public or the admin key, as the operation says), BasicAuth and
+# BearerAuth all write Authorization, and an operation that takes either of two schemes
+# writes every one configured, the last winning: configure one credential per ApiClient.
 def with_public_key(key: str) -> ApiClient:
-    return ApiClient(Configuration(host=HOST, api_key={"PublicApiKey": key}))
+    return ApiClient(Configuration(host=HOST, api_key={"ApiKey": key}))
 
 
 def with_admin_key(key: str) -> ApiClient:
-    return ApiClient(Configuration(host=HOST, api_key={"AdminApiKey": key}))
+    return ApiClient(Configuration(host=HOST, api_key={"ApiKey": key}))
 
 
 def with_bearer(token: str) -> ApiClient:

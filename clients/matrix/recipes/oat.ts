@@ -7,8 +7,8 @@ import type { paths } from "../out/oat/schema.js";
 export const client = createClient<paths>({ baseUrl: "https://api.example.com/api/v1" });
 
 // Credentials: every scheme travels in `Authorization`; pass the header per call.
-export const publicKey = (key: string) => ({ Authorization: key }); // PublicApiKey: raw
-export const adminKey = (key: string) => ({ Authorization: key }); // AdminApiKey: raw
+export const publicKey = (key: string) => ({ Authorization: key }); // ApiKey (the public key): raw
+export const adminKey = (key: string) => ({ Authorization: key }); // ApiKey (the admin key): raw
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` }); // session or API key
 export const basic = (email: string, password: string) => ({
   Authorization: `Basic ${Buffer.from(`${email}:${password}`).toString("base64")}`,

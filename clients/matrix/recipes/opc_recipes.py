@@ -24,7 +24,7 @@ BASE_URL = "https://api.example.com/api/v1"
 
 
 # Credentials: AuthenticatedClient writes `{prefix} {token}` into Authorization (just the
-# token when prefix is ""). One client per credential: PublicApiKey and AdminApiKey are raw.
+# token when prefix is ""). One client per credential: ApiKey (public or admin key) is raw.
 def with_public_key(key: str) -> AuthenticatedClient:
     return AuthenticatedClient(base_url=BASE_URL, token=key, prefix="")
 
