@@ -257,8 +257,9 @@ pub struct TaskStep {
 }
 
 /// An analysis. Poll it until `status` is COMPLETED (with `result`) or FAILED (with
-/// `error`; the cost is refunded unless a file exceeded the reading limits). Named `AnalysisTask` in the spec: a schema called
-/// `Task` would shadow Swift's concurrency `Task` in generated clients.
+/// `error`; the cost is refunded unless a file exceeded the reading limits). Named
+/// `AnalysisTask` in the spec: a schema called `Task` would shadow Swift's concurrency
+/// `Task` in generated clients.
 #[derive(Debug, Clone, Object)]
 #[oai(example, rename = "AnalysisTask")]
 pub struct Task {
