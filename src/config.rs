@@ -146,6 +146,8 @@ pub struct Config {
     pub attachments_dir: std::path::PathBuf,
     /// Analyses run at once by this process.
     pub worker_concurrency: usize,
+    /// One user's tasks run at once at most, over all processes.
+    pub tasks_per_user_running: u64,
     /// Requests per second per credential (per address when anonymous).
     pub rate_limit_per_second: std::num::NonZeroU32,
     /// Sign-ups one client address may make in an hour.
@@ -461,6 +463,10 @@ impl Config {
         if !(1..=256).contains(&worker_concurrency) {
             return Err(invalid("WORKER_CONCURRENCY", "must be between 1 and 256"));
         }
+        let tasks_per_user_running = parse_number::<u64>(get("TASKS_PER_USER_RUNNING"), "TASKS_PER_USER_RUNNING", 2)?;
+        if !(1..=256).contains(&tasks_per_user_running) {
+            return Err(invalid("TASKS_PER_USER_RUNNING", "must be between 1 and 256"));
+        }
         let rate = parse_number::<u32>(get("RATE_LIMIT_PER_SECOND"), "RATE_LIMIT_PER_SECOND", 10)?;
         let rate_limit_per_second = std::num::NonZeroU32::new(rate)
             .filter(|r| r.get() <= 1_000_000)
@@ -636,6 +642,7 @@ impl Config {
             max_attachment_bytes,
             attachments_dir,
             worker_concurrency,
+            tasks_per_user_running,
             rate_limit_per_second,
             signups_per_address_hour,
             redis_url,

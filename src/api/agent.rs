@@ -188,8 +188,12 @@ impl AgentApi {
     ///
     /// Starts a fact-check of `text` and/or files (multipart). The cost
     /// (`ANALYSIS_COST_CREDITS`, 20 by default) is debited now and refunded if the task
-    /// fails. Answers at once with the task at PENDING; a worker runs it. 503 when no
-    /// model provider is configured.
+    /// fails, except when a file exhausts the reading limits (a PDF whose reading takes
+    /// too long, needs too much memory or yields too much text): that task fails with an
+    /// `error` saying so ("… exceeded the reading limits: …") and keeps its cost. Answers
+    /// at once with the task at PENDING; a worker runs it, at most
+    /// `TASKS_PER_USER_RUNNING` (2 by default) of one user's tasks at once, the others
+    /// waiting at PENDING. 503 when no model provider is configured.
     ///
     /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
     /// request, marked `Idempotent-Replayed: true`.

@@ -260,8 +260,9 @@ pub struct TaskStep {
 }
 
 /// An analysis. Poll it until `status` is COMPLETED (with `result`) or FAILED (with
-/// `error`; the cost is refunded). Named `AnalysisTask` in the spec: a schema called
-/// `Task` would shadow Swift's concurrency `Task` in generated clients.
+/// `error`; the cost is refunded unless a file exceeded the reading limits). Named
+/// `AnalysisTask` in the spec: a schema called `Task` would shadow Swift's concurrency
+/// `Task` in generated clients.
 #[derive(Debug, Clone, Object)]
 #[oai(example, rename = "AnalysisTask")]
 pub struct Task {
@@ -276,9 +277,13 @@ pub struct Task {
     pub input: Option<String>,
     /// The names of the files sent.
     pub attachments: Vec<String>,
-    /// Credits the analysis cost (refunded if it failed).
+    /// Credits the analysis cost (refunded if it failed, unless a file exceeded the
+    /// reading limits).
     pub credits_used: f64,
-    /// Why it failed, when FAILED.
+    /// Why it failed, when FAILED, in a sentence. A file that exhausted the reading
+    /// limits (time, memory, text) fails it with "The PDF … exceeded the reading limits:
+    /// …", and then the credits are not refunded; any other failure (the model provider,
+    /// the server) is refunded.
     #[oai(nullable)]
     pub error: Option<String>,
     /// What the agent has done so far (searches, retrievals, reasoning, the verdict).
@@ -355,7 +360,8 @@ pub struct AdminTask {
     pub completion_tokens: i64,
     /// Steps the agent took in its last run.
     pub steps: u32,
-    /// Credits the analysis cost (refunded if it failed).
+    /// Credits the analysis cost (refunded if it failed, unless a file exceeded the
+    /// reading limits).
     pub credits_used: f64,
     /// HTTP date in GMT.
     pub created_at: String,

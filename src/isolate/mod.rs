@@ -17,11 +17,10 @@ use std::{
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
     process::Command,
-    sync::Semaphore,
 };
 
 pub use self::child::{COMMAND, HtmlText, html_text, main as child_main};
-use crate::config::Config;
+use crate::{config::Config, services::fair_queue::FairQueue};
 
 /// What a child turns bytes into. The child dispatches on it, so new parsers come in as
 /// new variants.
@@ -72,6 +71,25 @@ pub enum IsolateError {
     Unavailable(#[source] std::io::Error),
 }
 
+impl IsolateError {
+    /// The file exhausted a limit (time, memory, text): the work was spent on it.
+    pub fn is_limit(&self) -> bool {
+        matches!(self, Self::TimedOut | Self::TooMuchMemory | Self::TooMuchOutput)
+    }
+}
+
+tokio::task_local! {
+    /// Whose work the extractions of the running future are: its user's id.
+    static OWNER: String;
+}
+
+/// Runs `work` with its extractions queued for a parser slot under `owner` (a user id).
+/// A task-local rather than an argument: extractions happen deep inside the agent's
+/// tools, which serve one task at a time.
+pub async fn on_behalf_of<F: std::future::Future>(owner: String, work: F) -> F::Output {
+    OWNER.scope(owner, work).await
+}
+
 /// What a child may use. `timeout` bounds both wall time and CPU time.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -80,11 +98,13 @@ pub struct Limits {
     pub max_output: usize,
 }
 
-/// Runs children: at most `EXTRACT_CONCURRENCY` at once per process.
+/// Runs children: at most `EXTRACT_CONCURRENCY` at once per process, the slots taken in
+/// turns by owner ([`on_behalf_of`]), so one user's queue of slow files waits behind
+/// itself and another user's file gets the next free slot.
 pub struct Extractor {
     program: PathBuf,
     limits: Limits,
-    permits: Arc<Semaphore>,
+    permits: Arc<FairQueue<String>>,
 }
 
 /// Bytes of a child's stderr kept to tell why it died.
@@ -92,7 +112,7 @@ const STDERR_KEPT: usize = 4096;
 
 impl Extractor {
     pub fn new(program: PathBuf, limits: Limits, concurrency: usize) -> Self {
-        Self { program, limits, permits: Arc::new(Semaphore::new(concurrency)) }
+        Self { program, limits, permits: Arc::new(FairQueue::new(concurrency)) }
     }
 
     pub fn from_config(config: &Config) -> Self {
@@ -111,8 +131,9 @@ impl Extractor {
 
     /// Turns `input` into text in a child process. Never parses `input` here.
     pub async fn extract(&self, kind: Kind, input: Vec<u8>) -> Result<String, IsolateError> {
-        let _permit =
-            self.permits.acquire().await.map_err(|_| IsolateError::Unavailable(std::io::Error::other("closed")))?;
+        // Extractions outside any task (none today) share one turn.
+        let owner = OWNER.try_with(Clone::clone).unwrap_or_default();
+        let _permit = self.permits.acquire(owner).await;
         let started = Instant::now();
         let result = self.run_child(kind, input).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;

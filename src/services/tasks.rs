@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Resource, ServiceError, ServiceResult,
     ledger::{self, Movement},
+    task_claims,
     uploads::UploadDir,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -185,9 +186,10 @@ pub async fn find<C: ConnectionTrait>(db: &C, user_id: &str, task_id: &str) -> S
         .ok_or(ServiceError::NotFound(Resource::Task))
 }
 
-/// Claims the oldest runnable task: PENDING, or RUNNING under an expired claim. The claim
-/// is a conditional update on the row's state as read, so of several workers (in any
-/// number of processes) exactly one wins each task.
+/// Claims a runnable task (PENDING, or RUNNING under an expired claim), fairly between
+/// users ([`task_claims`]). The claim is a conditional update on the row's state as read
+/// and on its user's running tasks, so of several workers (in any number of processes)
+/// exactly one wins each task, and no user runs more than `TASKS_PER_USER_RUNNING`.
 pub async fn claim_next(state: &AppState) -> ServiceResult<Option<tasks::Model>> {
     for _ in 0..8 {
         let now = state.clock.now_micros();
@@ -196,9 +198,7 @@ pub async fn claim_next(state: &AppState) -> ServiceResult<Option<tasks::Model>>
                 .add(tasks::Column::Status.eq(RUNNING))
                 .add(tasks::Column::ClaimedAt.lt(now - lease_micros(state))),
         );
-        let Some(candidate) =
-            tasks::Entity::find().filter(runnable).order_by_asc(tasks::Column::Seq).one(&state.db).await?
-        else {
+        let Some(candidate) = task_claims::candidate(state, now, runnable).await? else {
             return Ok(None);
         };
         let claim_id = uuid::Uuid::new_v4().simple().to_string();
@@ -216,8 +216,8 @@ pub async fn claim_next(state: &AppState) -> ServiceResult<Option<tasks::Model>>
             Some(previous) => update.filter(tasks::Column::ClaimId.eq(previous.as_str())),
             None => update.filter(tasks::Column::ClaimId.is_null()),
         };
-        if update.exec(&state.db).await?.rows_affected != 1 {
-            continue; // another worker won this one
+        if !task_claims::claim_within_limit(state, now, &candidate.user_id, update).await? {
+            continue; // another worker won this one, or the user reached the limit meanwhile
         }
         let task = tasks::Entity::find_by_id(candidate.seq)
             .one(&state.db)
@@ -257,9 +257,25 @@ pub async fn complete(state: &AppState, task: &tasks::Model, result: &serde_json
     Ok(updated.rows_affected == 1)
 }
 
+/// Whether a failed task's cost goes back to its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charge {
+    /// The usual case: the provider or the server failed, not the user.
+    Refunded,
+    /// A file of the task exhausted the parser's limits: the work was spent on it, and a
+    /// refund would make such files a free way to hold the parsers.
+    Kept,
+}
+
 /// Marks the task FAILED and refunds its cost, in one transaction. The status change is
 /// conditional on the claim, so the refund happens at most once.
 pub async fn fail(state: &AppState, task: &tasks::Model, error: &str) -> ServiceResult<bool> {
+    fail_with(state, task, error, Charge::Refunded).await
+}
+
+/// Marks the task FAILED and, with [`Charge::Refunded`], refunds its cost in the same
+/// transaction.
+pub async fn fail_with(state: &AppState, task: &tasks::Model, error: &str, charge: Charge) -> ServiceResult<bool> {
     let txn = state.db.begin().await?;
     let now = state.clock.now_micros();
     let updated = tasks::Entity::update_many()
@@ -271,6 +287,10 @@ pub async fn fail(state: &AppState, task: &tasks::Model, error: &str) -> Service
         .await?;
     if updated.rows_affected != 1 {
         return Ok(false);
+    }
+    if charge == Charge::Kept {
+        txn.commit().await?;
+        return Ok(true);
     }
     let movement = Movement {
         user_id: task.user_id.clone(),

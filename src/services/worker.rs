@@ -11,7 +11,7 @@ use base64::Engine;
 use entity::tasks as task_rows;
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::tasks::{self, StoredAttachment};
+use super::tasks::{self, Charge, StoredAttachment};
 use crate::{
     agent::{retriever::ServerRetriever, tools::Retriever},
     clients::agent::{AgentClient, AgentError, Part},
@@ -140,16 +140,21 @@ pub async fn run(state: &AppState, tools: &Tools, task: task_rows::Model) {
 
 async fn execute(state: &AppState, tools: &Tools, task: task_rows::Model) {
     let started = std::time::Instant::now();
-    let outcome = match prepare(state, tools, &task).await {
-        Ok(parts) => crate::agent::Run::new(state, &tools.agent, &*tools.retriever, &task)
+    // Every extraction this task causes (its PDFs, pages the model fetches) queues for a
+    // parser slot under its user.
+    let outcome = crate::isolate::on_behalf_of(task.user_id.clone(), async {
+        let parts = prepare(state, tools, &task).await?;
+        crate::agent::Run::new(state, &tools.agent, &*tools.retriever, &task)
             .analyse(task.input.as_deref(), &parts)
             .await
-            .map_err(|e| readable(&e)),
-        Err(message) => Err(message),
-    };
+            .map_err(|e| Failure::refunded(readable(&e)))
+    })
+    .await;
     let stored = match outcome {
         Ok(result) => tasks::complete(state, &task, &result).await.map(|held| (held, "COMPLETED")),
-        Err(message) => tasks::fail(state, &task, &message).await.map(|held| (held, "FAILED")),
+        Err(Failure { message, charge }) => {
+            tasks::fail_with(state, &task, &message, charge).await.map(|held| (held, "FAILED"))
+        }
     };
     match stored {
         Ok((true, status)) => {
@@ -173,8 +178,34 @@ fn readable(err: &AgentError) -> String {
     }
 }
 
+/// Why a task failed (its `error`), and whether its cost goes back.
+struct Failure {
+    message: String,
+    charge: Charge,
+}
+
+impl Failure {
+    fn refunded(message: String) -> Self {
+        Self { message, charge: Charge::Refunded }
+    }
+}
+
+/// A PDF that could not be read. One that exhausted the parser's limits (time, memory,
+/// text) keeps the task's credits, and the error says so.
+fn unreadable_pdf(name: &str, err: &IsolateError) -> Failure {
+    if err.is_limit() {
+        return Failure {
+            message: format!(
+                "The PDF {name} exceeded the reading limits: {err}. The analysis's credits are not refunded."
+            ),
+            charge: Charge::Kept,
+        };
+    }
+    Failure::refunded(format!("The PDF {name} could not be read: {err}."))
+}
+
 /// The user message: the text, then each file as an image, extracted text or transcript.
-async fn prepare(state: &AppState, tools: &Tools, task: &task_rows::Model) -> Result<Vec<Part>, String> {
+async fn prepare(state: &AppState, tools: &Tools, task: &task_rows::Model) -> Result<Vec<Part>, Failure> {
     let mut parts = vec![];
     if let Some(text) = &task.input {
         parts.push(Part::Text(format!("Material to check:\n{text}")));
@@ -184,7 +215,7 @@ async fn prepare(state: &AppState, tools: &Tools, task: &task_rows::Model) -> Re
         let StoredAttachment { name, category, extension, stored_as, .. } = file;
         let bytes = tokio::fs::read(dir.join(&stored_as))
             .await
-            .map_err(|_| format!("The file {name} is no longer available."))?;
+            .map_err(|_| Failure::refunded(format!("The file {name} is no longer available.")))?;
         match category {
             Category::Image => {
                 let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
@@ -198,14 +229,17 @@ async fn prepare(state: &AppState, tools: &Tools, task: &task_rows::Model) -> Re
                     if let IsolateError::Unavailable(cause) = &err {
                         tracing::error!(task_id = %task.id, %cause, "EXTRACTOR_PROGRAM could not be started");
                     }
-                    format!("The PDF {name} could not be read: {err}.")
+                    unreadable_pdf(&name, &err)
                 })?;
                 let text: String = text.chars().take(MAX_PDF_CHARS).collect();
                 parts.push(Part::Text(format!("Text of the PDF {name}:\n{}", text.trim())));
             }
             Category::Audio | Category::Video => {
-                let transcript =
-                    tools.agent.transcribe(&name, media_type(&extension), bytes).await.map_err(|e| readable(&e))?;
+                let transcript = tools
+                    .agent
+                    .transcribe(&name, media_type(&extension), bytes)
+                    .await
+                    .map_err(|e| Failure::refunded(readable(&e)))?;
                 parts.push(Part::Text(format!("Transcript of {name}:\n{transcript}")));
             }
         }

@@ -1,6 +1,7 @@
 //! Hostile uploads end their own task and nothing else: the reported self-drawing PDF (a
-//! stack overflow that used to abort the whole server) and a compression bomb fail with a
-//! refund, and the same process goes on to finish an ordinary analysis.
+//! stack overflow that used to abort the whole server) fails with a refund, a compression
+//! bomb (it exhausts the parser's limits) fails keeping its credits, and the same process
+//! goes on to finish an ordinary analysis.
 
 use std::time::{Duration, Instant};
 
@@ -25,9 +26,10 @@ async fn analyse_pdf(app: &TestApp, user_id: &str, bearer: &str, document: &[u8]
     task
 }
 
-/// A hostile document fails with `error`, is refunded once, and leaves a server that
-/// still completes an ordinary PDF analysis.
-async fn fails_alone(document: &[u8], errors: &[&str], extra: &[(&str, &str)]) -> Duration {
+/// A hostile document fails with `error`, is refunded once (unless it exhausted the
+/// parser's limits: then it keeps its credits), and leaves a server that still completes
+/// an ordinary PDF analysis.
+async fn fails_alone(document: &[u8], errors: &[&str], refunded: bool, extra: &[(&str, &str)]) -> Duration {
     let (app, _provider) = TestApp::with_agent(extra).await;
     let (user_id, bearer) = app.active_user("mallory@example.com").await;
     app.give_credits(&user_id, 10_000).await;
@@ -38,11 +40,16 @@ async fn fails_alone(document: &[u8], errors: &[&str], extra: &[(&str, &str)]) -
     assert_eq!(task.status, "FAILED");
     let error = task.error.as_deref().unwrap_or_default();
     assert!(errors.contains(&error), "unexpected error: {error}");
-    assert_eq!(app.balance(&user_id).await, 10_000, "refunded");
     let rows = app.transactions_of(&user_id).await;
     let kinds: Vec<&str> = rows.iter().map(|t| t.kind.as_str()).collect();
-    assert_eq!(kinds, ["CREDIT", "DEBIT", "CREDIT"], "one debit, one refund");
-    assert_eq!(rows[2].description, format!("Refund for {}", task.id));
+    if refunded {
+        assert_eq!(app.balance(&user_id).await, 10_000, "refunded");
+        assert_eq!(kinds, ["CREDIT", "DEBIT", "CREDIT"], "one debit, one refund");
+        assert_eq!(rows[2].description, format!("Refund for {}", task.id));
+    } else {
+        assert_eq!(app.balance(&user_id).await, 10_000 - task.credits_used, "the credits are kept");
+        assert_eq!(kinds, ["CREDIT", "DEBIT"], "one debit, no refund");
+    }
     assert_eq!(app.stored_files(), 0, "the hostile file is removed");
 
     let ordinary = analyse_pdf(&app, &user_id, &bearer, &pdf("An ordinary report")).await;
@@ -54,20 +61,23 @@ async fn fails_alone(document: &[u8], errors: &[&str], extra: &[(&str, &str)]) -
 async fn a_pdf_whose_xobject_draws_itself_fails_only_its_task() {
     let document = pdf_gen::self_drawing_xobject();
     assert!(document.len() < 1024, "the reported attack is tiny: {} bytes", document.len());
-    fails_alone(&document, &["The PDF report.pdf could not be read: it is damaged or not a PDF."], &[]).await;
+    fails_alone(&document, &["The PDF report.pdf could not be read: it is damaged or not a PDF."], true, &[]).await;
 }
 
 #[tokio::test]
-async fn a_compression_bomb_fails_only_its_task_within_the_limits() {
+async fn a_compression_bomb_fails_only_its_task_within_the_limits_and_keeps_its_credits() {
     // Four GiB of zeros from about four MiB of upload.
     let document = pdf_gen::flate_bomb(4);
     let limits = [("EXTRACT_MAX_MEMORY_MB", "256"), ("EXTRACT_TIMEOUT_SECS", "10")];
     let took = fails_alone(
         &document,
         &[
-            "The PDF report.pdf could not be read: it used too much memory.",
-            "The PDF report.pdf could not be read: it took too long.",
+            "The PDF report.pdf exceeded the reading limits: it used too much memory. \
+             The analysis's credits are not refunded.",
+            "The PDF report.pdf exceeded the reading limits: it took too long. \
+             The analysis's credits are not refunded.",
         ],
+        false,
         &limits,
     )
     .await;

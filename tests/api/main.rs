@@ -16,6 +16,7 @@ mod db_outage;
 mod documented_statuses;
 mod emails;
 mod evidence;
+mod fair_analyses;
 mod fetch;
 mod fuzz_pdf;
 mod google;

@@ -176,3 +176,21 @@ pub fn huge_text(kib: usize) -> Vec<u8> {
 pub fn plain(text: &str) -> Vec<u8> {
     one_page("", format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET").as_bytes(), |_| {})
 }
+
+/// The reported parser bomb: `pages` pages that all draw one content stream of `kib` KiB
+/// of text operators. Small on the wire (each page is a short dictionary), but a reader
+/// interprets the shared stream once per page.
+pub fn shared_content_pages(pages: usize, kib: usize) -> Vec<u8> {
+    let line = b"BT /F1 12 Tf 72 720 Td (All work and no play makes Jack a dull boy) Tj ET\n";
+    let content: Vec<u8> = line.iter().copied().cycle().take(kib << 10).collect();
+    let mut pdf = Builder::new();
+    pdf.add("<< /Type /Catalog /Pages 2 0 R >>");
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 5 + i)).collect();
+    pdf.add(format!("<< /Type /Pages /MediaBox [0 0 612 792] /Kids [{}] /Count {pages} >>", kids.join(" ")));
+    pdf.add(stream("", &content));
+    pdf.add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
+    for _ in 0..pages {
+        pdf.add("<< /Type /Page /Parent 2 0 R /Contents 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>");
+    }
+    pdf.finish(1)
+}
