@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod error_catalog;
+pub mod fresh_proof;
 pub mod idempotency;
 pub mod middleware;
 pub mod misc;
