@@ -16,10 +16,10 @@ use crate::services::fresh_proof::Proof;
 #[oai(deny_unknown_fields, example)]
 pub struct FreshProofRequest {
     /// The account's password (2FA off).
-    #[oai(validator(min_length = 1, max_length = 72))]
+    #[oai(validator(min_length = 1, max_length = 72), skip_serializing_if_is_none)]
     pub password: Option<Text>,
     /// Six digits, or a recovery code like `abcde-23456`.
-    #[oai(validator(pattern = r"^([0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5})$"))]
+    #[oai(validator(pattern = r"^([0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5})$"), skip_serializing_if_is_none)]
     pub code: Option<Text>,
 }
 
