@@ -6,6 +6,7 @@ credentials as JSON.
 Usage: python bootstrap.py BASE_URL PUBLIC_KEY ADMIN_KEY EMAIL
 """
 
+import base64
 import json
 import sys
 import time
@@ -58,7 +59,9 @@ def make_account(base, public_key, admin_key, email, credits=1000, forwarded=Non
     code = code_for(base, email, "ACTIVATION")
     call("POST", f"{api}/users/{urllib.parse.quote(email)}/activate", public_key, {"code": code}, forwarded)
     call("PUT", f"{api}/users/{user['id']}/credits", admin_key, {"credits": credits})
-    token = user["token"]
+    # Activation ends the sessions made before it (Register's too): log in.
+    basic = "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
+    token = call("POST", f"{api}/auth/session", basic, None, forwarded)["data"]["token"]
     key = call("GET", f"{api}/users/{user['id']}/api_key", f"Bearer {token}")["data"]["token"]
     return {"user_id": user["id"], "email": email, "password": password, "user_token": token, "api_key": key}
 

@@ -254,7 +254,7 @@ try {
       },
     });
     const outcome = await keyPage.evaluate(
-      async ({ userId, token, publicKey }) => {
+      async ({ userId, token, publicKey, password }) => {
         const fromB64 = (value) => {
           const text = atob(value.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((value.length + 3) % 4));
           return Uint8Array.from(text, (c) => c.charCodeAt(0)).buffer;
@@ -269,7 +269,8 @@ try {
           return { status: response.status, json: text ? JSON.parse(text) : null };
         };
         const bearer = `Bearer ${token}`;
-        const options = await call("POST", `/users/${userId}/passkeys/options`, bearer);
+        // Adding a way in needs a fresh proof besides the session: the password (2FA is off).
+        const options = await call("POST", `/users/${userId}/passkeys/options`, bearer, { password });
         if (options.status !== 200) return { step: "registration options", ...options };
         const create = options.json.data.publicKey;
         create.challenge = fromB64(create.challenge);
@@ -325,7 +326,7 @@ try {
           viewed: viewed?.status,
         };
       },
-      { userId, token, publicKey },
+      { userId, token, publicKey, password },
     );
     check(outcome.step === "done", `passkey ceremony: ${JSON.stringify(outcome)}`);
     check(outcome.registered.name === "Chromium virtual authenticator", `passkey: ${JSON.stringify(outcome)}`);

@@ -18,6 +18,9 @@ pub struct Model {
     pub created_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
+    /// For a registration, the session that gave the fresh proof and started it: only it
+    /// may finish the registration. None for a sign-in.
+    pub session_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

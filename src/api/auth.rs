@@ -11,6 +11,7 @@ use super::{
     ApiTags,
     body::{JsonBody, OptionalJsonBody},
     error::ApiError,
+    fresh_proof::FreshProofRequest,
     middleware::ClientAddr,
     models::*,
     own_active_user,
@@ -22,6 +23,7 @@ use crate::{
         ServiceError,
         accounts::{self, NewAccount},
         events::{self, EventKind, Origin},
+        fresh_proof,
         throttle::{self, Attempt},
     },
     state::AppState,
@@ -88,7 +90,8 @@ impl AuthApi {
     /// Register
     ///
     /// Creates an inactive account, e-mails an ACTIVATION code and returns a session
-    /// token at once. Until activation the token works only for Logout, View and Update.
+    /// token at once. Until activation the token works only for Logout, View and Update;
+    /// activation ends it (log in after activating).
     ///
     /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
     /// request, marked `Idempotent-Replayed: true`.
@@ -253,7 +256,9 @@ impl AuthApi {
 
     /// Activate
     ///
-    /// Activates the account with its ACTIVATION code.
+    /// Activates the account with its ACTIVATION code. The code proves the address, not
+    /// that whoever registered it owns it: every session (Register's token included) and
+    /// API key made before activation ends, on every server. Log in afterwards.
     #[oai(path = "/users/:user_email/activate", method = "post", operation_id = "authActivate")]
     async fn activate(
         &self,
@@ -312,9 +317,14 @@ impl AuthApi {
     /// Start authenticator-app enrolment
     ///
     /// Makes a TOTP secret for an authenticator app. 2FA is not on until Enable 2FA is
-    /// called with the app's current code. While 2FA is on, the body must carry a current
-    /// second factor (the app's code or a recovery code), else the 401 with
-    /// `data.is_2fa_enabled: true`; confirming the new app keeps the recovery codes.
+    /// called with the app's current code. An authenticator is a new way in, so besides the
+    /// session the body carries a fresh proof: the account's `password` while 2FA is off;
+    /// while 2FA is on, a current second factor in `code` (the app's code or a recovery
+    /// code; a TWO_FACTOR_AUTH code while no app is enrolled); without a password or 2FA
+    /// (Google or Apple sign-in only), a TWO_FACTOR_AUTH code from Send OTP in `code`.
+    /// Missing or wrong: 401 `two_factor_required` (2FA on) or `proof_required` (2FA off),
+    /// with `data.proof` naming what to send; wrong guesses count toward the same locks as
+    /// Login. Confirming the new app keeps the recovery codes.
     #[oai(path = "/users/:user_id/2fa/totp", method = "post", operation_id = "authStartTotp")]
     async fn start_totp(
         &self,
@@ -322,13 +332,11 @@ impl AuthApi {
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
-        body: OptionalJsonBody<TotpEnrolmentRequest>,
+        body: OptionalJsonBody<FreshProofRequest>,
     ) -> Result<TotpCreated> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        let code = body.0.and_then(|b| b.code).map(|c| c.0);
-        let attempt = accounts::start_totp_enrolment(&self.state, user, code.as_deref());
-        let (secret, otpauth_url) =
-            throttle::guarded(&self.state, Attempt::Code, &user.email, client(req), code.is_some(), attempt).await?;
+        fresh_proof::check(&self.state, user, FreshProofRequest::proof(&body.0), client(req)).await?;
+        let (secret, otpauth_url) = accounts::start_totp_enrolment(&self.state, user).await?;
         Ok(TotpCreated::Created(Json(TotpEnrolmentEnvelope::new(
             TotpEnrolment { secret, otpauth_url },
             "TOTP enrolment started successfully.",

@@ -28,24 +28,32 @@ pub enum ErrorStatus {
     Error,
 }
 
-/// Sent with a 401 that 2FA caused.
+/// Sent with a 401 that 2FA caused, or that asks for the proof adding a way in needs.
 #[derive(Debug, Clone, Object)]
 pub struct TwoFactorState {
     pub is_2fa_enabled: bool,
+    /// Only on the 401 of an operation that adds a way into the account (passkey
+    /// creation options, authenticator enrolment): the proof to send, `password` (the
+    /// account's password) or `code` (a current second factor while 2FA is on; otherwise a
+    /// TWO_FACTOR_AUTH code from Send OTP).
+    #[oai(skip_serializing_if_is_none)]
+    pub proof: Option<String>,
 }
 
 /// The error envelope.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct ErrorBody {
-    /// `{"is_2fa_enabled": …}` on a 401 caused by 2FA, otherwise null.
+    /// `{"is_2fa_enabled": …}` on a 401 caused by 2FA (`two_factor_required`), with
+    /// `proof` when a way in was being added (`two_factor_required`, `proof_required`);
+    /// otherwise null.
     #[oai(nullable)]
     pub data: Option<TwoFactorState>,
     pub message: String,
     pub status: ErrorStatus,
     /// Stable, machine-readable: `empty_body`, `invalid_parameters`, `user_exists`,
     /// `already_active`, `invalid_signature`, `invalid_event`, `unauthorized`,
-    /// `two_factor_required`, `account_not_active`, `forbidden`, `insufficient_credits`,
+    /// `two_factor_required`, `proof_required`, `account_not_active`, `forbidden`, `insufficient_credits`,
     /// `user_not_found`, `transaction_not_found`, `task_not_found`, `session_not_found`,
     /// `rate_not_found`, `route_not_found`, `method_not_allowed`, `payload_too_large`,
     /// `rate_limited`, `internal_error`,
@@ -221,7 +229,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::TwoFactor { is_2fa_enabled } => Self::Unauthorized(body(
                 "two_factor_required",
                 MSG_UNAUTHORIZED,
-                Some(TwoFactorState { is_2fa_enabled }),
+                Some(TwoFactorState { is_2fa_enabled, proof: None }),
+            )),
+            // While 2FA is on the proof is a second factor, and the answer is Login's.
+            ServiceError::ProofRequired { is_2fa_enabled, wanted } => Self::Unauthorized(body(
+                if is_2fa_enabled { "two_factor_required" } else { "proof_required" },
+                MSG_UNAUTHORIZED,
+                Some(TwoFactorState { is_2fa_enabled, proof: Some(wanted.as_str().to_string()) }),
             )),
             ServiceError::NotActivated => Self::not_active(),
             ServiceError::Forbidden => Self::forbidden(),

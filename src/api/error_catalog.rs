@@ -4,7 +4,7 @@
 use super::error::{ApiError, body};
 use crate::{
     clients::stripe::SignatureError,
-    services::{Resource, ServiceError},
+    services::{Resource, ServiceError, fresh_proof::Wanted},
 };
 
 /// Every error the API can send, one per code.
@@ -18,6 +18,7 @@ pub fn all() -> Vec<ApiError> {
         ApiError::BadRequest(body("invalid_event", "The request body is not a Stripe event.", None)),
         ApiError::unauthorized(),
         ServiceError::TwoFactor { is_2fa_enabled: true }.into(),
+        ServiceError::ProofRequired { is_2fa_enabled: false, wanted: Wanted::Password }.into(),
         ApiError::not_active(),
         ApiError::forbidden(),
         ServiceError::InsufficientCredits.into(),

@@ -9,6 +9,7 @@ pub mod body;
 pub mod error;
 pub mod error_catalog;
 pub mod fingerprint;
+pub mod fresh_proof;
 pub mod idempotency;
 pub mod middleware;
 pub mod misc;

@@ -821,22 +821,6 @@ impl LoginRequest {
     }
 }
 
-/// Optional body of authenticator enrolment: a current second factor, needed while 2FA
-/// is on so that a session alone cannot swap the authenticator.
-#[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields, example)]
-pub struct TotpEnrolmentRequest {
-    /// The app's current code or a recovery code (2FA on); leave out while 2FA is off.
-    #[oai(validator(pattern = r"^([0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5})$"))]
-    pub code: Option<Text>,
-}
-
-impl TotpEnrolmentRequest {
-    fn example_value() -> Self {
-        Self { code: Some("245522".into()) }
-    }
-}
-
 /// A one-time code: e-mailed, or from an authenticator app where 2FA allows it.
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
@@ -1084,7 +1068,6 @@ macro_rules! examples {
 examples!(
     SecondFactorRequest,
     LoginRequest,
-    TotpEnrolmentRequest,
     RecoveryCodes,
     Task,
     SupportedAttachments,

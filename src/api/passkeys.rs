@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 
 use super::{
     ApiTags,
-    auth::origin,
-    body::{JsonBody, Text},
+    auth::{client, origin},
+    body::{JsonBody, OptionalJsonBody, Text},
     error::ApiError,
+    fresh_proof::FreshProofRequest,
     models::{SuccessStatus, UserWithToken, UserWithTokenEnvelope},
     own_active_user,
     security::{PublicAccess, UserSession},
@@ -23,6 +24,7 @@ use crate::{
     services::{
         ServiceError,
         events::{self, EventKind},
+        fresh_proof,
         passkeys::{self, SignInFailure},
     },
     state::AppState,
@@ -328,15 +330,27 @@ impl PasskeysApi {
     /// Starts adding a passkey to the caller's account: the options for
     /// `navigator.credentials.create`, valid 5 minutes; a new call replaces them. The
     /// caller's passkeys are excluded. 503 `not_configured` without `WEBAUTHN_RP_ID`.
+    ///
+    /// A passkey is a new way in, so besides the session the body carries a fresh proof:
+    /// the account's `password` while 2FA is off; while 2FA is on, a current second factor
+    /// in `code` (as for Login); without a password or 2FA (Google or Apple sign-in only), a
+    /// TWO_FACTOR_AUTH code from Send OTP in `code`. Missing or wrong: 401
+    /// `two_factor_required` (2FA on) or `proof_required` (2FA off), with `data.proof`
+    /// naming what to send; wrong guesses count toward the same locks as Login. The
+    /// options can be finished (Add passkey) only by the session that asked for them.
     #[oai(path = "/users/:user_id/passkeys/options", method = "post", operation_id = "passkeysRegisterOptions")]
     async fn register_options(
         &self,
+        req: &Request,
         session: UserSession,
         /// The caller's user id.
         user_id: Path<String>,
+        body: OptionalJsonBody<FreshProofRequest>,
     ) -> Result<Json<PasskeyCreationOptionsEnvelope>> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        let options = passkeys::start_registration(&self.state, user).await?;
+        passkeys::configured(&self.state)?;
+        fresh_proof::check(&self.state, user, FreshProofRequest::proof(&body.0), client(req)).await?;
+        let options = passkeys::start_registration(&self.state, user, &session.0.session_id).await?;
         let (public_key, _) = options_parts(&options)?;
         Ok(Json(PasskeyCreationOptionsEnvelope::new(
             PasskeyCreationOptions { public_key },
@@ -347,9 +361,12 @@ impl PasskeysApi {
     /// Add passkey
     ///
     /// Finishes adding a passkey with the credential `navigator.credentials.create`
-    /// returned for the latest creation options. 400 `passkey_rejected` when webauthn-rs
-    /// refuses it, when the options expired or were already used, or when the credential
-    /// is already registered.
+    /// returned for the latest creation options, which this session must have asked for
+    /// (with its fresh proof). 400 `passkey_rejected` when webauthn-rs refuses it, when the
+    /// options expired, were already used or were asked for by another session, or when
+    /// the credential is already registered. The new passkey is mailed to the account's
+    /// address ("a passkey was added"); when that mail cannot be sent the passkey is not
+    /// added (503 `mail_unavailable`: start again with new options).
     #[oai(path = "/users/:user_id/passkeys", method = "post", operation_id = "passkeysRegister")]
     async fn register(
         &self,
@@ -362,7 +379,8 @@ impl PasskeysApi {
         let user = own_active_user(&session.0.user, &user_id.0)?;
         let body = body.0;
         let name = passkeys::parse_name(body.name.as_ref().map(|n| n.0.as_str()))?;
-        let row = passkeys::finish_registration(&self.state, user, as_object(body.credential), name).await?;
+        let credential = as_object(body.credential);
+        let row = passkeys::finish_registration(&self.state, user, &session.0.session_id, credential, name).await?;
         let detail = Some(format!("passkey: {}", row.id));
         events::record(&self.state, EventKind::PasskeyAdded, Some(&user.id), &origin(req), detail).await;
         Ok(PasskeyCreated::Created(Json(PasskeyEnvelope::new(Passkey::from(&row), "Passkey added successfully."))))

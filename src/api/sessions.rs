@@ -94,7 +94,9 @@ impl SessionsApi {
     /// End other sessions
     ///
     /// Ends every session of the caller but the one making the request: their tokens are
-    /// refused at once, on every server. User token only.
+    /// refused at once, on every server. The API key ends too (whoever held one of those
+    /// sessions could have read it; View API key makes a new one). Passkeys stay. User
+    /// token only.
     #[oai(path = "/users/:user_id/sessions", method = "delete", operation_id = "sessionsDeleteOthers")]
     async fn delete_others(
         &self,

@@ -26,11 +26,20 @@ pub enum MailKind {
     TwoFactorAuth,
     ChangePassword,
     DeleteAccount,
+    /// A notice, without a code: a passkey was added to the account (a new way in, so its
+    /// owner hears of it even when a stolen session added it).
+    PasskeyAdded,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 5] =
-        [Self::Welcome, Self::Activation, Self::TwoFactorAuth, Self::ChangePassword, Self::DeleteAccount];
+    pub const ALL: [MailKind; 6] = [
+        Self::Welcome,
+        Self::Activation,
+        Self::TwoFactorAuth,
+        Self::ChangePassword,
+        Self::DeleteAccount,
+        Self::PasskeyAdded,
+    ];
 
     /// The stem of its template files: `<name>.subject.txt`, `<name>.txt`, `<name>.html`.
     pub fn name(self) -> &'static str {
@@ -40,6 +49,7 @@ impl MailKind {
             Self::TwoFactorAuth => "two_factor_auth",
             Self::ChangePassword => "change_password",
             Self::DeleteAccount => "delete_account",
+            Self::PasskeyAdded => "passkey_added",
         }
     }
 
@@ -54,24 +64,28 @@ impl MailKind {
         }
     }
 
-    /// The type of the code it carries.
-    pub fn otp_type(self) -> OtpType {
+    /// The type of the code it carries; None for a notice.
+    pub fn otp_type(self) -> Option<OtpType> {
         match self {
-            Self::Welcome | Self::Activation => OtpType::Activation,
-            Self::TwoFactorAuth => OtpType::TwoFactorAuth,
-            Self::ChangePassword => OtpType::ChangePassword,
-            Self::DeleteAccount => OtpType::DeleteAccount,
+            Self::Welcome | Self::Activation => Some(OtpType::Activation),
+            Self::TwoFactorAuth => Some(OtpType::TwoFactorAuth),
+            Self::ChangePassword => Some(OtpType::ChangePassword),
+            Self::DeleteAccount => Some(OtpType::DeleteAccount),
+            Self::PasskeyAdded => None,
         }
     }
 }
 
-/// The layouts the kinds extend.
-pub const LAYOUTS: [&str; 2] = ["base.html", "base.txt"];
+/// The layouts the kinds extend: `base.*` for the mails with a code, `notice.*` for the
+/// notices (kept apart so that an operator's `base.*`, which shows a code, needs no change).
+pub const LAYOUTS: [&str; 4] = ["base.html", "base.txt", "notice.html", "notice.txt"];
 
 /// The built-in templates, by file name.
 const BUILT_IN: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/email/base.html")),
     ("base.txt", include_str!("../../templates/email/base.txt")),
+    ("notice.html", include_str!("../../templates/email/notice.html")),
+    ("notice.txt", include_str!("../../templates/email/notice.txt")),
     ("welcome.subject.txt", include_str!("../../templates/email/welcome.subject.txt")),
     ("welcome.txt", include_str!("../../templates/email/welcome.txt")),
     ("welcome.html", include_str!("../../templates/email/welcome.html")),
@@ -87,6 +101,9 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("delete_account.subject.txt", include_str!("../../templates/email/delete_account.subject.txt")),
     ("delete_account.txt", include_str!("../../templates/email/delete_account.txt")),
     ("delete_account.html", include_str!("../../templates/email/delete_account.html")),
+    ("passkey_added.subject.txt", include_str!("../../templates/email/passkey_added.subject.txt")),
+    ("passkey_added.txt", include_str!("../../templates/email/passkey_added.txt")),
+    ("passkey_added.html", include_str!("../../templates/email/passkey_added.html")),
 ];
 
 /// Every template file name the server knows, layouts first.
@@ -153,6 +170,8 @@ impl std::fmt::Display for Origin {
 pub const SAMPLE_CODE: &str = "428163";
 const SAMPLE_FIRST_NAME: &str = "Ada";
 const SAMPLE_EMAIL: &str = "ada@example.com";
+/// The passkey name a notice is checked with.
+pub const SAMPLE_PASSKEY_NAME: &str = "MacBook";
 
 impl MailTemplates {
     /// The built-ins, overridden by `EMAIL_TEMPLATES_DIR`, checked by rendering every kind once.
@@ -210,13 +229,17 @@ impl MailTemplates {
             origins.insert(name, origin);
         }
         let templates = Self { env, brand, origins };
-        for kind in MailKind::ALL {
-            let rendered = templates.render(kind, SAMPLE_EMAIL, SAMPLE_FIRST_NAME, SAMPLE_CODE, ttl_minutes)?;
+        for (kind, rendered) in templates.samples(ttl_minutes)? {
+            // A code mail must show its code; a passkey notice, the passkey's name.
+            let (needle, variable) = match kind.otp_type() {
+                Some(_) => (SAMPLE_CODE, "the code ({{ code }})"),
+                None => (SAMPLE_PASSKEY_NAME, "the passkey's name ({{ passkey_name }})"),
+            };
             for (part, body) in [("txt", &rendered.text), ("html", &rendered.html)] {
-                if !body.contains(SAMPLE_CODE) {
+                if !body.contains(needle) {
                     let name = format!("{}.{part}", kind.name());
                     return Err(TemplateError(format!(
-                        "{}: does not show the code ({{{{ code }}}})",
+                        "{}: does not show {variable}",
                         templates.origin_of(&name, &name)
                     )));
                 }
@@ -234,7 +257,19 @@ impl MailTemplates {
         matches!(self.origins.get(name), Some(Origin::Operator(_)))
     }
 
-    /// The subject, text and HTML of a `kind` mail to `email`.
+    /// What every mail's templates get: the brand, the kind, the recipient.
+    fn common(&self, kind: MailKind, email: &str, first_name: &str) -> Value {
+        context! {
+            app_name => &self.brand.app_name,
+            app_url => &self.brand.app_url,
+            support_email => &self.brand.support_email,
+            kind => kind.name(),
+            email => email,
+            first_name => first_name,
+        }
+    }
+
+    /// The subject, text and HTML of a `kind` mail (one that carries a code) to `email`.
     pub fn render(
         &self,
         kind: MailKind,
@@ -243,20 +278,33 @@ impl MailTemplates {
         code: &str,
         ttl_minutes: u64,
     ) -> Result<Rendered, TemplateError> {
-        let otp_type = kind.otp_type();
-        let base = context! {
-            app_name => &self.brand.app_name,
-            app_url => &self.brand.app_url,
-            support_email => &self.brand.support_email,
-            kind => kind.name(),
+        let Some(otp_type) = kind.otp_type() else {
+            return Err(TemplateError(format!("{} carries no code", kind.name())));
+        };
+        let ctx = context! {
             otp_type => otp_type.as_str(),
             purpose => otp_type.purpose(),
-            email => email,
-            first_name => first_name,
             code => code,
             ttl_minutes => ttl_minutes,
             ttl => ttl_text(ttl_minutes),
+            ..self.common(kind, email, first_name)
         };
+        self.render_with(kind, ctx)
+    }
+
+    /// The notice that a passkey named `passkey_name` was added to the account of `email`.
+    pub fn render_passkey_added(
+        &self,
+        email: &str,
+        first_name: &str,
+        passkey_name: &str,
+    ) -> Result<Rendered, TemplateError> {
+        let kind = MailKind::PasskeyAdded;
+        let ctx = context! { passkey_name => passkey_name, ..self.common(kind, email, first_name) };
+        self.render_with(kind, ctx)
+    }
+
+    fn render_with(&self, kind: MailKind, base: Value) -> Result<Rendered, TemplateError> {
         let subject_name = format!("{}.subject.txt", kind.name());
         let subject = self.render_one(&subject_name, base.clone())?;
         // One line, whatever the template's line breaks: a header cannot hold more.
@@ -296,11 +344,30 @@ impl MailTemplates {
         })
     }
 
+    /// The mail that tells the account's owner a passkey was added.
+    pub fn passkey_added_mail(&self, to: &str, first_name: &str, passkey_name: &str) -> Result<Mail, TemplateError> {
+        let Rendered { subject, text, html } = self.render_passkey_added(to, first_name, passkey_name)?;
+        Ok(Mail {
+            to: to.to_string(),
+            subject,
+            text,
+            html,
+            log_line: format!("passkey \"{passkey_name}\" added to the account of {to} (no SMTP_URL set, so logged)"),
+            code: None,
+        })
+    }
+
     /// Every kind rendered with sample data (`render-emails`, the screenshots in CI).
     pub fn samples(&self, ttl_minutes: u64) -> Result<Vec<(MailKind, Rendered)>, TemplateError> {
         MailKind::ALL
             .iter()
-            .map(|&kind| Ok((kind, self.render(kind, SAMPLE_EMAIL, SAMPLE_FIRST_NAME, SAMPLE_CODE, ttl_minutes)?)))
+            .map(|&kind| {
+                let rendered = match kind.otp_type() {
+                    Some(_) => self.render(kind, SAMPLE_EMAIL, SAMPLE_FIRST_NAME, SAMPLE_CODE, ttl_minutes)?,
+                    None => self.render_passkey_added(SAMPLE_EMAIL, SAMPLE_FIRST_NAME, SAMPLE_PASSKEY_NAME)?,
+                };
+                Ok((kind, rendered))
+            })
             .collect()
     }
 
@@ -415,10 +482,12 @@ mod tests {
     fn every_kind_says_who_sends_it_in_text_and_html() {
         let templates = built_in();
         for (kind, mail) in templates.samples(10).unwrap() {
+            let shown: &[&str] = match kind.otp_type() {
+                Some(_) => &[SAMPLE_CODE, "10 minutes"],
+                None => &[SAMPLE_PASSKEY_NAME],
+            };
             for (part, body) in [("text", &mail.text), ("html", &mail.html)] {
-                for needle in
-                    ["Acme Checks", "https://app.acme.test/start", "help@acme.test", SAMPLE_CODE, "10 minutes"]
-                {
+                for needle in ["Acme Checks", "https://app.acme.test/start", "help@acme.test"].iter().chain(shown) {
                     assert!(body.contains(needle), "{kind:?} {part} lacks {needle}:\n{body}");
                 }
                 assert!(!body.contains("Clara"), "{kind:?} {part} names Clara:\n{body}");
@@ -429,7 +498,7 @@ mod tests {
             assert!(mail.html.contains(r#"href="https://app.acme.test/start""#), "{kind:?}");
             // The plain text is ASCII (sent unencoded), with the code alone on an indented line.
             assert!(mail.text.is_ascii(), "{kind:?}");
-            assert!(mail.text.contains(&format!("\n    {SAMPLE_CODE}\n")), "{kind:?}");
+            assert!(mail.text.contains(&format!("\n    {}\n", shown[0])), "{kind:?}");
         }
     }
 
@@ -461,11 +530,25 @@ mod tests {
     }
 
     #[test]
+    fn the_passkey_notice_names_the_passkey_and_carries_no_code() {
+        let name = "<b>Phone</b>";
+        let mail = built_in().passkey_added_mail("ada@example.com", "Ada", name).unwrap();
+        assert_eq!(mail.subject, "A passkey was added to your Acme Checks account");
+        assert_eq!(mail.code, None);
+        assert!(mail.text.contains("\n    <b>Phone</b>\n"), "{}", mail.text);
+        assert!(mail.html.contains("&lt;b&gt;Phone&lt;/b&gt;") && !mail.html.contains("<b>Phone"), "{}", mail.html);
+        assert!(!mail.text.contains(SAMPLE_CODE) && !mail.html.contains("expires"), "{}", mail.html);
+    }
+
+    #[test]
     fn kinds_follow_the_code_type() {
         assert_eq!(MailKind::for_code(OtpType::Activation, true), MailKind::Welcome);
         assert_eq!(MailKind::for_code(OtpType::Activation, false), MailKind::Activation);
         for kind in MailKind::ALL {
-            assert_eq!(MailKind::for_code(kind.otp_type(), kind == MailKind::Welcome), kind);
+            match kind.otp_type() {
+                Some(otp_type) => assert_eq!(MailKind::for_code(otp_type, kind == MailKind::Welcome), kind),
+                None => assert_eq!(kind, MailKind::PasskeyAdded),
+            }
         }
         assert_eq!(template_names().len(), LAYOUTS.len() + 3 * MailKind::ALL.len());
     }
@@ -518,7 +601,7 @@ mod tests {
         assert_eq!(err, "EMAIL_TEMPLATES_DIR: DIR/welcome.subject.txt: renders an empty subject");
 
         let err = load_err(&[("welcom.html", "x")]);
-        assert!(err.starts_with("EMAIL_TEMPLATES_DIR: DIR/welcom.html: not a template name (expected one of base.html, base.txt, welcome.subject.txt"), "{err}");
+        assert!(err.starts_with("EMAIL_TEMPLATES_DIR: DIR/welcom.html: not a template name (expected one of base.html, base.txt, notice.html, notice.txt, welcome.subject.txt"), "{err}");
     }
 
     #[test]

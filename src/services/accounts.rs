@@ -1,6 +1,6 @@
 //! The account life cycle: sign-up, sign-in, sessions, codes, 2FA and profile changes.
 
-use entity::{api_keys, sessions, users};
+use entity::{sessions, users};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, SqlErr, TransactionTrait,
 };
@@ -372,10 +372,11 @@ async fn federated_sign_in(
 }
 
 /// Activates a never-activated account for the owner of its address, dropping what the
-/// registrant (who may not be that owner) set: the password and every session.
+/// registrant (who may not be that owner) set: the password, every session and any API key.
 async fn claim_unactivated(state: &AppState, user: users::Model) -> ServiceResult<users::Model> {
     let txn = state.db.begin().await?;
     sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(&user.id)).exec(&txn).await?;
+    super::api_keys::revoke(&txn, &user.id).await?;
     let mut active = user.into_active_model();
     active.is_active = Set(true);
     active.password_hash = Set(None);
@@ -401,16 +402,24 @@ pub async fn send_otp(state: &AppState, email: &Email, otp_type: OtpType) -> Ser
     send_code(state, &user, otp_type, false).await
 }
 
+/// Activates the account with its ACTIVATION code. The code proves the address, not that
+/// the registrant owns it (anyone can register any address): every session and API key
+/// made before it ends, so a squatter who registered the owner's address keeps nothing,
+/// and the owner signs in afresh.
 pub async fn activate(state: &AppState, email: &Email, code: &str) -> ServiceResult<users::Model> {
     let user = user_by_email(state, email).await?.ok_or(ServiceError::NotFound(Resource::User))?;
     if user.is_active {
         return Err(ServiceError::AlreadyActive);
     }
     otp::consume(&state.db, &state.tokens, &state.clock, &user.id, OtpType::Activation, code).await?;
+    let txn = state.db.begin().await?;
+    sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(&user.id)).exec(&txn).await?;
+    super::api_keys::revoke(&txn, &user.id).await?;
     let mut active = user.into_active_model();
     active.is_active = Set(true);
     active.updated_at = Set(state.clock.now_micros());
-    let user = gone_is_not_found(active.update(&state.db).await)?;
+    let user = gone_is_not_found(active.update(&txn).await)?;
+    txn.commit().await?;
     state.auth_cache.forget(&user.id).await;
     Ok(user)
 }
@@ -442,25 +451,15 @@ pub async fn change_password(
     }
     ended.exec(&txn).await?;
     // Whoever knew the old password may have read the key: it dies too (View makes a new one).
-    api_keys::Entity::delete_many().filter(api_keys::Column::UserId.eq(&user.id)).exec(&txn).await?;
+    super::api_keys::revoke(&txn, &user.id).await?;
     txn.commit().await?;
     state.auth_cache.forget(&user.id).await;
     Ok(())
 }
 
-/// Starts an authenticator-app enrolment. While 2FA is on, a current second factor is
-/// needed, so a stolen session alone cannot swap the authenticator.
-pub async fn start_totp_enrolment(
-    state: &AppState,
-    user: &users::Model,
-    code: Option<&str>,
-) -> ServiceResult<(String, String)> {
-    if user.is_2fa_enabled {
-        let code = code.ok_or(ServiceError::TwoFactor { is_2fa_enabled: true })?;
-        two_factor::verify(&state.db, &state.tokens, &state.clock, user, AppSecret::Confirmed, code)
-            .await?
-            .ok_or(ServiceError::TwoFactor { is_2fa_enabled: true })?;
-    }
+/// Starts an authenticator-app enrolment; the caller checked the fresh proof
+/// (`fresh_proof::check`), so a stolen session alone cannot add or swap the authenticator.
+pub async fn start_totp_enrolment(state: &AppState, user: &users::Model) -> ServiceResult<(String, String)> {
     let secret = two_factor::new_secret();
     let mut active = user.clone().into_active_model();
     active.totp_pending_secret = Set(Some(secret.clone()));

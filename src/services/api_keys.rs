@@ -1,7 +1,9 @@
 //! API keys: one current key per user, shown as a signed token derived from its row.
 
 use entity::{api_keys, users};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+};
 
 use super::{ServiceError, ServiceResult, tokens::Role};
 use crate::{
@@ -51,10 +53,19 @@ pub async fn view(state: &AppState, user: &users::Model) -> ServiceResult<Issued
     }
 }
 
+/// Deletes the user's key, in the caller's transaction, where whoever held a credential
+/// of the account may have read it (a password change, ending the other sessions, an
+/// activation): its token is refused once the caller has committed and told the
+/// authentication cache (`forget`); the next View makes a new key.
+pub async fn revoke(db: &impl ConnectionTrait, user_id: &str) -> ServiceResult<()> {
+    api_keys::Entity::delete_many().filter(api_keys::Column::UserId.eq(user_id)).exec(db).await?;
+    Ok(())
+}
+
 /// Replaces the user's key; the old token stops working at once.
 pub async fn reset(state: &AppState, user: &users::Model) -> ServiceResult<IssuedKey> {
     let txn = state.db.begin().await?;
-    api_keys::Entity::delete_many().filter(api_keys::Column::UserId.eq(user.id.as_str())).exec(&txn).await?;
+    revoke(&txn, &user.id).await?;
     let key = new_row(state, &user.id).insert(&txn).await?;
     txn.commit().await?;
     state.auth_cache.forget(&user.id).await;

@@ -7,8 +7,10 @@ pub mod api_keys;
 pub mod billing;
 pub mod events;
 pub mod fair_queue;
+pub mod fresh_proof;
 pub mod idempotency;
 pub mod ledger;
+pub mod notices;
 pub mod otp;
 pub mod passkeys;
 pub mod passwords;
@@ -40,6 +42,10 @@ pub enum ServiceError {
     /// A 2FA code was needed or wrong; carries the user's current 2FA state.
     #[error("two-factor code required or wrong")]
     TwoFactor { is_2fa_enabled: bool },
+    /// Adding a way in without the proof the account must give (or with a wrong one):
+    /// carries the 2FA state and which proof is wanted.
+    #[error("fresh proof required or wrong")]
+    ProofRequired { is_2fa_enabled: bool, wanted: fresh_proof::Wanted },
     #[error("account not activated")]
     NotActivated,
     #[error("access denied")]

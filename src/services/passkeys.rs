@@ -22,7 +22,7 @@ use webauthn_rs::{
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
-use super::{Resource, ServiceError, ServiceResult, accounts};
+use super::{Resource, ServiceError, ServiceResult, accounts, notices};
 use crate::{
     domain::{IdPrefix, new_id},
     state::AppState,
@@ -97,6 +97,7 @@ async fn keep_challenge(
     state: &AppState,
     kind: &str,
     user_id: Option<&str>,
+    session_id: Option<&str>,
     ceremony: String,
 ) -> ServiceResult<String> {
     forget_expired(state).await?;
@@ -105,6 +106,7 @@ async fn keep_challenge(
         id: Set(id.clone()),
         kind: Set(kind.to_string()),
         user_id: Set(user_id.map(str::to_string)),
+        session_id: Set(session_id.map(str::to_string)),
         state: Set(ceremony),
         created_at: Set(state.clock.now_micros()),
         expires_at: Set(state.clock.now_secs() + CHALLENGE_TTL_SECS),
@@ -138,7 +140,15 @@ pub async fn list(state: &AppState, user: &users::Model) -> ServiceResult<Vec<pa
 /// Starts a registration: the creation options for `navigator.credentials.create`. A new
 /// start replaces the user's unfinished one. The user's passkeys are excluded (an
 /// authenticator that already holds one says so instead of making a second).
-pub async fn start_registration(state: &AppState, user: &users::Model) -> ServiceResult<CreationChallengeResponse> {
+///
+/// The caller has checked the fresh proof (`fresh_proof::check`); the stored ceremony is
+/// bound to `session_id`, the session that gave it, and only that session can finish it:
+/// the proof is given once, here, and no other way to store a registration exists.
+pub async fn start_registration(
+    state: &AppState,
+    user: &users::Model,
+    session_id: &str,
+) -> ServiceResult<CreationChallengeResponse> {
     let rp = relying_party(state)?;
     let mut existing = Vec::new();
     for row in passkeys::Entity::find().filter(passkeys::Column::UserId.eq(&user.id)).all(&state.db).await? {
@@ -163,7 +173,7 @@ pub async fn start_registration(state: &AppState, user: &users::Model) -> Servic
         .filter(passkey_challenges::Column::Kind.eq(REGISTRATION))
         .exec(&state.db)
         .await?;
-    keep_challenge(state, REGISTRATION, Some(&user.id), to_json(&registration)?).await?;
+    keep_challenge(state, REGISTRATION, Some(&user.id), Some(session_id), to_json(&registration)?).await?;
     Ok(options)
 }
 
@@ -177,10 +187,14 @@ pub fn parse_name(raw: Option<&str>) -> ServiceResult<String> {
     Ok(name.to_string())
 }
 
-/// Finishes the user's registration with the browser's `PublicKeyCredential` (JSON).
+/// Finishes the user's registration with the browser's `PublicKeyCredential` (JSON): only
+/// for options this session started (after its fresh proof). The new passkey is mailed to
+/// the account's address; if that mail cannot be sent the passkey is taken back (503), so
+/// no passkey is ever added unannounced.
 pub async fn finish_registration(
     state: &AppState,
     user: &users::Model,
+    session_id: &str,
     credential: serde_json::Value,
     name: String,
 ) -> ServiceResult<passkeys::Model> {
@@ -190,6 +204,7 @@ pub async fn finish_registration(
     let pending = passkey_challenges::Entity::find()
         .filter(passkey_challenges::Column::UserId.eq(&user.id))
         .filter(passkey_challenges::Column::Kind.eq(REGISTRATION))
+        .filter(passkey_challenges::Column::SessionId.eq(session_id))
         .order_by_desc(passkey_challenges::Column::CreatedAt)
         .one(&state.db)
         .await?
@@ -209,14 +224,19 @@ pub async fn finish_registration(
         created_at: Set(state.clock.now_micros()),
         last_used_at: Set(None),
     };
-    match row.insert(&state.db).await {
-        Ok(row) => Ok(row),
+    let row = match row.insert(&state.db).await {
+        Ok(row) => row,
         // The credential is already registered (to this account or another).
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ServiceError::PasskeyRejected)
+            return Err(ServiceError::PasskeyRejected);
         }
-        Err(err) => Err(err.into()),
+        Err(err) => return Err(err.into()),
+    };
+    if let Err(err) = notices::passkey_added(state, user, &row.name).await {
+        passkeys::Entity::delete_by_id(row.id.clone()).exec(&state.db).await?;
+        return Err(err);
     }
+    Ok(row)
 }
 
 /// Deletes one of the user's passkeys, unless it is the account's last way to sign in
@@ -255,7 +275,7 @@ pub async fn start_sign_in(state: &AppState) -> ServiceResult<(String, RequestCh
     let (options, authentication) = rp
         .start_discoverable_authentication()
         .map_err(|err| ServiceError::Internal(format!("passkey sign-in: {err}")))?;
-    let id = keep_challenge(state, AUTHENTICATION, None, to_json(&authentication)?).await?;
+    let id = keep_challenge(state, AUTHENTICATION, None, None, to_json(&authentication)?).await?;
     Ok((id, options))
 }
 

@@ -2,7 +2,7 @@
 //! current one, and recording when each was last used, at most once a minute.
 
 use entity::sessions;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr};
 
 use super::{Resource, ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -49,14 +49,19 @@ pub async fn end(state: &AppState, user_id: &str, session_id: &str) -> ServiceRe
     Ok(())
 }
 
-/// Ends every session of the user but `keep`; returns how many ended.
+/// Ends every session of the user but `keep`, and the API key (whoever held one of those
+/// sessions may have read it; View makes a new one), in one transaction; returns how
+/// many sessions ended. Passkeys stay: adding one needed a fresh proof.
 pub async fn end_others(state: &AppState, user_id: &str, keep: &str) -> ServiceResult<u64> {
     state.auth_cache.publish(user_id).await?;
+    let txn = state.db.begin().await?;
     let ended = sessions::Entity::delete_many()
         .filter(sessions::Column::UserId.eq(user_id))
         .filter(sessions::Column::Id.ne(keep))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    super::api_keys::revoke(&txn, user_id).await?;
+    txn.commit().await?;
     state.auth_cache.forget(user_id).await;
     Ok(ended.rows_affected)
 }

@@ -61,7 +61,7 @@ pub fn apply(doc: &mut Value) {
     for schema in ["CodeRequest", "ChangePasswordRequest"] {
         expect_pattern(doc, &field(schema, "code"), OTP_CODE_PATTERN);
     }
-    for schema in ["SecondFactorRequest", "LoginRequest", "TotpEnrolmentRequest", "GoogleRequest", "AppleRequest"] {
+    for schema in ["SecondFactorRequest", "LoginRequest", "FreshProofRequest", "GoogleRequest", "AppleRequest"] {
         expect_pattern(doc, &field(schema, "code"), SECOND_FACTOR_PATTERN);
     }
     // `{user_email}` in the path is parsed as an Email too.

@@ -36,6 +36,9 @@ const NOT_YOURS: &[Outcome] = &[(403, "forbidden")];
 const ACTIVE: &[Outcome] = &[(401, "account_not_active")];
 /// The account has 2FA on and the code was missing or wrong.
 const TWO_FACTOR: &[Outcome] = &[(401, "two_factor_required")];
+/// Adding a way in (passkey options, authenticator enrolment) without the fresh proof the
+/// account must give, or with a wrong one: `two_factor_required` while 2FA is on.
+const FRESH_PROOF: &[Outcome] = &[(401, "two_factor_required"), (401, "proof_required")];
 /// A feature whose integration is not configured on the server.
 const NOT_CONFIGURED: &[Outcome] = &[(503, "not_configured")];
 /// Stripe failed or refused.
@@ -72,7 +75,7 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("authActivate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, "already_active")], NO_USER]),
     ("authEnable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
     ("authDisable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
-    ("authStartTotp", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS, NO_USER]),
+    ("authStartTotp", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, FRESH_PROOF, ACTIVE, NOT_YOURS, NO_USER]),
     ("authRecoveryCodes", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
     ("sessionsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
     ("sessionsDelete", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, "session_not_found")]]),
@@ -81,7 +84,10 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     // NO_USER: the account was deleted between the credential check and the write.
     ("usersUpdate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),
     ("usersDelete", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, &[(404, "user_not_found")]]),
-    ("passkeysRegisterOptions", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NOT_CONFIGURED]),
+    (
+        "passkeysRegisterOptions",
+        &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, FRESH_PROOF, ACTIVE, NOT_YOURS, NOT_CONFIGURED],
+    ),
     (
         "passkeysRegister",
         &[
@@ -94,6 +100,7 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
             NOT_YOURS,
             NOT_CONFIGURED,
             &[(400, "passkey_rejected")],
+            MAIL,
         ],
     ),
     ("passkeysList", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NOT_CONFIGURED]),

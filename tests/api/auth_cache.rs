@@ -114,6 +114,9 @@ async fn activation_and_two_factor_show_in_the_next_read() {
     app.post("/users/fresh@example.com/activate", None, Some(json!({"code": code})))
         .await
         .assert_success(200, "User activated successfully.");
+    // Activation ends Register's session, cached or not; the next one sees the account active.
+    assert_eq!(view(&app, &user_id, &session).await.0, 401);
+    let session = app.session("fresh@example.com").await;
     assert_eq!(view(&app, &user_id, &session).await.1["is_active"], json!(true));
 
     for (enable, method, status) in [(true, poem::http::Method::POST, 200), (false, poem::http::Method::DELETE, 204)] {

@@ -35,7 +35,7 @@ async fn mailed_2fa_code(app: &TestApp, email: &str) -> String {
 
 /// 2FA on through an authenticator app; returns the app's secret.
 async fn enable_app_2fa(app: &TestApp, id: &str, bearer: &str) -> String {
-    let enrol = app.post(&format!("/users/{id}/2fa/totp"), Some(bearer), None).await;
+    let enrol = app.post(&format!("/users/{id}/2fa/totp"), Some(bearer), Some(json!({"password": PASSWORD}))).await;
     enrol.assert_success(201, "TOTP enrolment started successfully.");
     let secret = enrol.data()["secret"].as_str().unwrap().to_string();
     let code = app_code(app, &secret, 0);
@@ -186,7 +186,10 @@ async fn a_new_authenticator_needs_a_second_factor_while_2fa_is_on() {
     // The thief has the session only.
     let stolen = app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), None).await;
     stolen.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
-    assert_eq!(stolen.data(), &json!({"is_2fa_enabled": true}));
+    assert_eq!(stolen.data(), &json!({"is_2fa_enabled": true, "proof": "code"}));
+    // The password is not a second factor.
+    let password = app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), Some(json!({"password": PASSWORD}))).await;
+    password.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
     let wrong = app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), Some(json!({"code": "000000"}))).await;
     wrong.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
     // Nothing changed: the old app still signs in, the recovery codes still work.

@@ -49,4 +49,5 @@ mod transactions;
 mod two_factor;
 mod uploads;
 mod users;
+mod ways_in;
 mod webhook;

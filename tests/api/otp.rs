@@ -19,7 +19,10 @@ async fn activation_works_once_and_activates() {
     assert!(reply.data().get("token").is_none());
     let again = activate(&app, &code).await;
     again.assert_error(400, "already_active", "User account is already activated.");
-    app.get(&format!("/users/{id}"), Some(&bearer)).await.assert_success(200, "User fetched successfully.");
+    // Activation ended Register's session; the client logs in.
+    app.get(&format!("/users/{id}"), Some(&bearer)).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    let session = app.session("ada@example.com").await;
+    app.get(&format!("/users/{id}"), Some(&session)).await.assert_success(200, "User fetched successfully.");
 }
 
 #[tokio::test]

@@ -18,39 +18,39 @@ use webauthn_rs_proto::AllowCredentials;
 
 use crate::support::{google::*, *};
 
-const RP_ID: &str = "clara.test";
-const ORIGIN: &str = "https://clara.test";
+pub const RP_ID: &str = "clara.test";
+pub const ORIGIN: &str = "https://clara.test";
 /// A second allowed origin (an app's associated domain, a second web front end).
 const OTHER_ORIGIN: &str = "https://www.clara.test";
 const NOT_CONFIGURED: &str = "This feature is not configured on the server. Set WEBAUTHN_RP_ID (and \
                               WEBAUTHN_ORIGINS, WEBAUTHN_RP_NAME) to enable it.";
-const REJECTED: &str = "The passkey could not be registered: the registration was not started, has expired or was \
+pub const REJECTED: &str = "The passkey could not be registered: the registration was not started, has expired or was \
                         already finished, the credential does not answer it, or it is already registered.";
 const LAST: &str = "This passkey is the account's last way to sign in: set a password or add another passkey first.";
 
-fn vars() -> Vec<(&'static str, &'static str)> {
+pub fn vars() -> Vec<(&'static str, &'static str)> {
     vec![("WEBAUTHN_RP_ID", RP_ID), ("WEBAUTHN_ORIGINS", "https://clara.test, https://www.clara.test")]
 }
 
-async fn app() -> TestApp {
+pub async fn app() -> TestApp {
     TestApp::with_env(&vars()).await
 }
 
 /// A software authenticator and what a passkey provider would remember with its credential.
-struct Device {
+pub struct Device {
     authenticator: SoftPasskey,
     credential_id: Option<Vec<u8>>,
     user_handle: Option<Vec<u8>>,
 }
 
 impl Device {
-    fn new() -> Self {
+    pub fn new() -> Self {
         // `true`: report user verification (a PIN or biometric), which passkeys require.
         Self { authenticator: SoftPasskey::new(true), credential_id: None, user_handle: None }
     }
 
     /// Answers creation options as `navigator.credentials.create` would: the credential JSON.
-    fn create(&mut self, options: &Value) -> Value {
+    pub fn create(&mut self, options: &Value) -> Value {
         let mut options: CreationChallengeResponse = serde_json::from_value(options.clone()).expect("creation options");
         let selection = options.public_key.authenticator_selection.as_mut().expect("authenticatorSelection");
         // The server asks for a discoverable credential; this provider stores it itself.
@@ -63,7 +63,7 @@ impl Device {
     }
 
     /// Answers sign-in options as `navigator.credentials.get` would, from `origin`.
-    fn get(&mut self, options: &Value, origin: &str) -> Value {
+    pub fn get(&mut self, options: &Value, origin: &str) -> Value {
         let mut request: RequestChallengeResponse =
             serde_json::from_value(json!({"publicKey": options["publicKey"], "mediation": options["mediation"]}))
                 .expect("request options");
@@ -80,8 +80,26 @@ impl Device {
     }
 }
 
-async fn register(app: &TestApp, device: &mut Device, user_id: &str, bearer: &str, name: Option<&str>) -> Reply {
-    let options = app.post(&format!("/users/{user_id}/passkeys/options"), Some(bearer), None).await;
+/// Adds a passkey, proving with the test password (2FA off).
+pub async fn register(app: &TestApp, device: &mut Device, user_id: &str, bearer: &str, name: Option<&str>) -> Reply {
+    register_proving(app, device, user_id, bearer, name, json!({"password": PASSWORD})).await
+}
+
+/// Creation options asked for with `proof` (the fresh proof adding a way in needs).
+pub async fn creation_options(app: &TestApp, user_id: &str, bearer: &str, proof: Value) -> Reply {
+    app.post(&format!("/users/{user_id}/passkeys/options"), Some(bearer), Some(proof)).await
+}
+
+/// Adds a passkey, asking for its options with `proof`.
+pub async fn register_proving(
+    app: &TestApp,
+    device: &mut Device,
+    user_id: &str,
+    bearer: &str,
+    name: Option<&str>,
+    proof: Value,
+) -> Reply {
+    let options = creation_options(app, user_id, bearer, proof).await;
     options.assert_success(200, "Passkey creation options created successfully.");
     let credential = device.create(options.data());
     let mut body = json!({"credential": credential});
@@ -92,20 +110,29 @@ async fn register(app: &TestApp, device: &mut Device, user_id: &str, bearer: &st
 }
 
 /// A started sign-in: (challenge id, the device's answer).
-async fn assertion(app: &TestApp, device: &mut Device, origin: &str) -> (String, Value) {
+pub async fn assertion(app: &TestApp, device: &mut Device, origin: &str) -> (String, Value) {
     let options = app.post("/auth/passkey/options", None, None).await;
     options.assert_success(200, "Passkey sign-in options created successfully.");
     let challenge_id = options.data()["challenge_id"].as_str().unwrap().to_string();
     (challenge_id, device.get(options.data(), origin))
 }
 
-async fn sign_in_with(app: &TestApp, challenge_id: &str, credential: &Value) -> Reply {
+pub async fn sign_in_with(app: &TestApp, challenge_id: &str, credential: &Value) -> Reply {
     app.post("/auth/passkey", None, Some(json!({"credential": credential, "challenge_id": challenge_id}))).await
 }
 
-async fn sign_in(app: &TestApp, device: &mut Device) -> Reply {
+pub async fn sign_in(app: &TestApp, device: &mut Device) -> Reply {
     let (challenge_id, credential) = assertion(app, device, ORIGIN).await;
     sign_in_with(app, &challenge_id, &credential).await
+}
+
+/// A TWO_FACTOR_AUTH code mailed now (one a minute per address and type).
+pub async fn mailed_code(app: &TestApp, email: &str) -> String {
+    app.state.clock.advance(std::time::Duration::from_secs(61));
+    app.post(&format!("/users/{email}/otp/TWO_FACTOR_AUTH"), None, None)
+        .await
+        .assert_success(201, "OTP sent successfully.");
+    app.smtp.last_code_for(email).await
 }
 
 async fn stored_counter(app: &TestApp, passkey_id: &str) -> u64 {
@@ -120,7 +147,7 @@ async fn a_passkey_registers_lists_and_signs_in_with_a_working_token() {
     let (id, bearer) = app.active_user("ada@example.com").await;
     let mut device = Device::new();
 
-    let options = app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await;
+    let options = creation_options(&app, &id, &bearer, json!({"password": PASSWORD})).await;
     let public_key = &options.data()["publicKey"];
     assert_eq!(public_key["rp"]["id"], RP_ID);
     assert_eq!(public_key["rp"]["name"], "Clara");
@@ -159,7 +186,7 @@ async fn a_passkey_registers_lists_and_signs_in_with_a_working_token() {
     assert_eq!(stored_counter(&app, &passkey_id).await, 2);
 
     // A second passkey without a name; the first is excluded from its options.
-    let options = app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await;
+    let options = creation_options(&app, &id, &bearer, json!({"password": PASSWORD})).await;
     assert_eq!(options.data()["publicKey"]["excludeCredentials"].as_array().unwrap().len(), 1);
     let unnamed = register(&app, &mut Device::new(), &id, &bearer, None).await;
     unnamed.assert_success(201, "Passkey added successfully.");
@@ -201,7 +228,7 @@ async fn a_challenge_is_used_once_and_expires() {
     sign_in_with(&app, &challenge_id, &credential).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
 
     // Registration: the options are used once too.
-    let options = app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await;
+    let options = creation_options(&app, &id, &bearer, json!({"password": PASSWORD})).await;
     let mut second = Device::new();
     let credential = second.create(options.data());
     let body = json!({"credential": credential});
@@ -273,8 +300,12 @@ async fn two_factor_accounts_sign_in_with_a_passkey_without_a_code() {
         .await
         .assert_success(200, "User 2FA enabled successfully.");
     app.login(email, PASSWORD, None).await.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
+    // Adding the passkey needs a current second factor (here a mailed one: no app).
+    let code = mailed_code(&app, email).await;
     let mut device = Device::new();
-    register(&app, &mut device, &id, &bearer, None).await.assert_success(201, "Passkey added successfully.");
+    register_proving(&app, &mut device, &id, &bearer, None, json!({"code": code}))
+        .await
+        .assert_success(201, "Passkey added successfully.");
     let reply = sign_in(&app, &mut device).await;
     reply.assert_success(200, "User logged in successfully.");
     assert_eq!(reply.data()["is_2fa_enabled"], true);
@@ -340,12 +371,16 @@ async fn the_last_way_to_sign_in_cannot_be_deleted() {
     google.assert_success(201, "User registered successfully.");
     let id = google.data()["id"].as_str().unwrap().to_string();
     let bearer = format!("Bearer {}", google.data()["token"].as_str().unwrap());
-    let mut first = Device::new();
-    let one = register(&app, &mut first, &id, &bearer, None).await;
-    let one = one.data()["id"].as_str().unwrap().to_string();
-    let mut second = Device::new();
-    let two = register(&app, &mut second, &id, &bearer, None).await;
-    let two = two.data()["id"].as_str().unwrap().to_string();
+    // Neither a password nor 2FA: each passkey is added with a mailed code.
+    let (mut first, mut second) = (Device::new(), Device::new());
+    let mut added = vec![];
+    for device in [&mut first, &mut second] {
+        let code = mailed_code(&app, "grace@example.com").await;
+        let reply = register_proving(&app, device, &id, &bearer, None, json!({"code": code})).await;
+        reply.assert_success(201, "Passkey added successfully.");
+        added.push(reply.data()["id"].as_str().unwrap().to_string());
+    }
+    let (one, two) = (&added[0], &added[1]);
 
     let reply = app.call(Method::DELETE, &format!("/users/{id}/passkeys/{one}"), Some(&bearer), None).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
@@ -381,7 +416,7 @@ async fn bad_bodies_are_400_and_change_nothing() {
     let app = app().await;
     let (id, bearer) = app.active_user("bad@example.com").await;
     let mut device = Device::new();
-    let options = app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await;
+    let options = creation_options(&app, &id, &bearer, json!({"password": PASSWORD})).await;
     let credential = device.create(options.data());
     let path = format!("/users/{id}/passkeys");
     let before = app.snapshot().await;
@@ -413,7 +448,7 @@ async fn bad_bodies_are_400_and_change_nothing() {
     );
     assert_eq!(app.count(passkeys::Entity).await, 0);
     // The same credential, well formed, on fresh options: its challenge is the old one.
-    app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await;
+    creation_options(&app, &id, &bearer, json!({"password": PASSWORD})).await;
     app.post(&path, Some(&bearer), Some(json!({"credential": credential}))).await.assert_error(
         400,
         "passkey_rejected",
@@ -424,6 +459,23 @@ async fn bad_bodies_are_400_and_change_nothing() {
     app.post(&format!("/users/{other}/passkeys"), Some(&other_bearer), Some(json!({"credential": credential})))
         .await
         .assert_error(400, "passkey_rejected", REJECTED);
+
+    // Creation options: the proof's shape.
+    let options_path = format!("/users/{id}/passkeys/options");
+    for body in [
+        json!({"password": 5}),
+        json!({"password": ""}),
+        json!({"password": "x".repeat(73)}),
+        json!({"code": "12"}),
+        json!({"code": 123456}),
+        json!({"password": PASSWORD, "extra": true}),
+        json!([]),
+    ] {
+        app.post(&options_path, Some(&bearer), Some(body)).await.assert_error(400, "invalid_parameters", MSG_INVALID);
+    }
+    let headers = [("Authorization", bearer.as_str()), ("Content-Type", "text/plain")];
+    let reply = app.raw(Method::POST, &format!("/api/v1{options_path}"), &headers, Some("password".into())).await;
+    reply.assert_error(400, "empty_body", MSG_EMPTY);
 
     // Sign-in bodies.
     for body in [
@@ -443,7 +495,7 @@ async fn bad_bodies_are_400_and_change_nothing() {
 async fn an_inactive_account_cannot_add_passkeys() {
     let app = app().await;
     let (id, bearer) = app.register("sleepy@example.com").await;
-    app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await.assert_error(
+    creation_options(&app, &id, &bearer, json!({"password": PASSWORD})).await.assert_error(
         401,
         "account_not_active",
         MSG_NOT_ACTIVE,
@@ -473,7 +525,7 @@ async fn a_deleted_account_takes_its_passkeys_and_ceremonies_with_it() {
     let (id, bearer) = app.active_user("gone@example.com").await;
     let mut device = Device::new();
     register(&app, &mut device, &id, &bearer, None).await.assert_success(201, "Passkey added successfully.");
-    app.post(&format!("/users/{id}/passkeys/options"), Some(&bearer), None).await;
+    creation_options(&app, &id, &bearer, json!({"password": PASSWORD})).await;
     let (challenge_id, credential) = assertion(&app, &mut device, ORIGIN).await;
     let reply = app.call(Method::DELETE, &format!("/users/{id}"), Some(ADMIN_KEY), None).await;
     assert_eq!(reply.status, 204, "{}", reply.body);

@@ -12,9 +12,9 @@ use crate::{
     support::{provider::PNG, *},
 };
 
-/// Registers and activates through the mailbox; returns (user id, bearer header).
+/// Registers and activates through the mailbox, then logs in; returns (user id, bearer header).
 async fn sandbox_user(app: &TestApp, email: &str) -> (String, String) {
-    let (id, bearer) = app.register(email).await;
+    let (id, _) = app.register(email).await;
     let mails = app.get(&format!("/sandbox/mailbox/{email}"), None).await;
     mails.assert_success(200, "Mails fetched successfully.");
     let mail = &mails.data()[0];
@@ -28,7 +28,7 @@ async fn sandbox_user(app: &TestApp, email: &str) -> (String, String) {
     app.post(&format!("/users/{email}/activate"), None, Some(json!({"code": code})))
         .await
         .assert_success(200, "User activated successfully.");
-    (id, bearer)
+    (id, app.session(email).await)
 }
 
 /// Buys `dollars` through Buy; returns the checkout session id and URL.

@@ -78,7 +78,7 @@ fn app_code_now(app: &TestApp, secret: &str, offset_steps: i64) -> String {
 async fn authenticator_app_enrolment_and_login() {
     let app = TestApp::new().await;
     let (id, bearer) = app.active_user("ada@example.com").await;
-    let enrol = app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), None).await;
+    let enrol = app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), Some(json!({"password": PASSWORD}))).await;
     enrol.assert_success(201, "TOTP enrolment started successfully.");
     let secret = enrol.data()["secret"].as_str().unwrap().to_string();
     let url = enrol.data()["otpauth_url"].as_str().unwrap();
@@ -142,5 +142,9 @@ async fn writes_to_an_account_deleted_under_them_are_404() {
     app.call(Method::PATCH, &format!("/users/{id}"), Some(&bearer), Some(json!({"is_dark_mode": false})))
         .await
         .assert_error(404, "user_not_found", gone);
-    app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), None).await.assert_error(404, "user_not_found", gone);
+    app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), Some(json!({"password": PASSWORD}))).await.assert_error(
+        404,
+        "user_not_found",
+        gone,
+    );
 }

@@ -253,14 +253,22 @@ impl TestApp {
         (id, format!("Bearer {token}"))
     }
 
-    /// Registers and activates with the mailed code; returns (user id, bearer header).
+    /// Registers, activates with the mailed code and logs in (activation ends the sessions
+    /// made before it, Register's included); returns (user id, bearer header).
     pub async fn active_user(&self, email: &str) -> (String, String) {
-        let (id, bearer) = self.register(email).await;
+        let (id, _) = self.register(email).await;
         let code = self.smtp.last_code_for(email).await;
         self.post(&format!("/users/{email}/activate"), None, Some(json!({"code": code})))
             .await
             .assert_success(200, "User activated successfully.");
-        (id, bearer)
+        (id, self.session(email).await)
+    }
+
+    /// Logs in with the test password (no 2FA); returns the bearer header.
+    pub async fn session(&self, email: &str) -> String {
+        let reply = self.login(email, PASSWORD, None).await;
+        reply.assert_success(200, "User logged in successfully.");
+        format!("Bearer {}", reply.data()["token"].as_str().unwrap())
     }
 
     /// Logs in with Basic; returns the reply.
