@@ -99,15 +99,19 @@ pub fn refuse_real_integrations<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> R
 /// alone, on a loopback address.
 fn refuse_real_infrastructure<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<(), ConfigError> {
     let why = "the sandbox's token minter and mailbox open every account";
+    // A benchmark of several processes on one machine needs PostgreSQL and Redis next to
+    // the doubles: allowed only when asked for by name and only on this machine.
+    let local_services = get("SANDBOX_LOCAL_SERVICES").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if let Some(url) = get("DATABASE_URL")
         && !url.to_ascii_lowercase().starts_with("sqlite:")
+        && !(local_services && on_this_machine(url))
     {
         return Err(invalid(
             "DATABASE_URL",
             format!("SANDBOX runs on SQLite only ({why}): use a sqlite:// DATABASE_URL, or run without --sandbox"),
         ));
     }
-    if get("REDIS_URL").is_some() {
+    if get("REDIS_URL").is_some_and(|url| !(local_services && on_this_machine(url))) {
         return Err(invalid(
             "REDIS_URL",
             format!(
@@ -126,6 +130,16 @@ fn refuse_real_infrastructure<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Res
         ));
     }
     Ok(())
+}
+
+/// Whether a service URL names a loopback host (`localhost`, 127.0.0.0/8 or ::1).
+fn on_this_machine(url: &str) -> bool {
+    match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// The secret the payment simulator signs its webhooks with: `STRIPE_WEBHOOK_SECRET` when
@@ -276,6 +290,27 @@ mod tests {
             assert!(parse(&[("SANDBOX", "true"), ("HOST", host)]).is_ok(), "{host}");
         }
         assert!(parse(&[("SANDBOX", "true"), ("DATABASE_URL", "sqlite://sandbox.db?mode=rwc")]).is_ok());
+    }
+
+    #[test]
+    fn local_services_are_allowed_by_name_and_only_on_this_machine() {
+        let secret = "s".repeat(32);
+        let with = |db: &'static str, redis: &'static str| {
+            let vars = [
+                ("SANDBOX", "true"),
+                ("SANDBOX_LOCAL_SERVICES", "true"),
+                ("DATABASE_URL", db),
+                ("REDIS_URL", redis),
+                ("JWT_SECRET", secret.as_str()),
+            ];
+            parse(&vars).map(|_| ()).map_err(|e| e.variable)
+        };
+        assert_eq!(with("postgres://postgres@127.0.0.1:5432/bench", "redis://localhost:6379"), Ok(()));
+        assert_eq!(with("postgres://postgres@[::1]/bench", "redis://127.0.0.1"), Ok(()));
+        assert_eq!(with("postgres://clara@db.example.com/clara", "redis://127.0.0.1").unwrap_err(), "DATABASE_URL");
+        assert_eq!(with("postgres://postgres@127.0.0.1/bench", "redis://192.0.2.7:6379").unwrap_err(), "REDIS_URL");
+        let host = [("SANDBOX", "true"), ("SANDBOX_LOCAL_SERVICES", "true"), ("HOST", "0.0.0.0"), ("JWT_SECRET", secret.as_str())];
+        assert_eq!(parse(&host).unwrap_err().variable, "HOST");
     }
 
     #[test]
