@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 pub const MESSAGES: &[(&str, &str)] = &[
     ("authRegister", "User registered successfully."),
     ("authGoogle", "User logged in successfully."),
+    ("authAppleNonce", "Nonce created successfully."),
     ("authApple", "User logged in successfully."),
     ("authLogin", "User logged in successfully."),
     ("authPasskeyOptions", "Passkey sign-in options created successfully."),

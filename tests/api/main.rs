@@ -7,6 +7,7 @@ mod admin;
 mod agent;
 mod api_keys;
 mod apple;
+mod apple_once;
 mod auth;
 mod auth_cache;
 mod bad_input;
