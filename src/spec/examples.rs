@@ -53,6 +53,9 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("sandboxMailbox", "Mails fetched successfully."),
     ("sandboxCheckoutPay", "Payment completed; credits added."),
     ("sandboxGoogleIdToken", "ID token minted successfully."),
+    ("sandboxAppleIdToken", "ID token minted successfully."),
+    ("sandboxPasskeyAttestation", "Credential created successfully."),
+    ("sandboxPasskeyAssertion", "Credential created successfully."),
 ];
 
 /// What an HTML page's example shows (the sandbox's checkout and portal pages).

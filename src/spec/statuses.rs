@@ -168,6 +168,9 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("sandboxCheckoutPay", &[SERVER, NO_SESSION]),
     ("sandboxPortalPage", &[SERVER, DATABASE, &[(404, "customer_not_found")]]),
     ("sandboxGoogleIdToken", &[SERVER, JSON_BODY]),
+    ("sandboxAppleIdToken", &[SERVER, JSON_BODY]),
+    ("sandboxPasskeyAttestation", &[SERVER, JSON_BODY]),
+    ("sandboxPasskeyAssertion", &[SERVER, JSON_BODY]),
 ];
 
 /// The outcomes of `operation_id`, by status, codes in table order.

@@ -35,6 +35,7 @@ mod pdf_gen;
 mod per_address;
 mod properties;
 mod sandbox;
+mod sandbox_auth;
 mod scale_out;
 mod search;
 mod sessions;
