@@ -8,10 +8,15 @@ this provider whole operations saw nothing but 401/403. Schemathesis' reactive r
 the account still works (its bearer credential and its Basic login) and, when it does not,
 makes a fresh one through the live sandbox server and its mailbox (.ci/bootstrap.py).
 
-`set` picks, per operation, one of the security alternatives the spec lists and writes that
-credential into `Authorization`: ApiKey raw (the public or the admin key, as the operation's
-`x-clara-api-key` says), BearerAuth as `Bearer`
-(the session or the API key, by ST_BEARER), BasicAuth as `Basic`. It also points most
+`set` picks, per operation, one of the security alternatives the spec lists and gives it a
+credential that alternative accepts, by the scheme's type (not its name, so a renamed or
+merged scheme keeps working): an `apiKey` scheme gets the admin key on admin operations
+(operationId `admin…`, a path under /admin, the Admin tag, a scheme named for it, or a
+description naming the admin key) and the public key elsewhere, raw; HTTP basic gets the
+account's `Basic` login; HTTP bearer gets the API key in the API-key pass (ST_BEARER=api_key)
+only where the operation takes one: operations that take a session alone (SESSION_ONLY, by
+operationId, and any whose description says "User token only") get the session in both
+passes, so that none of them sees only 401/403 (seed 2365258230: logout in the API-key pass). It also points most
 `user_id`, `user_email`, `task_id` and `transaction_id` path parameters at the current
 account's own (a random id only ever gets 403/404), keeping a share of the fuzzer's values.
 
@@ -24,8 +29,12 @@ Google ID token minted by the sandbox (Google sign-in), the Basic login of the a
 (Register), a correct `Stripe-Signature` made with the STRIPE_WEBHOOK_SECRET the server
 verifies (Webhook and its alias), app codes of accounts kept with 2FA on (Disable 2FA,
 Recovery codes), scratch accounts (Analysis, Change password with a mailed code, Enable 2FA
-with an app code, Start TOTP enrolment), a real address (Mailbox, the ID-token minter). The
-other cases keep the fuzzer's values.
+with an app code, Start TOTP enrolment), a real address (Mailbox, the ID-token minters), an
+Apple identity token minted by the sandbox over a fresh server nonce (Sign in with Apple), and
+passkey ceremonies answered by the sandbox's software authenticator (Passkey creation options,
+Add passkey, Delete passkey, Passkey sign-in). Operations that ask for a fresh proof of the
+account (`{password}`, or `{code}` while 2FA is on) get the account's password when their
+request body has that field. The other cases keep the fuzzer's values.
 
 Environment: BASE, PUBLIC_KEY, ADMIN_KEY, WEBHOOK_SECRET, CREDS (JSON of the first
 account), ST_BEARER (user_token | api_key), ST_SEED, ST_RENEWALS_FILE (where the counts of
@@ -63,21 +72,25 @@ BEARER = os.environ.get("ST_BEARER", "user_token")
 RNG = random.Random(int(os.environ.get("ST_SEED", "1")))
 RNG_LOCK = threading.Lock()
 DEBUG = bool(os.environ.get("ST_DEBUG"))
-# Routes that take a session but refuse an API key (403 by design): with ST_BEARER=api_key
-# they get the session token, so that they too reach their handlers.
+
+
+def load_spec():
+    with urllib.request.urlopen(f"{BASE}/openapi.json", timeout=30) as response:
+        return json.loads(response.read())
+
+
+SPEC = load_spec()
+SCHEMES = SPEC.get("components", {}).get("securitySchemes", {})
+# Operations that take a session but refuse an API key (403 by design), by operationId (a
+# label-independent name): with ST_BEARER=api_key they get the session token, so that they too
+# reach their handlers. The server's `UserSession`, `PublicOrSession` and `AdminOrSession`
+# extractors; descriptions saying "User token only" are added from the spec at start.
 SESSION_ONLY = {
-    "PATCH /users/{user_id}",
-    "POST /users/{user_id}/2fa",
-    "DELETE /users/{user_id}/2fa",
-    "POST /users/{user_id}/2fa/recovery_codes",
-    "POST /users/{user_id}/2fa/totp", "DELETE /users/{user_id}/2fa", "POST /users/{user_id}/2fa/recovery_codes",
-    "GET /users/{user_id}/sessions",
-    "DELETE /users/{user_id}/sessions",
-    "DELETE /users/{user_id}/sessions/{session_id}",
-    "POST /users/{user_id}/passkeys/options",
-    "POST /users/{user_id}/passkeys",
-    "GET /users/{user_id}/passkeys",
-    "DELETE /users/{user_id}/passkeys/{passkey_id}",
+    "authLogout", "usersUpdate", "usersDelete", "authChangePassword",
+    "authEnable2fa", "authDisable2fa", "authRecoveryCodes", "authStartTotp",
+    "sessionsList", "sessionsDelete", "sessionsDeleteOthers",
+    "passkeysRegisterOptions", "passkeysRegister", "passkeysList", "passkeysDelete",
+    "apiKeysGet", "apiKeysReset",
 }
 # Share of path ids replaced by the account's own.
 OWN_ID_SHARE = 0.85
@@ -206,7 +219,8 @@ def next_app_code(account):
 def enable_app_2fa(account):
     """Turns 2FA on through the authenticator app; True when it is on."""
     bearer = f"Bearer {account['user_token']}"
-    status, body = request("POST", f"/users/{account['user_id']}/2fa/totp", bearer, {})
+    proof = proof_body("POST /users/{user_id}/2fa/totp", account)
+    status, body = request("POST", f"/users/{account['user_id']}/2fa/totp", bearer, proof)
     if not (200 <= status < 300 and body):
         return False
     account["secret"] = body["data"]["secret"]
@@ -282,6 +296,61 @@ def security_of(case):
     return raw.get("security", [])
 
 
+def operation_id(case):
+    return case.operation.definition.raw.get("operationId", "")
+
+
+def session_only(case):
+    raw = case.operation.definition.raw
+    return operation_id(case) in SESSION_ONLY or "User token only" in raw.get("description", "")
+
+
+def admin_operation(case, scheme):
+    raw = case.operation.definition.raw
+    # The spec names the key an `ApiKey` operation takes; the guesses below are for a spec
+    # that does not.
+    if "x-clara-api-key" in raw:
+        return raw["x-clara-api-key"] == "admin"
+    return (
+        "admin" in scheme.lower()
+        or operation_id(case).startswith("admin")
+        or case.operation.path.startswith("/admin")
+        or "Admin" in raw.get("tags", [])
+        or "admin key" in raw.get("description", "").lower()
+    ) and "public" not in scheme.lower()
+
+
+def credential_for(case, scheme, data):
+    """The `Authorization` value for this operation under security scheme `scheme`: one the
+    operation accepts, decided by the scheme's type and the operation (see the module text)."""
+    definition = SCHEMES.get(scheme, {})
+    kind, http = definition.get("type"), definition.get("scheme", "").lower()
+    if kind == "apiKey":
+        return ADMIN_KEY if admin_operation(case, scheme) else PUBLIC_KEY
+    if kind == "http" and http == "basic":
+        return basic(data)
+    if kind == "http" and http == "bearer":
+        token = "user_token" if session_only(case) else BEARER
+        return f"Bearer {data[token]}"
+    return None
+
+
+def body_fields(label):
+    """The properties of an operation's JSON request body, from the spec (empty if none)."""
+    method, path = label.split(" ", 1)
+    op = SPEC["paths"].get(path, {}).get(method.lower(), {})
+    schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    if "$ref" in schema:
+        schema = SPEC["components"]["schemas"].get(schema["$ref"].rsplit("/", 1)[-1], {})
+    return set(schema.get("properties", {}))
+
+
+def proof_body(label, account):
+    """A body proving the account for an operation that adds a way in: its password, when
+    the operation's body takes one (none otherwise)."""
+    return {"password": account["password"]} if "password" in body_fields(label) else {}
+
+
 @schemathesis.auth(refresh_interval=10**9, retry_on=[401])
 class RenewingAuth:
     def get(self, case, ctx):
@@ -300,16 +369,9 @@ class RenewingAuth:
         with RNG_LOCK:
             choice = RNG.choice(alternatives)
             draws = [RNG.random() for _ in range(5)]
-        scheme = next(iter(choice))
-        if scheme == "ApiKey":
-            # One scheme for both keys; the operation says which (`x-clara-api-key`).
-            admin = case.operation.definition.raw.get("x-clara-api-key") == "admin"
-            value = ADMIN_KEY if admin else PUBLIC_KEY
-        elif scheme == "BasicAuth":
-            value = basic(data)
-        else:
-            kind = "user_token" if case.operation.label in SESSION_ONLY else BEARER
-            value = f"Bearer {data[kind]}"
+        value = credential_for(case, next(iter(choice)), data)
+        if value is None:
+            return
         case.headers = dict(case.headers or {})
         case.headers["Authorization"] = value
         params = case.path_parameters
@@ -365,6 +427,50 @@ def mint_id_token(email):
     return body["data"]["id_token"] if status == 200 and body else None
 
 
+def apple_id_token(email):
+    """A Sign in with Apple identity token as an app gets one: a nonce from the server, its
+    SHA-256 in the (sandbox) Apple request. Returns (token, nonce) or (None, None)."""
+    status, body = request("POST", "/auth/apple/nonce")
+    if not (status == 200 and body):
+        return None, None
+    nonce = body["data"]["nonce"]
+    hashed = hashlib.sha256(nonce.encode()).hexdigest()
+    status, body = request("POST", "/sandbox/apple/id_token", body={"email": email, "nonce": hashed})
+    return (body["data"]["id_token"], nonce) if status == 200 and body else (None, None)
+
+
+# Passkeys the sandbox's authenticator made, by account id: (credential id, passkey id).
+PASSKEYS = collections.defaultdict(list)
+PASSKEYS_LOCK = threading.Lock()
+
+
+def add_passkey(account):
+    """Registers a passkey on the account through the sandbox's authenticator, as a browser
+    would; returns (credential id, passkey id) or None."""
+    bearer = f"Bearer {account['user_token']}"
+    user = f"/users/{account['user_id']}/passkeys"
+    status, body = request("POST", f"{user}/options", bearer, proof_body("POST /users/{user_id}/passkeys/options", account))
+    if not (status == 200 and body):
+        return None
+    status, made = request("POST", "/sandbox/passkey/attestation", body={"options": body["data"]})
+    if not (status == 200 and made):
+        return None
+    credential = made["data"]["credential"]
+    status, added = request("POST", user, bearer, {"credential": credential, "name": "Fuzz key"})
+    if not (status == 201 and added):
+        return None
+    pair = (made["data"]["credential_id"], added["data"]["id"])
+    with PASSKEYS_LOCK:
+        PASSKEYS[account["user_id"]].append(pair)
+    return pair
+
+
+def passkey_of(account):
+    with PASSKEYS_LOCK:
+        known = list(PASSKEYS.get(account["user_id"], []))
+    return known[-1] if known else add_passkey(account)
+
+
 def unactivated_account():
     """A fresh account, registered and not activated, with the code mailed to activate it."""
     email = f"st-act-{uuid.uuid4().hex[:12]}@example.com"
@@ -416,6 +522,81 @@ def give_real_values(case):
             case.body["id_token"] = token
             case.body.pop("code", None)
             return "google"
+    elif label == "POST /auth/apple" and isinstance(case.body, dict):
+        token, nonce = apple_id_token(f"st-apple-{uuid.uuid4().hex[:12]}@example.com")
+        if token:
+            case.body.clear()
+            case.body.update(id_token=token, nonce=nonce, first_name="Fuzz", last_name="Apple")
+            return "apple"
+    elif label == "POST /sandbox/apple/id_token" and isinstance(case.body, dict):
+        case.body["email"] = f"st-mint-{uuid.uuid4().hex[:12]}@example.com"
+        nonce = case.body.get("nonce")
+        if nonce is not None and not isinstance(nonce, str):
+            case.body.pop("nonce")
+        return "apple_id_token"
+    elif label == "POST /users/{user_id}/passkeys/options" and isinstance(case.path_parameters, dict):
+        account = own_account()
+        case.path_parameters["user_id"] = account["user_id"]
+        case.headers = dict(case.headers or {})
+        case.headers["Authorization"] = f"Bearer {account['user_token']}"
+        case.body = proof_body(label, account) or case.body
+        return "passkey_options"
+    elif label == "POST /users/{user_id}/passkeys" and isinstance(case.body, dict) and isinstance(case.path_parameters, dict):
+        account = own_account()
+        bearer = f"Bearer {account['user_token']}"
+        status, body = request(
+            "POST", f"/users/{account['user_id']}/passkeys/options", bearer, proof_body("POST /users/{user_id}/passkeys/options", account)
+        )
+        if status != 200 or not body:
+            return None
+        status, made = request("POST", "/sandbox/passkey/attestation", body={"options": body["data"]})
+        if status != 200 or not made:
+            return None
+        case.path_parameters["user_id"] = account["user_id"]
+        case.headers = dict(case.headers or {})
+        case.headers["Authorization"] = bearer
+        case.body = {"credential": made["data"]["credential"], "name": "Fuzz key"}
+        return "passkey_add"
+    elif label == "DELETE /users/{user_id}/passkeys/{passkey_id}" and isinstance(case.path_parameters, dict):
+        account = own_account()
+        added = add_passkey(account)
+        if added:
+            with PASSKEYS_LOCK:
+                PASSKEYS[account["user_id"]].remove(added)
+            case.path_parameters.update(user_id=account["user_id"], passkey_id=added[1])
+            case.headers = dict(case.headers or {})
+            case.headers["Authorization"] = f"Bearer {account['user_token']}"
+            return "passkey_delete"
+    elif label == "POST /auth/passkey" and isinstance(case.body, dict):
+        pair = passkey_of(own_account())
+        if not pair:
+            return None
+        status, body = request("POST", "/auth/passkey/options", PUBLIC_KEY)
+        if status != 200 or not body:
+            return None
+        answer = {"options": body["data"], "credential_id": pair[0]}
+        status, signed = request("POST", "/sandbox/passkey/assertion", body=answer)
+        if status != 200 or not signed:
+            return None
+        case.body = {"challenge_id": body["data"]["challenge_id"], "credential": signed["data"]["credential"]}
+        return "passkey_sign_in"
+    elif label in ("POST /sandbox/passkey/attestation", "POST /sandbox/passkey/assertion") and isinstance(case.body, dict):
+        account = own_account()
+        if label.endswith("attestation"):
+            status, body = request(
+                "POST", f"/users/{account['user_id']}/passkeys/options", f"Bearer {account['user_token']}",
+                proof_body("POST /users/{user_id}/passkeys/options", account),
+            )
+            if status != 200 or not body:
+                return None
+            case.body = {"options": body["data"]}
+        else:
+            pair = passkey_of(account)
+            status, body = request("POST", "/auth/passkey/options", PUBLIC_KEY)
+            if not pair or status != 200 or not body:
+                return None
+            case.body = {"options": body["data"], "credential_id": pair[0]}
+        return "authenticator"
     elif label == "POST /auth/session":
         case.headers = dict(case.headers or {})
         case.headers["Authorization"] = basic(own_account())
@@ -470,14 +651,17 @@ def give_real_values(case):
             if not isinstance(case.body, dict):
                 return None
             bearer = f"Bearer {account['user_token']}"
-            status, body = request("POST", f"/users/{account['user_id']}/2fa/totp", bearer, {})
+            proof = proof_body("POST /users/{user_id}/2fa/totp", account)
+            status, body = request("POST", f"/users/{account['user_id']}/2fa/totp", bearer, proof)
             if not (200 <= status < 300 and body):
                 return None
             account["secret"] = body["data"]["secret"]
             case.body["code"] = next_app_code(account)
         elif isinstance(case.body, dict):
-            # No 2FA on yet: no second factor to give.
+            # No 2FA on yet: no second factor to give; the password, where it is asked for.
             case.body.pop("code", None)
+            case.body.pop("password", None)
+            case.body.update(proof_body(label, account))
         case.path_parameters["user_id"] = account["user_id"]
         case.headers = dict(case.headers or {})
         case.headers["Authorization"] = f"Bearer {account['user_token']}"
@@ -512,6 +696,9 @@ REAL_VALUE_OPS = {
     "POST /users/{user_id}/agent/analysis", "POST /users/{user_email}/activate", "GET /sandbox/mailbox/{email}",
     "POST /sandbox/google/id_token", "POST /stripe/buy", "PATCH /users/{user_email}/password", "POST /users/{user_id}/2fa",
     "POST /users/{user_id}/2fa/totp", "DELETE /users/{user_id}/2fa", "POST /users/{user_id}/2fa/recovery_codes",
+    "POST /auth/apple", "POST /sandbox/apple/id_token", "POST /users/{user_id}/passkeys/options",
+    "POST /users/{user_id}/passkeys", "DELETE /users/{user_id}/passkeys/{passkey_id}", "POST /auth/passkey",
+    "POST /sandbox/passkey/attestation", "POST /sandbox/passkey/assertion",
 }
 
 

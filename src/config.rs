@@ -118,6 +118,9 @@ pub struct Config {
     /// empty: Apple sign-in answers 503.
     pub apple_client_ids: Vec<String>,
     pub apple_jwks_url: String,
+    /// `APPLE_REQUIRE_NONCE` (default true): every Apple identity token must carry the
+    /// SHA-256 hex of a nonce this server issued (`POST /auth/apple/nonce`), each used once.
+    pub apple_require_nonce: bool,
     /// Passkeys (WebAuthn); None without `WEBAUTHN_RP_ID`, and the passkey routes answer 503.
     pub webauthn: Option<WebauthnConfig>,
     pub log_format: LogFormat,
@@ -400,6 +403,11 @@ impl Config {
             .collect();
         let apple_jwks_url = get("APPLE_JWKS_URL").unwrap_or(DEFAULT_APPLE_JWKS_URL).to_string();
         url::Url::parse(&apple_jwks_url).map_err(|e| invalid("APPLE_JWKS_URL", format!("not a URL ({e})")))?;
+        let apple_require_nonce = match get("APPLE_REQUIRE_NONCE").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("true" | "1" | "yes" | "on") => true,
+            Some("false" | "0" | "no" | "off") => false,
+            Some(other) => return Err(invalid("APPLE_REQUIRE_NONCE", format!("`{other}` is not true or false"))),
+        };
         let webauthn =
             WebauthnConfig::from_vars(get("WEBAUTHN_RP_ID"), get("WEBAUTHN_RP_NAME"), get("WEBAUTHN_ORIGINS"))?;
         let log_format = match get("LOG_FORMAT").unwrap_or("text") {
@@ -625,6 +633,7 @@ impl Config {
             google_jwks_url,
             apple_client_ids,
             apple_jwks_url,
+            apple_require_nonce,
             webauthn,
             log_format,
             json_body_limit: 1024 * 1024,

@@ -1,6 +1,7 @@
 //! SeaORM entities. Rows only: the HTTP layer never serializes these directly.
 
 pub mod api_keys;
+pub mod apple_single_use;
 pub mod idempotency_keys;
 pub mod otp_codes;
 pub mod passkey_challenges;

@@ -19,6 +19,7 @@ mod m20261126_000014_session_details;
 mod m20261126_000015_passkeys;
 mod m20261203_000016_task_trace_context;
 mod m20261205_000017_passkey_challenge_session;
+mod m20261205_000018_apple_single_use;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000015_passkeys::Migration),
             Box::new(m20261203_000016_task_trace_context::Migration),
             Box::new(m20261205_000017_passkey_challenge_session::Migration),
+            Box::new(m20261205_000018_apple_single_use::Migration),
         ]
     }
 }

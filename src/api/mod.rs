@@ -17,6 +17,7 @@ pub mod models;
 pub mod observed;
 pub mod passkeys;
 pub mod sandbox;
+pub mod sandbox_auth;
 pub mod security;
 pub mod sessions;
 pub mod stripe;

@@ -1,6 +1,6 @@
 //! The sandbox's documented routes (CONTRACT §6.3), present only in sandbox mode: the
-//! mailbox, the payment simulator's pages and its Pay, and the Google ID-token minter. They
-//! take no credential. The doubles' wire endpoints are in `crate::sandbox::routes`.
+//! mailbox, the payment simulator's pages and its Pay, the Google and Apple ID-token
+//! minters, and the software passkey authenticator. They take no credential. The doubles' wire endpoints are in `crate::sandbox::routes`.
 
 use std::sync::Arc;
 
@@ -16,10 +16,21 @@ use super::{
     body::{JsonBody, Text},
     error::ApiError,
     models::SuccessStatus,
+    sandbox_auth::{
+        SandboxAppleIdTokenRequest, SandboxAssertionRequest, SandboxAttestationRequest, SandboxCredential,
+        SandboxCredentialEnvelope,
+    },
 };
 use crate::{
     domain::{Email, http_date},
-    sandbox::{Sandbox, checkout, google::MintRequest, pages},
+    sandbox::{
+        Sandbox,
+        apple::{self, AppleMintRequest},
+        checkout,
+        google::MintRequest,
+        pages,
+        passkey::AuthenticatorError,
+    },
     services::{Resource, ServiceError},
     state::AppState,
 };
@@ -100,7 +111,8 @@ impl poem_openapi::types::Example for SandboxIdTokenRequest {
     }
 }
 
-/// An ID token for `POST /auth/google` on this sandbox server (refused by any other).
+/// An ID token for `POST /auth/google` (or, from the Apple minter, `POST /auth/apple`) on
+/// this sandbox server (refused by any other).
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct SandboxIdToken {
@@ -180,6 +192,33 @@ pub enum PageResponse {
     /// The page.
     #[oai(status = 200)]
     Page(Html<String>),
+}
+
+/// The origin the authenticator reports: the one asked for, else the relying party's first
+/// (sandbox mode always has one), else this server's.
+fn origin_for(state: &AppState, asked: Option<Text>) -> String {
+    match (asked, &state.config.webauthn) {
+        (Some(origin), _) => origin.0,
+        (None, Some(webauthn)) => webauthn.origins[0].origin().ascii_serialization(),
+        (None, None) => state.config.public_base(),
+    }
+}
+
+fn credential_answer(
+    answer: Result<serde_json::Value, AuthenticatorError>,
+) -> Result<Json<SandboxCredentialEnvelope>, ApiError> {
+    let credential = match answer {
+        Ok(credential) => credential,
+        Err(AuthenticatorError::Internal) => return Err(ApiError::internal()),
+        Err(_) => return Err(ApiError::invalid_parameters()),
+    };
+    let credential_id = credential["id"].as_str().unwrap_or_default().to_string();
+    let serde_json::Value::Object(credential) = credential else { return Err(ApiError::internal()) };
+    Ok(Json(SandboxCredentialEnvelope {
+        data: SandboxCredential { credential: credential.into_iter().collect(), credential_id },
+        message: "Credential created successfully.".into(),
+        status: SuccessStatus::Success,
+    }))
 }
 
 fn wants_html(req: &Request) -> bool {
@@ -310,5 +349,63 @@ impl SandboxApi {
             message: "ID token minted successfully.".into(),
             status: SuccessStatus::Success,
         }))
+    }
+    /// Mint Apple identity token
+    ///
+    /// An identity token shaped and signed as Sign in with Apple's, for Sign in with Apple on
+    /// this sandbox server (whose Apple key set is the sandbox's own). `nonce` becomes the
+    /// token's `nonce` claim as given: send the SHA-256 hex of a nonce from Apple nonce, as an
+    /// app puts it in its Apple request. Any other server refuses the token.
+    #[oai(path = "/sandbox/apple/id_token", method = "post", operation_id = "sandboxAppleIdToken")]
+    async fn apple_id_token(
+        &self,
+        body: JsonBody<SandboxAppleIdTokenRequest>,
+    ) -> Result<Json<SandboxIdTokenEnvelope>, ApiError> {
+        let email: Email = body.0.email.0.parse().map_err(|_| ApiError::invalid_parameters())?;
+        let request = AppleMintRequest {
+            email: email.as_str(),
+            nonce: body.0.nonce.as_ref().map(|n| n.0.as_str()),
+            email_verified: body.0.email_verified.unwrap_or(true),
+        };
+        Ok(Json(SandboxIdTokenEnvelope {
+            data: SandboxIdToken { id_token: apple::mint(&self.sandbox.google, &request) },
+            message: "ID token minted successfully.".into(),
+            status: SuccessStatus::Success,
+        }))
+    }
+
+    /// Answer passkey creation options
+    ///
+    /// The sandbox's software authenticator answers the options of Passkey creation options
+    /// as `navigator.credentials.create` would: a new ES256 passkey, user-verified, with
+    /// `none` attestation. Send `credential` to Add passkey. The authenticator keeps nothing:
+    /// the key is sealed into the credential id, for this server process only. Options it
+    /// cannot answer (no ES256, no challenge, not an object) are the 400.
+    #[oai(path = "/sandbox/passkey/attestation", method = "post", operation_id = "sandboxPasskeyAttestation")]
+    async fn passkey_attestation(
+        &self,
+        body: JsonBody<SandboxAttestationRequest>,
+    ) -> Result<Json<SandboxCredentialEnvelope>, ApiError> {
+        let origin = origin_for(&self.state, body.0.origin);
+        let options = serde_json::Value::Object(body.0.options.into_iter().collect());
+        credential_answer(self.sandbox.authenticator.attest(&options, &origin))
+    }
+
+    /// Answer passkey sign-in options
+    ///
+    /// The software authenticator signs the options of Passkey sign-in options (or of any
+    /// request options naming its credentials) as `navigator.credentials.get` would, with
+    /// the passkey `credential_id` names (a person picks one in a discoverable sign-in). Send
+    /// `credential` to Passkey sign-in with the options' `challenge_id`. A credential this
+    /// process did not make, or options it cannot answer, are the 400.
+    #[oai(path = "/sandbox/passkey/assertion", method = "post", operation_id = "sandboxPasskeyAssertion")]
+    async fn passkey_assertion(
+        &self,
+        body: JsonBody<SandboxAssertionRequest>,
+    ) -> Result<Json<SandboxCredentialEnvelope>, ApiError> {
+        let origin = origin_for(&self.state, body.0.origin);
+        let options = serde_json::Value::Object(body.0.options.into_iter().collect());
+        let credential_id = body.0.credential_id.as_ref().map(|c| c.0.as_str());
+        credential_answer(self.sandbox.authenticator.assert(&options, &origin, credential_id))
     }
 }

@@ -22,6 +22,19 @@ pub struct AppleClaims {
     #[serde(default)]
     pub email_verified: EmailVerified,
     pub nonce: Option<String>,
+    /// Unix seconds; the verifier has checked it.
+    pub exp: i64,
+}
+
+/// What a valid Apple identity token says, once its address is known to be verified.
+#[derive(Debug)]
+pub struct AppleIdentity {
+    pub email: String,
+    pub sub: String,
+    /// The token's `nonce` claim: what the app put in its Apple request.
+    pub nonce: Option<String>,
+    /// Until when the token is valid (unix seconds).
+    pub exp: i64,
 }
 
 #[derive(Clone)]
@@ -44,16 +57,18 @@ impl AppleVerifier {
         self.0.is_configured()
     }
 
-    /// The verified address of a valid token, and its `sub`. With `nonce`, the token's
-    /// `nonce` claim must match it (see [`nonce_matches`]). A token without an address,
-    /// or with one Apple has not verified, is refused.
-    pub async fn verify(&self, id_token: &str, nonce: Option<&str>) -> Result<(String, String), AppleError> {
+    /// The verified address of a valid token, with its `sub`, `nonce` and `exp`. With
+    /// `nonce`, the token's `nonce` claim must match it (see [`nonce_matches`]). A token
+    /// without an address, or with one Apple has not verified, is refused.
+    pub async fn verify(&self, id_token: &str, nonce: Option<&str>) -> Result<AppleIdentity, AppleError> {
         let claims: AppleClaims = self.0.verify(id_token).await?;
         if nonce.is_some_and(|nonce| !nonce_matches(claims.nonce.as_deref(), nonce)) {
             return Err(AppleError::Invalid);
         }
         match claims.email {
-            Some(email) if claims.email_verified.is_true() => Ok((email, claims.sub)),
+            Some(email) if claims.email_verified.is_true() => {
+                Ok(AppleIdentity { email, sub: claims.sub, nonce: claims.nonce, exp: claims.exp })
+            }
             _ => Err(AppleError::Invalid),
         }
     }

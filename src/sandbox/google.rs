@@ -66,10 +66,16 @@ impl SandboxKey {
                 claims["family_name"] = json!(family);
             }
         }
+        self.sign(&claims)
+    }
+
+    /// `claims` signed with the sandbox key (RS256, its key id in the header). The sandbox's
+    /// Apple signs with the same key: only a sandbox server trusts it, as Apple's or Google's.
+    pub fn sign(&self, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(KEY_ID.into());
         // Signing with a parsed RSA key and JSON claims cannot fail.
-        jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap_or_default()
+        jsonwebtoken::encode(&header, claims, &self.encoding).unwrap_or_default()
     }
 }
 

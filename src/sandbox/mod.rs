@@ -3,28 +3,33 @@
 //!
 //! Each double speaks the real service's protocol and is reached through the real client
 //! code: mail goes through the mailer into a mailbox, Stripe is a Stripe-shaped API on this
-//! server whose payments arrive as signed webhooks, Google ID tokens are checked by the real
-//! verifier against a key set this server serves, and analyses go to an OpenAI-compatible
+//! server whose payments arrive as signed webhooks, Google ID tokens and Apple identity tokens
+//! are checked by the real verifiers against key sets this server serves, passkeys run their
+//! real ceremonies with a software authenticator, and analyses go to an OpenAI-compatible
 //! deterministic model on this server. Never on unless asked for (`--sandbox` or
 //! `SANDBOX=true`); see `docs/sandbox.md`.
 
+pub mod apple;
 pub mod checkout;
 pub mod google;
 pub mod mailbox;
 pub mod model;
 pub mod pages;
+pub mod passkey;
 pub mod routes;
 pub mod search;
 pub mod stripe_api;
 
 use std::time::Duration;
 
-use crate::config::{AgentConfig, Config, ConfigError, invalid};
+use crate::config::{AgentConfig, Config, ConfigError, WebauthnConfig, invalid};
 
 /// The Stripe secret key the sandbox's clients use (a test key: never a live one).
 pub const STRIPE_SECRET_KEY: &str = "sk_test_sandbox";
 /// The audience of the sandbox's Google ID tokens.
 pub const GOOGLE_CLIENT_ID: &str = "clara-sandbox.apps.googleusercontent.com";
+/// The audience (service id) of the sandbox's Apple identity tokens.
+pub const APPLE_CLIENT_ID: &str = "co.clara.sandbox";
 /// The deterministic model's name.
 pub const MODEL: &str = "clara-sandbox-1";
 pub const TRANSCRIPTION_MODEL: &str = "clara-sandbox-transcriber-1";
@@ -33,6 +38,7 @@ pub const TRANSCRIPTION_MODEL: &str = "clara-sandbox-transcriber-1";
 pub const PREFIX: &str = "/api/v1/sandbox";
 pub const STRIPE_API_PATH: &str = "/api/v1/sandbox/stripe";
 pub const GOOGLE_CERTS_PATH: &str = "/api/v1/sandbox/google/certs";
+pub const APPLE_KEYS_PATH: &str = "/api/v1/sandbox/apple/auth/keys";
 pub const MODEL_API_PATH: &str = "/api/v1/sandbox/model/v1";
 /// The pages the search double's results lead to.
 pub const PAGES_PATH: &str = "/api/v1/sandbox/pages/";
@@ -161,6 +167,11 @@ pub fn wire(config: &mut Config, webhook_secret: &str) {
     }
     config.google_client_id = Some(GOOGLE_CLIENT_ID.into());
     config.google_jwks_url = format!("{own}{GOOGLE_CERTS_PATH}");
+    config.apple_client_ids = vec![APPLE_CLIENT_ID.into()];
+    config.apple_jwks_url = format!("{own}{APPLE_KEYS_PATH}");
+    if config.webauthn.is_none() {
+        config.webauthn = relying_party(config);
+    }
     config.agent = Some(AgentConfig {
         api_base: format!("{own}{MODEL_API_PATH}"),
         api_key: None,
@@ -175,6 +186,22 @@ pub fn wire(config: &mut Config, webhook_secret: &str) {
         api_base: format!("{own}{SEARCH_PATH}"),
         api_key: None,
     });
+}
+
+/// Passkeys' relying party when `WEBAUTHN_RP_ID` is not set: `PUBLIC_URL`'s host and origin
+/// when it names a domain, else `localhost` and `http://localhost:<port>` (the one http
+/// origin browsers let run WebAuthn). The sandbox's authenticator answers for any origin.
+fn relying_party(config: &Config) -> Option<WebauthnConfig> {
+    let public = url::Url::parse(&config.public_base()).ok()?;
+    let (rp_id, origin) = match public.host() {
+        Some(url::Host::Domain(domain)) if domain != "localhost" => {
+            (domain.to_string(), public.origin().ascii_serialization())
+        }
+        _ => ("localhost".to_string(), format!("http://localhost:{}", config.port)),
+    };
+    let relying_party =
+        WebauthnConfig { rp_id, rp_name: "Clara (sandbox)".into(), origins: vec![url::Url::parse(&origin).ok()?] };
+    relying_party.build().ok().map(|_| relying_party)
 }
 
 /// The start-up lines that say, loudly, what the sandbox replaced.
@@ -192,6 +219,16 @@ pub fn announce(config: &Config) {
         "SANDBOX: Google ID tokens from POST {public}{PREFIX}/google/id_token are accepted (key set {own}{GOOGLE_CERTS_PATH})"
     );
     tracing::warn!(
+        "SANDBOX: Apple identity tokens from POST {public}{PREFIX}/apple/id_token are accepted (key set {own}{APPLE_KEYS_PATH})"
+    );
+    if let Some(webauthn) = &config.webauthn {
+        tracing::warn!(
+            "SANDBOX: passkeys for RP id {} ({}); the software authenticator answers at POST {public}{PREFIX}/passkey/attestation and /assertion",
+            webauthn.rp_id,
+            webauthn.origins.iter().map(url::Url::as_str).collect::<Vec<_>>().join(", ")
+        );
+    }
+    tracing::warn!(
         "SANDBOX: analyses run on the deterministic model {MODEL} at {own}{MODEL_API_PATH} ('#fail' in the text fails one)"
     );
 }
@@ -201,6 +238,8 @@ pub struct Sandbox {
     pub mailbox: std::sync::Arc<mailbox::Mailbox>,
     pub sessions: stripe_api::Sessions,
     pub google: google::SandboxKey,
+    /// Answers passkey options as a browser's authenticator would.
+    pub authenticator: passkey::SoftAuthenticator,
     /// Signs the webhooks the payment simulator sends (made per process).
     pub webhook_secret: String,
     /// This server over loopback, where the simulator delivers its webhooks.
@@ -216,6 +255,7 @@ impl Sandbox {
             mailbox: Default::default(),
             sessions: stripe_api::Sessions::default(),
             google: google::SandboxKey::load(),
+            authenticator: passkey::SoftAuthenticator::default(),
             webhook_secret,
             own_url: config.loopback_url(),
             public_url: config.public_base(),
@@ -319,6 +359,10 @@ mod tests {
         wire(&mut config, "whsec_x");
         assert_eq!(config.stripe_api_base, "http://127.0.0.1:9000/api/v1/sandbox/stripe");
         assert_eq!(config.google_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/google/certs");
+        assert_eq!(config.apple_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/apple/auth/keys");
+        assert_eq!(config.apple_client_ids, [APPLE_CLIENT_ID]);
+        let webauthn = config.webauthn.clone().expect("passkeys on");
+        assert_eq!((webauthn.rp_id.as_str(), webauthn.origins[0].as_str()), ("localhost", "http://localhost:9000/"));
         assert_eq!(config.client_url.as_deref(), Some("http://127.0.0.1:9000/api/v1/sandbox/app"));
         assert_eq!(config.agent.unwrap().api_base, "http://127.0.0.1:9000/api/v1/sandbox/model/v1");
         assert!(config.smtp_url.is_none());
@@ -331,5 +375,8 @@ mod tests {
         wire(&mut config, "whsec_x");
         assert_eq!(config.client_url.as_deref(), Some("https://sandbox.example.com/api/v1/sandbox/app"));
         assert_eq!(config.stripe_api_base, "http://127.0.0.1:8000/api/v1/sandbox/stripe");
+        let webauthn = config.webauthn.expect("passkeys on");
+        assert_eq!(webauthn.rp_id, "sandbox.example.com");
+        assert_eq!(webauthn.origins[0].as_str(), "https://sandbox.example.com/");
     }
 }

@@ -1,6 +1,6 @@
 //! The doubles' wire endpoints, mounted only in sandbox mode and left out of the spec: they
-//! speak other services' protocols (Stripe's API, an OpenAI-compatible model, Google's key
-//! set) for this server's own clients, and are not part of the Clara API.
+//! speak other services' protocols (Stripe's API, an OpenAI-compatible model, Google's and
+//! Apple's key sets) for this server's own clients, and are not part of the Clara API.
 
 use std::sync::Arc;
 
@@ -38,6 +38,8 @@ pub fn mount(route: Route, sandbox: Arc<Sandbox>) -> Route {
         .at("/api/v1/sandbox/model/v1/chat/completions", post(model::chat_completions))
         .at("/api/v1/sandbox/model/v1/audio/transcriptions", post(model::transcriptions))
         .at(super::GOOGLE_CERTS_PATH, get(certs))
+        // The sandbox's Apple signs with the same key.
+        .at(super::APPLE_KEYS_PATH, get(certs))
         .at(format!("{}/search", super::SEARCH_PATH), with(get(search::search)))
         .at(format!("{}:n", super::PAGES_PATH), get(search::page))
         .at(super::APP_PATH, get(returned))

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::{
-    Resource, ServiceError, ServiceResult,
+    Resource, ServiceError, ServiceResult, apple_once,
     events::Origin,
     otp,
     passwords::Client,
@@ -292,8 +292,11 @@ pub async fn google(
             claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
         Ok((first_name, last_name))
     };
-    federated_sign_in(state, &email, names, code, client, origin).await
+    federated_sign_in(state, &email, names, code, client, origin, async { Ok(()) }).await
 }
+
+/// What the 503 names when Sign in with Apple is not configured.
+pub const APPLE_VARIABLES: &str = "APPLE_CLIENT_IDS (and APPLE_JWKS_URL)";
 
 /// The names Sign in with Apple's client passed on (Apple gives them to the app once),
 /// already validated as Register's.
@@ -305,6 +308,11 @@ pub struct AppleNames {
 /// Signs in with an Apple identity token (and the nonce the client used, if any); the
 /// flag says whether the account is new. The names are used only to create an account
 /// (the address's local part when none is given). See [`federated_sign_in`].
+///
+/// A token signs in once; with `APPLE_REQUIRE_NONCE` its `nonce` claim must also be the
+/// SHA-256 hex of a live nonce this server issued, which it uses up (see
+/// [`apple_once`]). Both are checked before anything changes and used up only once the
+/// sign-in is decided, so a token refused for want of a 2FA code can be sent again with it.
 pub async fn apple(
     state: &AppState,
     id_token: &str,
@@ -314,12 +322,22 @@ pub async fn apple(
     client: Client,
     origin: &Origin,
 ) -> ServiceResult<(users::Model, String, bool)> {
-    let (email, _sub) = state
-        .apple
-        .verify(id_token, nonce)
-        .await
-        .map_err(|err| provider_error(err, "apple", "APPLE_CLIENT_IDS (and APPLE_JWKS_URL)"))?;
-    let email: Email = email.parse().map_err(|_| ServiceError::Unauthorized)?;
+    let identity =
+        state.apple.verify(id_token, nonce).await.map_err(|err| provider_error(err, "apple", APPLE_VARIABLES))?;
+    let nonce_claim = match identity.nonce.as_deref() {
+        Some(claim) if state.config.apple_require_nonce => {
+            if !apple_once::nonce_is_live(state, claim).await? {
+                return Err(ServiceError::Unauthorized);
+            }
+            Some(claim)
+        }
+        None if state.config.apple_require_nonce => return Err(ServiceError::Unauthorized),
+        _ => None,
+    };
+    if apple_once::token_was_used(state, id_token).await? {
+        return Err(ServiceError::Unauthorized);
+    }
+    let email: Email = identity.email.parse().map_err(|_| ServiceError::Unauthorized)?;
     let names = || {
         let first_name = match names.first_name {
             Some(name) => name,
@@ -332,14 +350,22 @@ pub async fn apple(
         };
         Ok((first_name, names.last_name))
     };
-    federated_sign_in(state, &email, names, code, client, origin).await
+    let use_up = async {
+        match apple_once::use_up(state, nonce_claim, id_token, identity.exp).await? {
+            true => Ok(()),
+            false => Err(ServiceError::Unauthorized),
+        }
+    };
+    federated_sign_in(state, &email, names, code, client, origin, use_up).await
 }
 
 /// A sign-in with an identity provider's verified address; the flag says whether the
 /// account is new (`names` makes its names, called only then). 2FA is honoured as for
 /// Login (`code`, counted against the account's code attempts). An account that was
 /// registered but never activated is taken over by the address's proven owner:
-/// activated, with the registrant's password and sessions dropped.
+/// activated, with the registrant's password and sessions dropped. `decided` runs once the
+/// sign-in is otherwise decided (the second factor checked), before any session is made: a
+/// provider's single-use values are used up there.
 async fn federated_sign_in(
     state: &AppState,
     email: &Email,
@@ -347,6 +373,7 @@ async fn federated_sign_in(
     code: Option<&str>,
     client: Client,
     origin: &Origin,
+    decided: impl Future<Output = ServiceResult<()>>,
 ) -> ServiceResult<(users::Model, String, bool)> {
     if let Some(user) = user_by_email(state, email).await? {
         let user = if user.is_active { user } else { claim_unactivated(state, user).await? };
@@ -354,10 +381,12 @@ async fn federated_sign_in(
             let check = second_factor_for_sign_in(state, &user, code);
             throttle::guarded(state, Attempt::Code, &user.email, client, code.is_some(), check).await?;
         }
+        decided.await?;
         let token = start_session(state, &user.id, origin).await?;
         return Ok((user, token, false));
     }
     let (first_name, last_name) = names()?;
+    decided.await?;
     let user = new_user_row(state, email, None, first_name, last_name, true);
     let (user, created) = match user.insert(&state.db).await {
         Ok(user) => (user, true),

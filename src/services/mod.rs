@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api_keys;
+pub mod apple_once;
 pub mod billing;
 pub mod events;
 pub mod fair_queue;

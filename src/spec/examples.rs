@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 pub const MESSAGES: &[(&str, &str)] = &[
     ("authRegister", "User registered successfully."),
     ("authGoogle", "User logged in successfully."),
+    ("authAppleNonce", "Nonce created successfully."),
     ("authApple", "User logged in successfully."),
     ("authLogin", "User logged in successfully."),
     ("authPasskeyOptions", "Passkey sign-in options created successfully."),
@@ -52,6 +53,9 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("sandboxMailbox", "Mails fetched successfully."),
     ("sandboxCheckoutPay", "Payment completed; credits added."),
     ("sandboxGoogleIdToken", "ID token minted successfully."),
+    ("sandboxAppleIdToken", "ID token minted successfully."),
+    ("sandboxPasskeyAttestation", "Credential created successfully."),
+    ("sandboxPasskeyAssertion", "Credential created successfully."),
 ];
 
 /// What an HTML page's example shows (the sandbox's checkout and portal pages).

@@ -65,6 +65,7 @@ const WEBHOOK: &[Outcome] =
 pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("authRegister", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, "user_exists")], MAIL, IDEMPOTENCY]),
     ("authGoogle", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
+    ("authAppleNonce", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_CONFIGURED]),
     ("authApple", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
     ("authPasskeyOptions", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_CONFIGURED]),
     ("authPasskey", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_CONFIGURED]),
@@ -176,6 +177,9 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ("sandboxCheckoutPay", &[SERVER, NO_SESSION]),
     ("sandboxPortalPage", &[SERVER, DATABASE, &[(404, "customer_not_found")]]),
     ("sandboxGoogleIdToken", &[SERVER, JSON_BODY]),
+    ("sandboxAppleIdToken", &[SERVER, JSON_BODY]),
+    ("sandboxPasskeyAttestation", &[SERVER, JSON_BODY]),
+    ("sandboxPasskeyAssertion", &[SERVER, JSON_BODY]),
 ];
 
 /// The outcomes of `operation_id`, by status, codes in table order.

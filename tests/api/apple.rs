@@ -1,5 +1,7 @@
 //! Sign in with Apple (CONTRACT §6.5) against a fake Apple key set on 127.0.0.1 (the
-//! fake Google's, which serves whatever keys a test signs with).
+//! fake Google's, which serves whatever keys a test signs with). Every token carries the
+//! SHA-256 of a nonce the server issued, as the server requires by default; the nonce and
+//! replay rules themselves are in `apple_once.rs`.
 
 use std::sync::atomic::Ordering;
 
@@ -12,37 +14,52 @@ use crate::support::{
 };
 
 /// An iOS app's bundle id and a web service id, both accepted audiences.
-const BUNDLE_ID: &str = "co.crazi.clara";
-const SERVICE_ID: &str = "co.crazi.clara.web";
-const NONCE: &str = "0b6f1c1e-raw-nonce-from-the-app";
+pub const BUNDLE_ID: &str = "co.crazi.clara";
+pub const SERVICE_ID: &str = "co.crazi.clara.web";
 
-async fn app_with_apple() -> (TestApp, FakeJwks) {
+pub async fn app_with_apple() -> (TestApp, FakeJwks) {
+    app_with_apple_and(&[]).await
+}
+
+/// An app with Apple configured and these variables on top.
+pub async fn app_with_apple_and(extra: &[(&str, &str)]) -> (TestApp, FakeJwks) {
     let jwks = FakeJwks::start().await;
     let ids = format!("{BUNDLE_ID}, {SERVICE_ID}");
-    let app = TestApp::with_env(&[("APPLE_CLIENT_IDS", &ids), ("APPLE_JWKS_URL", &jwks.url)]).await;
+    let mut vars = vec![("APPLE_CLIENT_IDS", ids.as_str()), ("APPLE_JWKS_URL", jwks.url.as_str())];
+    vars.extend_from_slice(extra);
+    let app = TestApp::with_env(&vars).await;
     (app, jwks)
 }
 
-fn sha256_hex(text: &str) -> String {
+pub fn sha256_hex(text: &str) -> String {
     format!("{:x}", Sha256::digest(text.as_bytes()))
 }
 
+/// A nonce issued by the server, as an app asks for one before it starts Sign in with Apple.
+pub async fn server_nonce(app: &TestApp) -> String {
+    let reply = app.post("/auth/apple/nonce", None, None).await;
+    reply.assert_success(200, "Nonce created successfully.");
+    reply.data()["nonce"].as_str().expect("nonce").to_string()
+}
+
 /// Apple's claims: strings for the booleans, the hashed nonce the app put in its request.
-fn apple_claims(email: &str, aud: &str, exp_offset: i64) -> Value {
+pub fn apple_claims(email: &str, aud: &str, exp_offset: i64, nonce: &str) -> Value {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     json!({
         "iss": "https://appleid.apple.com", "aud": aud, "sub": "001234.0a1b2c3d4e5f.1234",
         "email": email, "email_verified": "true", "is_private_email": "false",
-        "nonce": sha256_hex(NONCE), "nonce_supported": true, "auth_time": now,
+        "nonce": sha256_hex(nonce), "nonce_supported": true, "auth_time": now,
         "iat": now, "exp": now + exp_offset,
     })
 }
 
-fn token(email: &str) -> String {
-    keys()[0].sign(&apple_claims(email, BUNDLE_ID, 600))
+/// A fresh identity token for `email`, over a nonce the server just issued.
+pub async fn token(app: &TestApp, email: &str) -> String {
+    let nonce = server_nonce(app).await;
+    keys()[0].sign(&apple_claims(email, BUNDLE_ID, 600, &nonce))
 }
 
-async fn sign_in(app: &TestApp, body: Value) -> Reply {
+pub async fn sign_in(app: &TestApp, body: Value) -> Reply {
     app.post("/auth/apple", None, Some(body)).await
 }
 
@@ -50,7 +67,10 @@ async fn sign_in(app: &TestApp, body: Value) -> Reply {
 async fn apple_new_address_registers_with_the_body_names_then_logs_in() {
     let (app, _jwks) = app_with_apple().await;
     let relay = "x7kq2m9p4t@privaterelay.appleid.com";
-    let body = json!({"id_token": token(relay), "nonce": NONCE, "first_name": "ada", "last_name": "lovelace"});
+    // The app may send the nonce it was given too: the claim is its SHA-256.
+    let nonce = server_nonce(&app).await;
+    let id_token = keys()[0].sign(&apple_claims(relay, BUNDLE_ID, 600, &nonce));
+    let body = json!({"id_token": id_token, "nonce": nonce, "first_name": "ada", "last_name": "lovelace"});
     let first = sign_in(&app, body).await;
     first.assert_success(201, "User registered successfully.");
     assert_eq!(first.data()["email"], relay);
@@ -62,7 +82,7 @@ async fn apple_new_address_registers_with_the_body_names_then_logs_in() {
     app.get(&format!("/users/{id}"), Some(&bearer)).await.assert_success(200, "User fetched successfully.");
 
     // Later sign-ins: same account; names sent again change nothing.
-    let again = json!({"id_token": token(relay), "nonce": NONCE, "first_name": "Someone", "last_name": "Else"});
+    let again = json!({"id_token": token(&app, relay).await, "first_name": "Someone", "last_name": "Else"});
     let second = sign_in(&app, again).await;
     second.assert_success(201, "User logged in successfully.");
     assert_eq!(second.data()["id"], id.as_str());
@@ -72,49 +92,55 @@ async fn apple_new_address_registers_with_the_body_names_then_logs_in() {
 }
 
 #[tokio::test]
-async fn apple_sign_in_without_names_or_nonce_and_for_a_service_id() {
+async fn apple_sign_in_without_names_or_body_nonce_and_for_a_service_id() {
     let (app, _jwks) = app_with_apple().await;
-    // No names: the address's local part; no nonce in the body: the claim is not checked.
-    let reply = sign_in(&app, json!({"id_token": token("grace@example.com"), "first_name": null})).await;
+    // No names: the address's local part; no nonce in the body: the claim's is enough.
+    let reply = sign_in(&app, json!({"id_token": token(&app, "grace@example.com").await, "first_name": null})).await;
     reply.assert_success(201, "User registered successfully.");
     assert_eq!(reply.data()["first_name"], "Grace");
     assert_eq!(reply.data()["last_name"], Value::Null);
     // The web flow's service id is an audience too; Apple's boolean as a JSON boolean.
-    let mut claims = apple_claims("grace@example.com", SERVICE_ID, 600);
+    let mut claims = apple_claims("grace@example.com", SERVICE_ID, 600, &server_nonce(&app).await);
     claims["email_verified"] = json!(true);
     sign_in(&app, json!({"id_token": keys()[0].sign(&claims)}))
         .await
         .assert_success(201, "User logged in successfully.");
     // A known account logs in.
     let (id, _) = app.active_user("owner@example.com").await;
-    let reply = sign_in(&app, json!({"id_token": token("Owner@Example.com")})).await;
+    let reply = sign_in(&app, json!({"id_token": token(&app, "Owner@Example.com").await})).await;
     reply.assert_success(201, "User logged in successfully.");
     assert_eq!(reply.data()["id"], id.as_str());
     app.login("owner@example.com", PASSWORD, None).await.assert_success(200, "User logged in successfully.");
 }
 
+// With APPLE_REQUIRE_NONCE=false the app's own nonce may still be checked: sent in the
+// body, the claim must be it or its SHA-256.
 #[tokio::test]
-async fn apple_nonce_is_accepted_raw_or_hashed_and_a_mismatch_is_401() {
-    let (app, _jwks) = app_with_apple().await;
+async fn apple_body_nonce_is_accepted_raw_or_hashed_and_a_mismatch_is_401() {
+    let (app, _jwks) = app_with_apple_and(&[("APPLE_REQUIRE_NONCE", "false")]).await;
+    let own = |n: &str| format!("app-nonce-{n}");
     // The claim is SHA-256(nonce) (the usual iOS flow).
-    sign_in(&app, json!({"id_token": token("a@example.com"), "nonce": NONCE}))
+    let hashed = keys()[0].sign(&apple_claims("a@example.com", BUNDLE_ID, 600, &own("1")));
+    sign_in(&app, json!({"id_token": hashed, "nonce": own("1")}))
         .await
         .assert_success(201, "User registered successfully.");
     // The claim is the nonce itself.
-    let mut raw = apple_claims("a@example.com", BUNDLE_ID, 600);
-    raw["nonce"] = json!(NONCE);
-    sign_in(&app, json!({"id_token": keys()[0].sign(&raw), "nonce": NONCE}))
+    let mut raw = apple_claims("a@example.com", BUNDLE_ID, 600, "");
+    raw["nonce"] = json!(own("2"));
+    sign_in(&app, json!({"id_token": keys()[0].sign(&raw), "nonce": own("2")}))
         .await
         .assert_success(201, "User logged in successfully.");
     let before = app.snapshot().await;
-    let mut missing = apple_claims("a@example.com", BUNDLE_ID, 600);
+    let mut missing = apple_claims("a@example.com", BUNDLE_ID, 600, "");
     missing.as_object_mut().unwrap().remove("nonce");
+    let mut raw3 = raw.clone();
+    raw3["nonce"] = json!(own("3"));
     for (id_token, nonce) in [
-        (token("a@example.com"), "another-nonce".to_string()),
+        (keys()[0].sign(&apple_claims("a@example.com", BUNDLE_ID, 600, &own("4"))), "another-nonce".to_string()),
         // The hash sent as the nonce: its hash is not the claim.
-        (token("a@example.com"), sha256_hex(NONCE) + "0"),
-        (keys()[0].sign(&raw), sha256_hex(NONCE)),
-        (keys()[0].sign(&missing), NONCE.to_string()),
+        (keys()[0].sign(&apple_claims("a@example.com", BUNDLE_ID, 600, &own("5"))), sha256_hex(&own("5")) + "0"),
+        (keys()[0].sign(&raw3), sha256_hex(&own("3"))),
+        (keys()[0].sign(&missing), own("6")),
     ] {
         sign_in(&app, json!({"id_token": id_token, "nonce": nonce})).await.assert_error(
             401,
@@ -128,43 +154,55 @@ async fn apple_nonce_is_accepted_raw_or_hashed_and_a_mismatch_is_401() {
 #[tokio::test]
 async fn apple_bad_tokens_are_refused_and_change_nothing() {
     let (app, _jwks) = app_with_apple().await;
-    let good = apple_claims("grace@example.com", BUNDLE_ID, 600);
-    let with = |key: &str, value: Value| {
-        let mut claims = good.clone();
-        claims[key] = value;
-        keys()[0].sign(&claims)
+    // Each token carries a live nonce: what is wrong with it is only what its case says.
+    let mut cases = Vec::new();
+    let mut add = async |what: &'static str, change: &dyn Fn(&mut Value) -> Option<String>| {
+        let mut claims = apple_claims("grace@example.com", BUNDLE_ID, 600, &server_nonce(&app).await);
+        let id_token = change(&mut claims).unwrap_or_else(|| keys()[0].sign(&claims));
+        cases.push((what, id_token));
     };
-    let mut no_email = good.clone();
-    no_email.as_object_mut().unwrap().remove("email");
-    let mut no_verified = good.clone();
-    no_verified.as_object_mut().unwrap().remove("email_verified");
-    let valid = keys()[0].sign(&good);
-    let (head, rest) = valid.split_once('.').unwrap();
-    let (payload, _) = rest.split_once('.').unwrap();
-    let bad_signature = format!("{head}.{payload}.{}", "A".repeat(342));
+    let set = |key: &'static str, value: Value| {
+        move |claims: &mut Value| -> Option<String> {
+            claims[key] = value.clone();
+            None
+        }
+    };
+    let remove = |key: &'static str| {
+        move |claims: &mut Value| -> Option<String> {
+            claims.as_object_mut().unwrap().remove(key);
+            None
+        }
+    };
+    add("wrong aud", &set("aud", json!("com.example.other-app"))).await;
+    add("Google's aud", &set("aud", json!("clara-test.apps.googleusercontent.com"))).await;
+    add("wrong iss", &set("iss", json!("https://accounts.google.com"))).await;
+    add("lookalike iss", &set("iss", json!("https://appleid.apple.com.evil.example"))).await;
+    add("expired", &|claims: &mut Value| {
+        let exp = claims["exp"].as_i64().unwrap();
+        claims["exp"] = json!(exp - 1200);
+        None
+    })
+    .await;
+    add("email_verified \"false\"", &set("email_verified", json!("false"))).await;
+    add("email_verified false", &set("email_verified", json!(false))).await;
+    add("no email_verified", &remove("email_verified")).await;
+    add("no email", &remove("email")).await;
+    add("not an address", &set("email", json!("not an address"))).await;
+    add("bad signature", &|claims: &mut Value| {
+        let valid = keys()[0].sign(claims);
+        let (head, rest) = valid.split_once('.').unwrap();
+        let (payload, _) = rest.split_once('.').unwrap();
+        Some(format!("{head}.{payload}.{}", "A".repeat(342)))
+    })
+    .await;
     // Signed with a key of the right id that is not Apple's.
-    let hs256 = jsonwebtoken::encode(
-        &jsonwebtoken::Header { kid: Some(keys()[0].kid.clone()), ..Default::default() },
-        &good,
-        &jsonwebtoken::EncodingKey::from_secret(b"guess"),
-    )
-    .unwrap();
-    let cases = [
-        ("wrong aud", with("aud", json!("com.example.other-app"))),
-        ("Google's aud", with("aud", json!("clara-test.apps.googleusercontent.com"))),
-        ("wrong iss", with("iss", json!("https://accounts.google.com"))),
-        ("lookalike iss", with("iss", json!("https://appleid.apple.com.evil.example"))),
-        ("expired", keys()[0].sign(&apple_claims("grace@example.com", BUNDLE_ID, -600))),
-        ("email_verified \"false\"", with("email_verified", json!("false"))),
-        ("email_verified false", with("email_verified", json!(false))),
-        ("no email_verified", keys()[0].sign(&no_verified)),
-        ("no email", keys()[0].sign(&no_email)),
-        ("not an address", with("email", json!("not an address"))),
-        ("bad signature", bad_signature),
-        ("HS256", hs256),
-        ("not a JWT", "not.a.jwt".to_string()),
-        ("empty", String::new()),
-    ];
+    add("HS256", &|claims: &mut Value| {
+        let header = jsonwebtoken::Header { kid: Some(keys()[0].kid.clone()), ..Default::default() };
+        Some(jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_secret(b"guess")).unwrap())
+    })
+    .await;
+    add("not a JWT", &|_: &mut Value| Some("not.a.jwt".to_string())).await;
+    add("empty", &|_: &mut Value| Some(String::new())).await;
     for (what, id_token) in cases {
         let reply = sign_in(&app, json!({"id_token": id_token})).await;
         assert_eq!((reply.status, reply.body["code"].as_str()), (401, Some("unauthorized")), "{what}: {}", reply.body);
@@ -175,16 +213,17 @@ async fn apple_bad_tokens_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn apple_unknown_key_id_makes_the_server_refetch() {
     let (app, jwks) = app_with_apple().await;
-    sign_in(&app, json!({"id_token": token("a@example.com")}))
+    sign_in(&app, json!({"id_token": token(&app, "a@example.com").await}))
         .await
         .assert_success(201, "User registered successfully.");
     assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1);
-    sign_in(&app, json!({"id_token": token("a@example.com")}))
+    sign_in(&app, json!({"id_token": token(&app, "a@example.com").await}))
         .await
         .assert_success(201, "User logged in successfully.");
     assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1, "the cached key set is used");
     // A key Apple does not (yet) publish: refused.
-    let rotated = keys()[1].sign(&apple_claims("b@example.com", BUNDLE_ID, 600));
+    let nonce = server_nonce(&app).await;
+    let rotated = keys()[1].sign(&apple_claims("b@example.com", BUNDLE_ID, 600, &nonce));
     sign_in(&app, json!({"id_token": rotated.clone()})).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
     // Apple rotates it in; after the refetch cooldown the unknown kid is fetched and accepted.
     jwks.rotate();
@@ -196,27 +235,23 @@ async fn apple_unknown_key_id_makes_the_server_refetch() {
 #[tokio::test]
 async fn without_client_ids_apple_sign_in_is_503() {
     let app = TestApp::new().await;
+    let not_configured =
+        "This feature is not configured on the server. Set APPLE_CLIENT_IDS (and APPLE_JWKS_URL) to enable it.";
     let reply = sign_in(&app, json!({"id_token": "anything"})).await;
-    reply.assert_error(
-        503,
-        "not_configured",
-        "This feature is not configured on the server. Set APPLE_CLIENT_IDS (and APPLE_JWKS_URL) to enable it.",
-    );
+    reply.assert_error(503, "not_configured", not_configured);
+    app.post("/auth/apple/nonce", None, None).await.assert_error(503, "not_configured", not_configured);
     // Google's configuration does not turn Apple on; a blank list is no list.
     let app =
         TestApp::with_env(&[("GOOGLE_CLIENT_ID", "x.apps.googleusercontent.com"), ("APPLE_CLIENT_IDS", " , ")]).await;
-    sign_in(&app, json!({"id_token": token("a@example.com")})).await.assert_error(
-        503,
-        "not_configured",
-        "This feature is not configured on the server. Set APPLE_CLIENT_IDS (and APPLE_JWKS_URL) to enable it.",
-    );
+    let id_token = keys()[0].sign(&apple_claims("a@example.com", BUNDLE_ID, 600, "n"));
+    sign_in(&app, json!({"id_token": id_token})).await.assert_error(503, "not_configured", not_configured);
 }
 
 #[tokio::test]
 async fn apple_bad_bodies_are_400_and_change_nothing() {
     let (app, _jwks) = app_with_apple().await;
     app.post("/auth/apple", None, None).await.assert_error(400, "empty_body", MSG_EMPTY);
-    let good = token("grace@example.com");
+    let good = token(&app, "grace@example.com").await;
     let long = "a".repeat(51);
     for body in [
         json!({}),
@@ -237,25 +272,22 @@ async fn apple_bad_bodies_are_400_and_change_nothing() {
 
 #[tokio::test]
 async fn apple_public_key_is_optional_but_a_wrong_one_is_refused() {
-    let jwks = FakeJwks::start().await;
-    let app = TestApp::with_env(&[
-        ("APPLE_CLIENT_IDS", BUNDLE_ID),
-        ("APPLE_JWKS_URL", &jwks.url),
-        ("PUBLIC_API_KEYS", "pk_app"),
-    ])
-    .await;
-    let body = json!({"id_token": token("a@example.com")});
+    let (app, _jwks) = app_with_apple_and(&[("PUBLIC_API_KEYS", "pk_app")]).await;
+    app.post("/auth/apple/nonce", Some("pk_wrong"), None).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
+    app.post("/auth/apple/nonce", Some("pk_app"), None).await.assert_success(200, "Nonce created successfully.");
+    let body = json!({"id_token": token(&app, "a@example.com").await});
     app.post("/auth/apple", Some("pk_wrong"), Some(body.clone())).await.assert_error(
         401,
         "unauthorized",
         MSG_UNAUTHORIZED,
     );
-    app.post("/auth/apple", Some("pk_app"), Some(body.clone()))
-        .await
-        .assert_success(201, "User registered successfully.");
+    app.post("/auth/apple", Some("pk_app"), Some(body)).await.assert_success(201, "User registered successfully.");
+    let body = json!({"id_token": token(&app, "a@example.com").await});
     app.post("/auth/apple", None, Some(body)).await.assert_success(201, "User logged in successfully.");
 }
 
+// A refused second factor does not use the token up: the app asks for the code and sends
+// the same token again.
 #[tokio::test]
 async fn apple_sign_in_honours_two_factor_like_login() {
     let (app, _jwks) = app_with_apple().await;
@@ -268,7 +300,7 @@ async fn apple_sign_in_honours_two_factor_like_login() {
     app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code})))
         .await
         .assert_success(200, "User 2FA enabled successfully.");
-    let id_token = token("grace@example.com");
+    let id_token = token(&app, "grace@example.com").await;
     let sessions = app.count(entity::sessions::Entity).await;
 
     let blocked = sign_in(&app, json!({"id_token": id_token})).await;
@@ -295,7 +327,8 @@ async fn apple_sign_in_honours_two_factor_like_login() {
 async fn apple_sign_in_takes_over_a_never_activated_registration() {
     let (app, _jwks) = app_with_apple().await;
     let (id, registrant_session) = app.register("victim@example.com").await;
-    let reply = sign_in(&app, json!({"id_token": token("victim@example.com"), "first_name": "Victim"})).await;
+    let body = json!({"id_token": token(&app, "victim@example.com").await, "first_name": "Victim"});
+    let reply = sign_in(&app, body).await;
     reply.assert_success(201, "User logged in successfully.");
     assert_eq!(reply.data()["id"], id.as_str());
     assert_eq!(reply.data()["is_active"], true);

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// Registers and activates through the mailbox, then logs in; returns (user id, bearer header).
-async fn sandbox_user(app: &TestApp, email: &str) -> (String, String) {
+pub(crate) async fn sandbox_user(app: &TestApp, email: &str) -> (String, String) {
     let (id, _) = app.register(email).await;
     let mails = app.get(&format!("/sandbox/mailbox/{email}"), None).await;
     mails.assert_success(200, "Mails fetched successfully.");
@@ -237,6 +237,10 @@ async fn without_sandbox_the_routes_do_not_exist() {
         (Method::GET, "/api/v1/sandbox/portal/cus_1"),
         (Method::POST, "/api/v1/sandbox/google/id_token"),
         (Method::GET, "/api/v1/sandbox/google/certs"),
+        (Method::POST, "/api/v1/sandbox/apple/id_token"),
+        (Method::GET, "/api/v1/sandbox/apple/auth/keys"),
+        (Method::POST, "/api/v1/sandbox/passkey/attestation"),
+        (Method::POST, "/api/v1/sandbox/passkey/assertion"),
         (Method::POST, "/api/v1/sandbox/stripe/v1/customers"),
         (Method::POST, "/api/v1/sandbox/model/v1/chat/completions"),
         (Method::GET, "/api/v1/sandbox/app"),
