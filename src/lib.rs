@@ -221,6 +221,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         auth_cache,
         metrics,
         task_queue: Default::default(),
+        task_events: Default::default(),
         health: Default::default(),
         sandbox,
         clock,

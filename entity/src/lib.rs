@@ -9,6 +9,7 @@ pub mod recovery_codes;
 pub mod security_events;
 pub mod sessions;
 pub mod settings;
+pub mod task_events;
 pub mod tasks;
 pub mod transactions;
 pub mod users;

@@ -18,6 +18,7 @@ mod m20261126_000013_task_steps_and_usage;
 mod m20261126_000014_session_details;
 mod m20261126_000015_passkeys;
 mod m20261203_000016_task_trace_context;
+mod m20261205_000017_create_task_events;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000014_session_details::Migration),
             Box::new(m20261126_000015_passkeys::Migration),
             Box::new(m20261203_000016_task_trace_context::Migration),
+            Box::new(m20261205_000017_create_task_events::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod security;
 pub mod sessions;
 pub mod stripe;
+pub mod task_events;
 pub mod tasks;
 pub mod transactions;
 pub mod users;
@@ -77,6 +78,7 @@ pub type Apis = (
     api_keys::ApiKeysApi,
     transactions::TransactionsApi,
     tasks::TasksApi,
+    task_events::TaskEventsApi,
     agent::AgentApi,
     stripe::StripeApi,
     misc::MiscApi,
@@ -94,6 +96,7 @@ fn apis(state: &AppState) -> Apis {
         api_keys::ApiKeysApi { state: state.clone() },
         transactions::TransactionsApi { state: state.clone() },
         tasks::TasksApi { state: state.clone() },
+        task_events::TaskEventsApi { state: state.clone() },
         agent::AgentApi { state: state.clone() },
         stripe::StripeApi { state: state.clone() },
         misc::MiscApi { state: state.clone() },

@@ -16,6 +16,7 @@ pub mod sealed;
 pub mod sessions;
 pub mod settings;
 pub mod steps;
+pub mod task_events;
 pub mod tasks;
 pub mod throttle;
 pub mod tokens;

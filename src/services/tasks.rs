@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Resource, ServiceError, ServiceResult,
     ledger::{self, Movement},
+    task_events,
     uploads::UploadDir,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -216,9 +217,13 @@ pub async fn claim_next(state: &AppState) -> ServiceResult<Option<tasks::Model>>
             Some(previous) => update.filter(tasks::Column::ClaimId.eq(previous.as_str())),
             None => update.filter(tasks::Column::ClaimId.is_null()),
         };
-        if update.exec(&state.db).await?.rows_affected != 1 {
+        let txn = state.db.begin().await?;
+        if update.exec(&txn).await?.rows_affected != 1 {
             continue; // another worker won this one
         }
+        task_events::status(&txn, now, &candidate.id, RUNNING).await?;
+        txn.commit().await?;
+        state.task_events.wake(&candidate.id);
         let task = tasks::Entity::find_by_id(candidate.seq)
             .one(&state.db)
             .await?
@@ -246,15 +251,22 @@ fn held_by(task: &tasks::Model) -> Condition {
 
 /// Stores the result. False when the claim was lost (another worker took the task over).
 pub async fn complete(state: &AppState, task: &tasks::Model, result: &serde_json::Value) -> ServiceResult<bool> {
+    let txn = state.db.begin().await?;
     let now = state.clock.now_micros();
     let updated = tasks::Entity::update_many()
         .col_expr(tasks::Column::Status, Expr::value(COMPLETED))
         .col_expr(tasks::Column::Result, Expr::value(result.to_string()))
         .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
         .filter(held_by(task))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
-    Ok(updated.rows_affected == 1)
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    task_events::status(&txn, now, &task.id, COMPLETED).await?;
+    txn.commit().await?;
+    state.task_events.wake(&task.id);
+    Ok(true)
 }
 
 /// Marks the task FAILED and refunds its cost, in one transaction. The status change is
@@ -281,7 +293,9 @@ pub async fn fail(state: &AppState, task: &tasks::Model, error: &str) -> Service
         expected_balance: None,
     };
     ledger::move_credits(&txn, &state.clock, movement).await?;
+    task_events::status(&txn, now, &task.id, FAILED).await?;
     txn.commit().await?;
+    state.task_events.wake(&task.id);
     state.auth_cache.forget(&task.user_id).await;
     Ok(true)
 }
@@ -297,15 +311,23 @@ pub async fn pending_count(state: &AppState) -> ServiceResult<u64> {
 
 /// Hands a claimed task back to PENDING (shutdown could not wait for it).
 pub async fn release(state: &AppState, task: &tasks::Model) -> ServiceResult<bool> {
+    let txn = state.db.begin().await?;
+    let now = state.clock.now_micros();
     let updated = tasks::Entity::update_many()
         .col_expr(tasks::Column::Status, Expr::value(PENDING))
         .col_expr(tasks::Column::ClaimId, Expr::value(Option::<String>::None))
         .col_expr(tasks::Column::ClaimedAt, Expr::value(Option::<i64>::None))
-        .col_expr(tasks::Column::UpdatedAt, Expr::value(state.clock.now_micros()))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
         .filter(held_by(task))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
-    Ok(updated.rows_affected == 1)
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    task_events::status(&txn, now, &task.id, PENDING).await?;
+    txn.commit().await?;
+    state.task_events.wake(&task.id);
+    Ok(true)
 }
 
 /// Tasks per status and the age in seconds of the oldest PENDING one, for `/metrics`.

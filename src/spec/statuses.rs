@@ -118,6 +118,7 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ),
     ("tasksList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
     ("tasksGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, "task_not_found")]]),
+    ("tasksEvents", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, "task_not_found")]]),
     ("agentSupportedAttachments", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
     (
         "agentAnalysis",

@@ -42,6 +42,7 @@ mod signing_secret;
 mod slow_clients;
 mod spec_shape;
 mod startup;
+mod task_events;
 mod transactions;
 mod two_factor;
 mod uploads;

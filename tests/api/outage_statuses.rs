@@ -55,6 +55,7 @@ async fn every_database_operation_is_503_when_the_database_is_gone() {
         (Method::GET, format!("{user}/transactions/transaction_0"), Some(&api_key), None),
         (Method::GET, format!("{user}/tasks"), Some(&api_key), None),
         (Method::GET, format!("{user}/tasks/task_0"), Some(&api_key), None),
+        (Method::GET, format!("{user}/tasks/task_0/events"), Some(&api_key), None),
         (Method::GET, format!("{user}/agent/supported_attachments"), Some(&api_key), None),
         (Method::GET, "/stripe/rate".into(), Some(&api_key), None),
         (Method::POST, "/stripe/portal".into(), Some(&api_key), None),
