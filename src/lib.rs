@@ -311,6 +311,7 @@ where
         );
     }
     let workers = services::worker::Workers::start(&state);
+    let deliverer = services::webhooks::delivery::Deliverer::start(&state);
     let sweeper = tokio::spawn(services::uploads::sweep_forever(state.clone()));
     let purger = tokio::spawn(services::idempotency::purge_forever(state.clone()));
     let limits = server::ConnectionLimits {
@@ -322,6 +323,7 @@ where
     let served = server::run(acceptor, app(state), shutdown, limits).await;
     tracing::info!("stopped accepting requests; stopping the analysis workers");
     workers.shutdown(grace).await;
+    deliverer.shutdown().await;
     sweeper.abort();
     purger.abort();
     served

@@ -13,3 +13,5 @@ pub mod task_events;
 pub mod tasks;
 pub mod transactions;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;

@@ -19,6 +19,7 @@ mod m20261126_000014_session_details;
 mod m20261126_000015_passkeys;
 mod m20261203_000016_task_trace_context;
 mod m20261205_000017_create_task_events;
+mod m20261205_000018_create_webhooks;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000015_passkeys::Migration),
             Box::new(m20261203_000016_task_trace_context::Migration),
             Box::new(m20261205_000017_create_task_events::Migration),
+            Box::new(m20261205_000018_create_webhooks::Migration),
         ]
     }
 }

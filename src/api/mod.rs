@@ -22,6 +22,7 @@ pub mod task_events;
 pub mod tasks;
 pub mod transactions;
 pub mod users;
+pub mod webhooks;
 
 use entity::users as user_rows;
 use poem_openapi::{OpenApiService, Tags};
@@ -47,6 +48,8 @@ pub enum ApiTags {
     Stripe,
     /// Health and version.
     Misc,
+    /// Webhook endpoints: the caller's back end hears about analyses and credits.
+    Webhook,
     /// Operators, with the admin key.
     Admin,
     /// SANDBOX MODE ONLY: the built-in doubles of the outside services (mailbox, payments,
@@ -55,7 +58,7 @@ pub enum ApiTags {
 }
 
 /// The order of the Clara docs, which the spec's `tags` follow.
-pub const TAG_ORDER: [ApiTags; 10] = [
+pub const TAG_ORDER: [ApiTags; 11] = [
     ApiTags::Auth,
     ApiTags::User,
     ApiTags::ApiKey,
@@ -64,6 +67,7 @@ pub const TAG_ORDER: [ApiTags; 10] = [
     ApiTags::Agent,
     ApiTags::Stripe,
     ApiTags::Misc,
+    ApiTags::Webhook,
     ApiTags::Admin,
     ApiTags::Sandbox,
 ];
@@ -83,6 +87,7 @@ pub type Apis = (
     stripe::StripeApi,
     misc::MiscApi,
     admin::AdminApi,
+    webhooks::WebhooksApi,
 );
 
 fn apis(state: &AppState) -> Apis {
@@ -101,6 +106,7 @@ fn apis(state: &AppState) -> Apis {
         stripe::StripeApi { state: state.clone() },
         misc::MiscApi { state: state.clone() },
         admin::AdminApi { state: state.clone() },
+        webhooks::WebhooksApi { state: state.clone() },
     )
 }
 

@@ -264,6 +264,7 @@ pub async fn complete(state: &AppState, task: &tasks::Model, result: &serde_json
         return Ok(false);
     }
     task_events::status(&txn, now, &task.id, COMPLETED).await?;
+    super::webhooks::outbox::task_finished(&txn, now, &task.user_id, &task.id, super::webhooks::TASK_COMPLETED).await?;
     txn.commit().await?;
     state.task_events.wake(&task.id);
     Ok(true)
@@ -294,6 +295,7 @@ pub async fn fail(state: &AppState, task: &tasks::Model, error: &str) -> Service
     };
     ledger::move_credits(&txn, &state.clock, movement).await?;
     task_events::status(&txn, now, &task.id, FAILED).await?;
+    super::webhooks::outbox::task_finished(&txn, now, &task.user_id, &task.id, super::webhooks::TASK_FAILED).await?;
     txn.commit().await?;
     state.task_events.wake(&task.id);
     state.auth_cache.forget(&task.user_id).await;

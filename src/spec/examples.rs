@@ -30,6 +30,11 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("transactionsGet", "Transaction fetched successfully."),
     ("tasksList", "Tasks fetched successfully."),
     ("tasksGet", "Task fetched successfully."),
+    ("webhooksCreate", "Webhook endpoint created successfully."),
+    ("webhooksList", "Webhook endpoints fetched successfully."),
+    ("webhooksRotate", "Webhook secret rotated successfully."),
+    ("webhooksDeliveries", "Webhook deliveries fetched successfully."),
+    ("webhooksRetry", "Webhook delivery queued successfully."),
     ("agentSupportedAttachments", "Supported attachments fetched successfully."),
     ("agentAnalysis", "Task created successfully."),
     (

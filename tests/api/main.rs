@@ -48,3 +48,4 @@ mod two_factor;
 mod uploads;
 mod users;
 mod webhook;
+mod webhooks_out;
