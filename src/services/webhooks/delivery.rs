@@ -55,9 +55,12 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     let mut in_flight = tokio::task::JoinSet::new();
     while !*stopped.borrow() {
         let free = slots.available_permits();
+        // A full batch means more may be due: look again as soon as a slot frees.
+        let mut more = false;
         if free > 0 {
             match claim_due(&state, free).await {
                 Ok(claimed) => {
+                    more = claimed.len() == free;
                     for (delivery, claim_id) in claimed {
                         let Ok(permit) = slots.clone().acquire_owned().await else { break };
                         let state = state.clone();
@@ -71,6 +74,12 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
             }
         }
         while in_flight.try_join_next().is_some() {}
+        if more {
+            if let Ok(permit) = slots.acquire().await {
+                drop(permit);
+            }
+            continue;
+        }
         match queue_depth(&state).await {
             Ok(depth) => state.metrics.webhook_queue.set(depth as i64),
             Err(err) => tracing::debug!(%err, "webhooks: counting the queue failed"),
