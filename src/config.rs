@@ -208,6 +208,10 @@ pub struct Config {
     pub fetch_allow_private_networks: bool,
     /// Bytes of a fetched body read at most; the rest is cut.
     pub fetch_max_bytes: usize,
+    /// Outgoing webhooks may target http URLs and private addresses (tests only).
+    pub webhook_allow_private_networks: bool,
+    /// Seconds to wait before each retry of a webhook delivery, in order.
+    pub webhook_retry_schedule: Vec<u64>,
     /// Longest one fetch may take, redirects and reading included.
     pub fetch_timeout: Duration,
 }
@@ -604,6 +608,25 @@ impl Config {
                     return Err(invalid("FETCH_ALLOW_PRIVATE_NETWORKS", format!("`{other}` is not true or false")));
                 }
             };
+        let webhook_allow_private_networks =
+            match get("WEBHOOK_ALLOW_PRIVATE_NETWORKS").map(str::to_ascii_lowercase).as_deref() {
+                None | Some("false" | "0" | "no" | "off") => false,
+                Some("true" | "1" | "yes" | "on") => true,
+                Some(other) => {
+                    return Err(invalid("WEBHOOK_ALLOW_PRIVATE_NETWORKS", format!("`{other}` is not true or false")));
+                }
+            };
+        let webhook_retry_schedule = match get("WEBHOOK_RETRY_SCHEDULE") {
+            None => crate::services::webhooks::DEFAULT_RETRY_SCHEDULE.to_vec(),
+            Some(text) => text
+                .split(',')
+                .map(|part| part.trim().parse::<u64>().ok().filter(|secs| (1..=7 * 86_400).contains(secs)))
+                .collect::<Option<Vec<u64>>>()
+                .filter(|delays| delays.len() <= 20)
+                .ok_or_else(|| {
+                    invalid("WEBHOOK_RETRY_SCHEDULE", "must be up to 20 comma-separated seconds, each 1 to 604800")
+                })?,
+        };
         let fetch_max_bytes = parse_number::<usize>(get("FETCH_MAX_BYTES"), "FETCH_MAX_BYTES", 2 << 20)?;
         if !(1024..=64 << 20).contains(&fetch_max_bytes) {
             return Err(invalid("FETCH_MAX_BYTES", "must be between 1024 and 67108864"));
@@ -679,6 +702,8 @@ impl Config {
             fetch_allow_private_networks,
             fetch_max_bytes,
             fetch_timeout: Duration::from_secs(fetch_secs),
+            webhook_allow_private_networks,
+            webhook_retry_schedule,
         })
     }
 }

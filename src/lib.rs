@@ -222,6 +222,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         auth_cache,
         metrics,
         task_queue: Default::default(),
+        task_events: Default::default(),
         health: Default::default(),
         sandbox,
         clock,
@@ -314,6 +315,7 @@ where
         );
     }
     let workers = services::worker::Workers::start(&state);
+    let deliverer = services::webhooks::delivery::Deliverer::start(&state);
     let sweeper = tokio::spawn(services::uploads::sweep_forever(state.clone()));
     let purger = tokio::spawn(services::idempotency::purge_forever(state.clone()));
     let limits = server::ConnectionLimits {
@@ -335,6 +337,7 @@ where
     let served = server::run(acceptor, app(state), shutdown, limits, admission).await;
     tracing::info!("stopped accepting requests; stopping the analysis workers");
     workers.shutdown(grace).await;
+    deliverer.shutdown().await;
     sweeper.abort();
     purger.abort();
     served

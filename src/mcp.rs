@@ -72,8 +72,9 @@ pub struct WaitArgs {
     pub timeout_secs: Option<u64>,
 }
 
-/// How often `wait_for_task` looks at the task.
-const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+/// Longest `wait_for_task` trusts the task's event wake-up without reading the row again
+/// (a wake-up lost to a database hiccup costs this much at most).
+const WAIT_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The longest a `wait_for_task` call holds its request.
 pub const MAX_WAIT_SECS: u64 = 60;
@@ -231,13 +232,22 @@ impl ClaraMcp {
             let user = self.active_user(&parts).await?;
             let wait = std::time::Duration::from_secs(args.timeout_secs.unwrap_or(30).clamp(1, MAX_WAIT_SECS));
             let deadline = tokio::time::Instant::now() + wait;
+            // Woken by the task's events (written by whichever instance runs it), not polled.
+            let subscription = self.state.task_events.subscribe(&self.state.db, &args.task_id);
             loop {
+                let woken = subscription.notify.notified();
+                tokio::pin!(woken);
+                woken.as_mut().enable();
                 let row = tasks::find(&self.state.db, &user.id, &args.task_id).await?;
                 let finished = row.status == tasks::COMPLETED || row.status == tasks::FAILED;
                 if finished || tokio::time::Instant::now() >= deadline {
                     return Ok::<_, ApiError>(models::Task::from(&row).to_json().unwrap_or_default());
                 }
-                tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + WAIT_POLL)).await;
+                let recheck = deadline.min(tokio::time::Instant::now() + WAIT_RECHECK);
+                tokio::select! {
+                    _ = woken => {}
+                    _ = tokio::time::sleep_until(recheck) => {}
+                }
             }
         };
         run.await.map_or_else(tool_error, ok)

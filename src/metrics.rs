@@ -19,6 +19,10 @@ pub struct Metrics {
     pub connections_open: prometheus::IntGauge,
     tasks: IntGaugeVec,
     queue_age: prometheus::IntGauge,
+    /// Webhook delivery attempts by outcome (delivered, retried, failed).
+    pub webhook_deliveries: IntCounterVec,
+    /// Webhook deliveries waiting (pending), as this process last counted.
+    pub webhook_queue: prometheus::IntGauge,
 }
 
 impl Default for Metrics {
@@ -78,6 +82,13 @@ impl Metrics {
         let queue_age =
             prometheus::IntGauge::new("task_queue_age_seconds", "Age of the oldest PENDING task (0 when none).")
                 .expect("valid metric");
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new("webhook_deliveries_total", "Outgoing webhook attempts by outcome (delivered, retried, failed)."),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let webhook_queue = prometheus::IntGauge::new("webhook_queue_depth", "Outgoing webhook deliveries pending.")
+            .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -90,6 +101,8 @@ impl Metrics {
             Box::new(connections_open.clone()),
             Box::new(tasks.clone()),
             Box::new(queue_age.clone()),
+            Box::new(webhook_deliveries.clone()),
+            Box::new(webhook_queue.clone()),
         ] {
             registry.register(collector).expect("metrics register once");
         }
@@ -106,6 +119,8 @@ impl Metrics {
             connections_open,
             tasks,
             queue_age,
+            webhook_deliveries,
+            webhook_queue,
         }
     }
 

@@ -65,6 +65,8 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     /// Wakes an idle worker of this process when a task is queued.
     pub task_queue: Arc<tokio::sync::Notify>,
+    /// Wakes this process's task event streams when their task gets events.
+    pub task_events: Arc<crate::services::task_events::Hub>,
     /// The health routes' shared, briefly cached checks.
     pub health: crate::health::HealthChecks,
     /// Sandbox mode's doubles; None on a real server.

@@ -20,6 +20,8 @@ mod m20261126_000015_passkeys;
 mod m20261203_000016_task_trace_context;
 mod m20261205_000017_passkey_challenge_session;
 mod m20261205_000018_apple_single_use;
+mod m20261205_000019_create_task_events;
+mod m20261205_000020_create_webhooks;
 
 pub struct Migrator;
 
@@ -45,6 +47,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_task_trace_context::Migration),
             Box::new(m20261205_000017_passkey_challenge_session::Migration),
             Box::new(m20261205_000018_apple_single_use::Migration),
+            Box::new(m20261205_000019_create_task_events::Migration),
+            Box::new(m20261205_000020_create_webhooks::Migration),
         ]
     }
 }

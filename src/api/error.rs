@@ -59,7 +59,8 @@ pub struct ErrorBody {
     /// `rate_limited`, `internal_error`,
     /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`,
     /// `timed_out`, `idempotency_key_in_use`, `idempotency_key_reused`, `passkey_rejected`,
-    /// `passkey_not_found`, `last_sign_in_method`, `redis_unavailable`, `migrations_pending`.
+    /// `passkey_not_found`, `last_sign_in_method`, `redis_unavailable`, `migrations_pending`,
+    /// `webhook_not_found`, `delivery_not_found`, `webhook_limit_reached`, `invalid_webhook_url`.
     pub code: String,
 }
 
@@ -248,6 +249,8 @@ impl From<ServiceError> for ApiError {
                     Resource::Customer => "customer_not_found",
                     Resource::Session => "session_not_found",
                     Resource::Passkey => "passkey_not_found",
+                    Resource::Webhook => "webhook_not_found",
+                    Resource::WebhookDelivery => "delivery_not_found",
                 },
                 format!("{} with the given identifier does not exist.", resource.name()),
                 None,
@@ -283,6 +286,16 @@ impl From<ServiceError> for ApiError {
             ServiceError::InsufficientCredits => Self::Forbidden(body(
                 "insufficient_credits",
                 "You do not have enough credits to perform this action.",
+                None,
+            )),
+            ServiceError::WebhookLimit => Self::Conflict(body(
+                "webhook_limit_reached",
+                "A user can have at most 10 webhook endpoints; delete one first.",
+                None,
+            )),
+            ServiceError::WebhookUrl(reason) => Self::BadRequest(body(
+                "invalid_webhook_url",
+                format!("The webhook URL is not allowed: {reason}."),
                 None,
             )),
             ServiceError::NoRate => {

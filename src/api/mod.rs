@@ -21,9 +21,11 @@ pub mod sandbox_auth;
 pub mod security;
 pub mod sessions;
 pub mod stripe;
+pub mod task_events;
 pub mod tasks;
 pub mod transactions;
 pub mod users;
+pub mod webhooks;
 
 use entity::users as user_rows;
 use poem_openapi::{OpenApiService, Tags};
@@ -49,6 +51,8 @@ pub enum ApiTags {
     Stripe,
     /// Health and version.
     Misc,
+    /// Webhook endpoints: the caller's back end hears about analyses and credits.
+    Webhook,
     /// Operators, with the admin key.
     Admin,
     /// SANDBOX MODE ONLY: the built-in doubles of the outside services (mailbox, payments,
@@ -57,7 +61,7 @@ pub enum ApiTags {
 }
 
 /// The order of the Clara docs, which the spec's `tags` follow.
-pub const TAG_ORDER: [ApiTags; 10] = [
+pub const TAG_ORDER: [ApiTags; 11] = [
     ApiTags::Auth,
     ApiTags::User,
     ApiTags::ApiKey,
@@ -66,6 +70,7 @@ pub const TAG_ORDER: [ApiTags; 10] = [
     ApiTags::Agent,
     ApiTags::Stripe,
     ApiTags::Misc,
+    ApiTags::Webhook,
     ApiTags::Admin,
     ApiTags::Sandbox,
 ];
@@ -80,10 +85,12 @@ pub type Apis = (
     api_keys::ApiKeysApi,
     transactions::TransactionsApi,
     tasks::TasksApi,
+    task_events::TaskEventsApi,
     agent::AgentApi,
     stripe::StripeApi,
     misc::MiscApi,
     admin::AdminApi,
+    webhooks::WebhooksApi,
 );
 
 fn apis(state: &AppState) -> Apis {
@@ -97,10 +104,12 @@ fn apis(state: &AppState) -> Apis {
         api_keys::ApiKeysApi { state: state.clone() },
         transactions::TransactionsApi { state: state.clone() },
         tasks::TasksApi { state: state.clone() },
+        task_events::TaskEventsApi { state: state.clone() },
         agent::AgentApi { state: state.clone() },
         stripe::StripeApi { state: state.clone() },
         misc::MiscApi { state: state.clone() },
         admin::AdminApi { state: state.clone() },
+        webhooks::WebhooksApi { state: state.clone() },
     )
 }
 

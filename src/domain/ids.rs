@@ -11,6 +11,10 @@ pub enum IdPrefix {
     SecurityEvent,
     Passkey,
     PasskeyChallenge,
+    /// A webhook endpoint.
+    Webhook,
+    /// A webhook message (one event for one endpoint).
+    WebhookMessage,
 }
 
 impl IdPrefix {
@@ -26,6 +30,8 @@ impl IdPrefix {
             Self::SecurityEvent => "event_",
             Self::Passkey => "passkey_",
             Self::PasskeyChallenge => "passkey_challenge_",
+            Self::Webhook => "whk_",
+            Self::WebhookMessage => "msg_",
         }
     }
 

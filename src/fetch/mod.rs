@@ -145,7 +145,7 @@ impl Resolve for SystemResolver {
 
 /// The HTTP client's resolver for one request: the addresses already checked, whatever
 /// name it is asked about (the client is asked about one host only).
-struct Pinned(Vec<SocketAddr>);
+pub struct Pinned(pub Vec<SocketAddr>);
 
 impl reqwest::dns::Resolve for Pinned {
     fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {

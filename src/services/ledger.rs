@@ -107,6 +107,8 @@ where
         .one(&txn)
         .await?
         .ok_or(ServiceError::NotFound(Resource::User))?;
+    // In the same transaction: no credits.changed without its movement, nor the reverse.
+    super::webhooks::outbox::credits_changed(&txn, now, &transaction, balance).await?;
     txn.commit().await?;
     Ok(Moved { transaction, balance })
 }

@@ -20,12 +20,14 @@ pub mod sessions;
 pub mod settings;
 pub mod steps;
 pub mod task_claims;
+pub mod task_events;
 pub mod tasks;
 pub mod throttle;
 pub mod tokens;
 pub mod two_factor;
 pub mod uploads;
 pub mod verified_tokens;
+pub mod webhooks;
 pub mod worker;
 
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QuerySelect, Select};
@@ -66,6 +68,12 @@ pub enum ServiceError {
     LastSignInMethod,
     #[error("not enough credits")]
     InsufficientCredits,
+    /// The user already has the most webhook endpoints allowed.
+    #[error("too many webhook endpoints")]
+    WebhookLimit,
+    /// A webhook URL that is malformed or not allowed; says why.
+    #[error("webhook URL refused: {0}")]
+    WebhookUrl(&'static str),
     /// A Buy amount outside every credit band.
     #[error("no credit rate for this amount")]
     NoRate,
@@ -104,6 +112,10 @@ pub enum Resource {
     /// One of the caller's sessions.
     Session,
     Passkey,
+    /// One of the caller's webhook endpoints.
+    Webhook,
+    /// A delivery of one of the caller's webhook endpoints.
+    WebhookDelivery,
 }
 
 impl Resource {
@@ -116,6 +128,8 @@ impl Resource {
             Self::Customer => "Customer",
             Self::Session => "Session",
             Self::Passkey => "Passkey",
+            Self::Webhook => "Webhook endpoint",
+            Self::WebhookDelivery => "Webhook delivery",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! by the claim holder as the run goes, so that a client polling a RUNNING task sees them.
 
 use entity::tasks;
-use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, TransactionTrait, sea_query::Expr};
 use serde::{Deserialize, Serialize};
 
 use super::ServiceResult;
@@ -51,14 +51,26 @@ impl<'a> StepLog<'a> {
         }
     }
 
+    /// Rewrites the row's list and appends the newest step to the task's event stream, in
+    /// one transaction (nothing when the claim was lost).
     async fn save(&self) -> ServiceResult<()> {
         let json = serde_json::to_string(&self.steps).unwrap_or_else(|_| "[]".into());
-        tasks::Entity::update_many()
+        let txn = self.state.db.begin().await?;
+        let updated = tasks::Entity::update_many()
             .col_expr(tasks::Column::Steps, Expr::value(json))
             .filter(tasks::Column::Id.eq(self.task.id.as_str()))
             .filter(tasks::Column::ClaimId.eq(self.task.claim_id.as_deref().unwrap_or_default()))
-            .exec(&self.state.db)
+            .exec(&txn)
             .await?;
+        if updated.rows_affected != 1 {
+            return Ok(());
+        }
+        if let Some(step) = self.steps.last() {
+            let data = super::task_events::step_data(step);
+            super::task_events::append(&txn, step.at, &self.task.id, super::task_events::STEP, data).await?;
+        }
+        txn.commit().await?;
+        self.state.task_events.wake(&self.task.id);
         Ok(())
     }
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use entity::tasks;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait, UpdateMany,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, UpdateMany,
     sea_query::{Expr, ExprTrait, Query},
 };
 
@@ -78,8 +78,10 @@ const CLAIM_LOCK_SPACE: i32 = 0x636c_6169; // "clai"
 /// subquery of the update itself. SQLite runs a writing statement under its one write lock,
 /// so no other claim commits in between; on PostgreSQL two claims for the same user could
 /// each count before the other commits, so claims for one user take turns under an
-/// advisory lock (only claims take it: nothing else waits on it).
+/// advisory lock (only claims take it: nothing else waits on it). It runs in the caller's
+/// transaction, which writes the claim's status event and holds the lock until it commits.
 pub async fn claim_within_limit(
+    txn: &DatabaseTransaction,
     state: &AppState,
     now: i64,
     user_id: &str,
@@ -92,7 +94,6 @@ pub async fn claim_within_limit(
         .to_owned();
     let limit = state.config.tasks_per_user_running as i64;
     let update = update.filter(Expr::from(running).lt(limit));
-    let txn = state.db.begin().await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -101,7 +102,5 @@ pub async fn claim_within_limit(
         ))
         .await?;
     }
-    let changed = update.exec(&txn).await?.rows_affected == 1;
-    txn.commit().await?;
-    Ok(changed)
+    Ok(update.exec(txn).await?.rows_affected == 1)
 }

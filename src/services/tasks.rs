@@ -13,6 +13,7 @@ use super::{
     Resource, ServiceError, ServiceResult,
     ledger::{self, Movement},
     task_claims,
+    task_events,
     uploads::UploadDir,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -216,9 +217,13 @@ pub async fn claim_next(state: &AppState) -> ServiceResult<Option<tasks::Model>>
             Some(previous) => update.filter(tasks::Column::ClaimId.eq(previous.as_str())),
             None => update.filter(tasks::Column::ClaimId.is_null()),
         };
-        if !task_claims::claim_within_limit(state, now, &candidate.user_id, update).await? {
+        let txn = state.db.begin().await?;
+        if !task_claims::claim_within_limit(&txn, state, now, &candidate.user_id, update).await? {
             continue; // another worker won this one, or the user reached the limit meanwhile
         }
+        task_events::status(&txn, now, &candidate.id, RUNNING).await?;
+        txn.commit().await?;
+        state.task_events.wake(&candidate.id);
         let task = tasks::Entity::find_by_id(candidate.seq)
             .one(&state.db)
             .await?
@@ -246,15 +251,23 @@ fn held_by(task: &tasks::Model) -> Condition {
 
 /// Stores the result. False when the claim was lost (another worker took the task over).
 pub async fn complete(state: &AppState, task: &tasks::Model, result: &serde_json::Value) -> ServiceResult<bool> {
+    let txn = state.db.begin().await?;
     let now = state.clock.now_micros();
     let updated = tasks::Entity::update_many()
         .col_expr(tasks::Column::Status, Expr::value(COMPLETED))
         .col_expr(tasks::Column::Result, Expr::value(result.to_string()))
         .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
         .filter(held_by(task))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
-    Ok(updated.rows_affected == 1)
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    task_events::status(&txn, now, &task.id, COMPLETED).await?;
+    super::webhooks::outbox::task_finished(&txn, now, &task.user_id, &task.id, super::webhooks::TASK_COMPLETED).await?;
+    txn.commit().await?;
+    state.task_events.wake(&task.id);
+    Ok(true)
 }
 
 /// Whether a failed task's cost goes back to its user.
@@ -288,20 +301,21 @@ pub async fn fail_with(state: &AppState, task: &tasks::Model, error: &str, charg
     if updated.rows_affected != 1 {
         return Ok(false);
     }
-    if charge == Charge::Kept {
-        txn.commit().await?;
-        return Ok(true);
+    if charge == Charge::Refunded {
+        let movement = Movement {
+            user_id: task.user_id.clone(),
+            credits: task.credits_used,
+            fiat_cents: state.config.credit_bands.first().cents_for(task.credits_used),
+            description: format!("Refund for {}", task.id),
+            stripe_session_id: None,
+            expected_balance: None,
+        };
+        ledger::move_credits(&txn, &state.clock, movement).await?;
     }
-    let movement = Movement {
-        user_id: task.user_id.clone(),
-        credits: task.credits_used,
-        fiat_cents: state.config.credit_bands.first().cents_for(task.credits_used),
-        description: format!("Refund for {}", task.id),
-        stripe_session_id: None,
-        expected_balance: None,
-    };
-    ledger::move_credits(&txn, &state.clock, movement).await?;
+    task_events::status(&txn, now, &task.id, FAILED).await?;
+    super::webhooks::outbox::task_finished(&txn, now, &task.user_id, &task.id, super::webhooks::TASK_FAILED).await?;
     txn.commit().await?;
+    state.task_events.wake(&task.id);
     state.auth_cache.forget(&task.user_id).await;
     Ok(true)
 }
@@ -317,15 +331,23 @@ pub async fn pending_count(state: &AppState) -> ServiceResult<u64> {
 
 /// Hands a claimed task back to PENDING (shutdown could not wait for it).
 pub async fn release(state: &AppState, task: &tasks::Model) -> ServiceResult<bool> {
+    let txn = state.db.begin().await?;
+    let now = state.clock.now_micros();
     let updated = tasks::Entity::update_many()
         .col_expr(tasks::Column::Status, Expr::value(PENDING))
         .col_expr(tasks::Column::ClaimId, Expr::value(Option::<String>::None))
         .col_expr(tasks::Column::ClaimedAt, Expr::value(Option::<i64>::None))
-        .col_expr(tasks::Column::UpdatedAt, Expr::value(state.clock.now_micros()))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
         .filter(held_by(task))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
-    Ok(updated.rows_affected == 1)
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    task_events::status(&txn, now, &task.id, PENDING).await?;
+    txn.commit().await?;
+    state.task_events.wake(&task.id);
+    Ok(true)
 }
 
 /// Tasks per status and the age in seconds of the oldest PENDING one, for `/metrics`.

@@ -31,6 +31,11 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("transactionsGet", "Transaction fetched successfully."),
     ("tasksList", "Tasks fetched successfully."),
     ("tasksGet", "Task fetched successfully."),
+    ("webhooksCreate", "Webhook endpoint created successfully."),
+    ("webhooksList", "Webhook endpoints fetched successfully."),
+    ("webhooksRotate", "Webhook secret rotated successfully."),
+    ("webhooksDeliveries", "Webhook deliveries fetched successfully."),
+    ("webhooksRetry", "Webhook delivery queued successfully."),
     ("agentSupportedAttachments", "Supported attachments fetched successfully."),
     ("agentAnalysis", "Task created successfully."),
     (
@@ -63,6 +68,21 @@ const HTML_EXAMPLE: &str =
     "<!doctype html><html lang=\"en\"><head><title>Sandbox checkout</title></head><body>…</body></html>";
 
 /// A value of `schema`: its own example, else one built from its parts.
+/// A task's stream as events: a status change, a step, the last status and `done`.
+fn event_stream_example(doc: &Value) -> Value {
+    let task = example_of(doc, &json!({"$ref": "#/components/schemas/AnalysisTask"}), 0);
+    let step = task
+        .pointer("/steps/0")
+        .cloned()
+        .unwrap_or_else(|| example_of(doc, &json!({"$ref": "#/components/schemas/TaskStep"}), 0));
+    json!([
+        {"id": 1, "event": "status", "data": {"status": "RUNNING"}},
+        {"id": 2, "event": "step", "data": step},
+        {"id": 3, "event": "status", "data": {"status": "COMPLETED"}},
+        {"id": 4, "event": "done", "data": task},
+    ])
+}
+
 fn example_of(doc: &Value, schema: &Value, depth: usize) -> Value {
     let schema = super::resolve(doc, schema);
     if let Some(example) = schema.get("example") {
@@ -112,6 +132,13 @@ pub fn apply(doc: &mut Value) {
         let Some(Value::Object(responses)) = op.get_mut("responses") else { continue };
         for (status, response) in responses.iter_mut().filter(|(s, _)| s.starts_with('2')) {
             let Some(Value::Object(content)) = response.get_mut("content") else { continue };
+            if content.keys().all(|media| media.starts_with("text/event-stream")) {
+                // No envelope: the events themselves, in the order a finished task sends them.
+                for media in content.values_mut() {
+                    media["example"] = event_stream_example(&snapshot);
+                }
+                continue;
+            }
             if content.keys().all(|media| media.starts_with("text/html")) {
                 for media in content.values_mut() {
                     media["example"] = json!(HTML_EXAMPLE);

@@ -49,6 +49,14 @@ const NO_USER: &[Outcome] = &[(404, "user_not_found")];
 const NO_SESSION: &[Outcome] = &[(404, "checkout_session_not_found")];
 /// A passkey id the caller does not have (another user's included).
 const NO_PASSKEY: &[Outcome] = &[(404, "passkey_not_found")];
+/// A webhook endpoint id the caller does not have (another user's included).
+const NO_WEBHOOK: &[Outcome] = &[(404, "webhook_not_found")];
+/// A delivery the endpoint does not have.
+const NO_DELIVERY: &[Outcome] = &[(404, "delivery_not_found")];
+/// A webhook URL that is not https or not a public address.
+const WEBHOOK_URL: &[Outcome] = &[(400, "invalid_webhook_url")];
+/// The user has the most endpoints allowed.
+const WEBHOOK_LIMIT: &[Outcome] = &[(409, "webhook_limit_reached")];
 /// The e-mail with a code could not be sent.
 const MAIL: &[Outcome] = &[(503, "mail_unavailable")];
 
@@ -128,6 +136,16 @@ pub const OPERATIONS: &[(&str, &[&[Outcome]])] = &[
     ),
     ("tasksList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
     ("tasksGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, "task_not_found")]]),
+    (
+        "webhooksCreate",
+        &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS, WEBHOOK_URL, WEBHOOK_LIMIT],
+    ),
+    ("webhooksList", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    ("webhooksDelete", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK]),
+    ("webhooksRotate", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK]),
+    ("webhooksDeliveries", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK]),
+    ("webhooksRetry", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK, NO_DELIVERY]),
+    ("tasksEvents", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, "task_not_found")]]),
     ("agentSupportedAttachments", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
     (
         "agentAnalysis",

@@ -22,7 +22,9 @@ async fn operations(app: &TestApp) -> Vec<(Method, String, Value)> {
                 .replace("{task_id}", "task_0")
                 .replace("{transaction_id}", "transaction_0")
                 .replace("{session_id}", "session_0")
-                .replace("{passkey_id}", "passkey_0");
+                .replace("{passkey_id}", "passkey_0")
+                .replace("{webhook_id}", "whk_0")
+                .replace("{delivery_id}", "msg_0");
             let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
             out.push((method, format!("/api/v1{concrete}"), op.clone()));
         }

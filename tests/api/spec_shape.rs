@@ -92,7 +92,7 @@ async fn response_enums_are_open_and_request_enums_closed() {
 async fn tags_follow_the_clara_docs() {
     let spec = spec().await;
     let tags: Vec<&str> = spec["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(tags, ["Auth", "User", "ApiKey", "Transaction", "Task", "Agent", "Stripe", "Misc", "Admin"]);
+    assert_eq!(tags, ["Auth", "User", "ApiKey", "Transaction", "Task", "Agent", "Stripe", "Misc", "Webhook", "Admin"]);
 }
 
 #[tokio::test]

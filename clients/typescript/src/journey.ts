@@ -3,8 +3,9 @@
 // the activation code from the sandbox's mailbox, activate, log in, view and update the
 // user, get and use the API key, buy credits and pay the sandbox checkout (once credits,
 // twice credits nothing more), list transactions, see the purchase in the billing portal,
-// run an analysis to COMPLETED and one to FAILED (refunded), and sign in with Google using
-// a sandbox-minted ID token (a new account, then the same one again).
+// run an analysis to COMPLETED (and read its events as a stream) and one to FAILED
+// (refunded), and sign in with Google using a sandbox-minted ID token (a new account, then
+// the same one again).
 //
 // The production operations go through the client typed from openapi/openapi.json; the
 // sandbox's own operations (mailbox, checkout, Google token) through the one typed from
@@ -203,6 +204,24 @@ async function main(): Promise<void> {
     `the findings quote the text: ${JSON.stringify(done.result.findings)}`,
   );
   check(await credits() === 480, "credits after one analysis: 480");
+  // The same task as Server-Sent Events, read with fetch (EventSource sends no headers): a
+  // finished task replays every event at once, then `done` with the task as View returns it.
+  const stream = await fetch(`${base}/api/v1/users/${userId}/tasks/${done.id}/events`, { headers: apiKey });
+  check(stream.status === 200, `task events: ${stream.status}`);
+  check((stream.headers.get("content-type") ?? "").startsWith("text/event-stream"), "events are text/event-stream");
+  const events = (await stream.text())
+    .split("\n\n")
+    .filter((block) => block.includes("id: "))
+    .map((block) => {
+      const field = (name: string): string =>
+        block.split("\n").find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2) ?? "";
+      return { id: Number(field("id")), event: field("event"), data: JSON.parse(field("data")) as unknown };
+    });
+  check(events.every((e, i) => e.id === i + 1), "event ids count up from 1");
+  check(events.some((e) => e.event === "step"), "the steps are events");
+  const last = events[events.length - 1];
+  check(last !== undefined && last.event === "done", "the stream ends with done");
+  check(JSON.stringify(last.data) === JSON.stringify(done), "done carries the task as View returns it");
   const debit = (await transactions()).rows.find((t) => t.description === `Agent analysis ${done.id}`);
   check(debit?.type === "DEBIT" && debit.value_in_credits === 20, "the analysis is debited 20 credits");
 

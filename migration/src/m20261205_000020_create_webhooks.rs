@@ -1,0 +1,150 @@
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(WebhookEndpoints::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(WebhookEndpoints::Seq))
+                    .col(string_uniq(WebhookEndpoints::Id))
+                    .col(string(WebhookEndpoints::UserId))
+                    .col(text(WebhookEndpoints::Url))
+                    // JSON list of the event types sent to it.
+                    .col(text(WebhookEndpoints::Events))
+                    .col(text_null(WebhookEndpoints::Description))
+                    .col(boolean(WebhookEndpoints::Enabled))
+                    // Sealed (AES-GCM) signing secrets: the current one and, for a day after
+                    // a rotation, the one before it.
+                    .col(blob(WebhookEndpoints::Secret))
+                    .col(blob_null(WebhookEndpoints::PreviousSecret))
+                    .col(big_integer_null(WebhookEndpoints::PreviousSecretUntil))
+                    .col(big_integer(WebhookEndpoints::CreatedAt))
+                    .col(big_integer(WebhookEndpoints::UpdatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_webhook_endpoints_user")
+                            .from(WebhookEndpoints::Table, WebhookEndpoints::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_webhook_endpoints_user")
+                    .table(WebhookEndpoints::Table)
+                    .col(WebhookEndpoints::UserId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(WebhookDeliveries::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(WebhookDeliveries::Seq))
+                    // `msg_…`: the `webhook-id` of every attempt.
+                    .col(string_uniq(WebhookDeliveries::Id))
+                    .col(string(WebhookDeliveries::EndpointId))
+                    .col(string(WebhookDeliveries::EventType))
+                    // The body sent, as written when the event happened.
+                    .col(text(WebhookDeliveries::Payload))
+                    // `pending`, `delivered` or `failed`.
+                    .col(string(WebhookDeliveries::Status))
+                    .col(integer(WebhookDeliveries::Attempts))
+                    // When the next attempt is due; while an attempt runs, when its claim
+                    // lapses. Null once delivered or failed.
+                    .col(big_integer_null(WebhookDeliveries::NextAttemptAt))
+                    .col(string_null(WebhookDeliveries::ClaimId))
+                    .col(integer_null(WebhookDeliveries::LastStatusCode))
+                    .col(text_null(WebhookDeliveries::LastError))
+                    .col(text_null(WebhookDeliveries::TraceContext))
+                    .col(big_integer(WebhookDeliveries::CreatedAt))
+                    .col(big_integer(WebhookDeliveries::UpdatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_webhook_deliveries_endpoint")
+                            .from(WebhookDeliveries::Table, WebhookDeliveries::EndpointId)
+                            .to(WebhookEndpoints::Table, WebhookEndpoints::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_webhook_deliveries_due")
+                    .table(WebhookDeliveries::Table)
+                    .col(WebhookDeliveries::Status)
+                    .col(WebhookDeliveries::NextAttemptAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_webhook_deliveries_endpoint_seq")
+                    .table(WebhookDeliveries::Table)
+                    .col(WebhookDeliveries::EndpointId)
+                    .col(WebhookDeliveries::Seq)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(WebhookDeliveries::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(WebhookEndpoints::Table).to_owned()).await
+    }
+}
+
+#[derive(DeriveIden)]
+enum WebhookEndpoints {
+    Table,
+    Seq,
+    Id,
+    UserId,
+    Url,
+    Events,
+    Description,
+    Enabled,
+    Secret,
+    PreviousSecret,
+    PreviousSecretUntil,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum WebhookDeliveries {
+    Table,
+    Seq,
+    Id,
+    EndpointId,
+    EventType,
+    Payload,
+    Status,
+    Attempts,
+    NextAttemptAt,
+    ClaimId,
+    LastStatusCode,
+    LastError,
+    TraceContext,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+}
