@@ -36,8 +36,9 @@ start_server() {
     # LOG_LEVEL (default error): info is the server's default, a request line per request.
     # Sandbox mode: mail, Stripe and the model are the server's own doubles (the model's
     # answers to the analyses burst are computed in the measured process); the webhook
-    # secret is set so that bench/burst.py signs its deliveries.
-    env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="$1" ${2:+REDIS_URL="$2"} ${2:+REDIS_PREFIX="clara-bench:$RANDOM:"} \
+    # secret is set so that bench/burst.py signs its deliveries. SANDBOX_LOCAL_SERVICES lets
+    # the sandbox use this machine's PostgreSQL and Redis (it refuses any other).
+    env -i PATH="$PATH" HOME="$HOME" SANDBOX_LOCAL_SERVICES=true DATABASE_URL="$1" ${2:+REDIS_URL="$2"} ${2:+REDIS_PREFIX="clara-bench:$RANDOM:"} \
         PORT="$PORT" BCRYPT_COST=12 JWT_SECRET="$JWT_SECRET" \
         PUBLIC_API_KEYS="$PUBLIC_KEY" ADMIN_API_KEY="$ADMIN_KEY" RATE_LIMIT_PER_SECOND=1000000 SIGNUPS_PER_ADDRESS_HOUR=1000000 \
         STRIPE_WEBHOOK_SECRET="$SECRET" CLIENT_URL=http://localhost:3000 WORKER_CONCURRENCY=8 \
