@@ -141,7 +141,11 @@ fn refuse_real_infrastructure<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Res
 /// Whether a service URL names a loopback host (`localhost`, 127.0.0.0/8 or ::1).
 fn on_this_machine(url: &str) -> bool {
     match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        // `postgres://` and `redis://` are not special schemes, so an IPv4 host stays text.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
@@ -349,7 +353,12 @@ mod tests {
         assert_eq!(with("postgres://postgres@[::1]/bench", "redis://127.0.0.1"), Ok(()));
         assert_eq!(with("postgres://clara@db.example.com/clara", "redis://127.0.0.1").unwrap_err(), "DATABASE_URL");
         assert_eq!(with("postgres://postgres@127.0.0.1/bench", "redis://192.0.2.7:6379").unwrap_err(), "REDIS_URL");
-        let host = [("SANDBOX", "true"), ("SANDBOX_LOCAL_SERVICES", "true"), ("HOST", "0.0.0.0"), ("JWT_SECRET", secret.as_str())];
+        let host = [
+            ("SANDBOX", "true"),
+            ("SANDBOX_LOCAL_SERVICES", "true"),
+            ("HOST", "0.0.0.0"),
+            ("JWT_SECRET", secret.as_str()),
+        ];
         assert_eq!(parse(&host).unwrap_err().variable, "HOST");
     }
 

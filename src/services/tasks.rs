@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Resource, ServiceError, ServiceResult,
     ledger::{self, Movement},
-    task_claims,
-    task_events,
+    task_claims, task_events,
     uploads::UploadDir,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
