@@ -76,9 +76,11 @@ pub struct WebhookDelivery {
     pub id: String,
     pub event_type: String,
     pub status: WebhookDeliveryStatus,
+    /// Attempts made so far.
+    #[oai(validator(minimum(value = "0")))]
     pub attempts: i32,
     /// The receiver's HTTP status at the last attempt, if it answered.
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "100"), maximum(value = "599")))]
     pub last_status_code: Option<i32>,
     #[oai(nullable)]
     pub last_error: Option<String>,

@@ -214,10 +214,21 @@ async fn sandbox_routes_refuse_what_they_cannot_find() {
             Method::POST,
             "/api/v1/sandbox/google/id_token",
             &[("Content-Type", "application/json")],
-            Some(poem::Body::from_string(huge)),
+            Some(poem::Body::from_string(huge.clone())),
         )
         .await;
     assert_eq!(reply.status, 413);
+    for path in ["/sandbox/apple/id_token", "/sandbox/passkey/attestation", "/sandbox/passkey/assertion"] {
+        let reply = app
+            .raw(
+                Method::POST,
+                &format!("/api/v1{path}"),
+                &[("Content-Type", "application/json")],
+                Some(poem::Body::from_string(huge.clone())),
+            )
+            .await;
+        assert_eq!(reply.status, 413, "{path}");
+    }
 
     // With the database gone, the portal (the one sandbox page that reads it) says so.
     app.state.db.clone().close().await.unwrap();
