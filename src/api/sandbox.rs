@@ -378,9 +378,9 @@ impl SandboxApi {
     ///
     /// The sandbox's software authenticator answers the options of Passkey creation options
     /// as `navigator.credentials.create` would: a new ES256 passkey, user-verified, with
-    /// `none` attestation. Send `credential` to Add passkey. The authenticator keeps nothing:
-    /// the key is sealed into the credential id, for this server process only. Options it
-    /// cannot answer (no ES256, no challenge, not an object) are the 400.
+    /// self attestation. Send `credential` to Add passkey. The authenticator keeps its keys
+    /// in this server process's memory only. Options it cannot answer (no ES256, no
+    /// challenge, not an object) are the 400.
     #[oai(path = "/sandbox/passkey/attestation", method = "post", operation_id = "sandboxPasskeyAttestation")]
     async fn passkey_attestation(
         &self,

@@ -349,7 +349,12 @@ mod tests {
         assert_eq!(with("postgres://postgres@[::1]/bench", "redis://127.0.0.1"), Ok(()));
         assert_eq!(with("postgres://clara@db.example.com/clara", "redis://127.0.0.1").unwrap_err(), "DATABASE_URL");
         assert_eq!(with("postgres://postgres@127.0.0.1/bench", "redis://192.0.2.7:6379").unwrap_err(), "REDIS_URL");
-        let host = [("SANDBOX", "true"), ("SANDBOX_LOCAL_SERVICES", "true"), ("HOST", "0.0.0.0"), ("JWT_SECRET", secret.as_str())];
+        let host = [
+            ("SANDBOX", "true"),
+            ("SANDBOX_LOCAL_SERVICES", "true"),
+            ("HOST", "0.0.0.0"),
+            ("JWT_SECRET", secret.as_str()),
+        ];
         assert_eq!(parse(&host).unwrap_err().variable, "HOST");
     }
 
