@@ -124,10 +124,9 @@ impl SoftAuthenticator {
         let mut provider = self.provider();
         let user_handle = provider.user_handles.get(&chosen).cloned().ok_or(AuthenticatorError::UnknownCredential)?;
         // The credential the person picked is the one the authenticator signs with.
-        options.allow_credentials =
-            vec![AllowCredentials { type_: "public-key".into(), id: chosen.into(), transports: None }];
+        options.allow_credentials = vec![AllowCredentials { type_: "public-key".into(), id: chosen, transports: None }];
         let mut credential = provider.passkey.perform_auth(origin, options, TIMEOUT_MS).map_err(failed)?;
-        credential.response.user_handle = Some(user_handle.into());
+        credential.response.user_handle = Some(user_handle);
         serde_json::to_value(&credential).map_err(|_| AuthenticatorError::Internal)
     }
 }

@@ -250,7 +250,7 @@ pub async fn delete(state: &AppState, user: &users::Model, passkey_id: &str) -> 
     // fail with "database is locked" (a read-then-write transaction cannot wait, SQLite
     // refuses its upgrade at once).
     let locked = users::Entity::update_many()
-        .col_expr(users::Column::PasswordHash, Expr::col(users::Column::PasswordHash).into())
+        .col_expr(users::Column::PasswordHash, Expr::col(users::Column::PasswordHash))
         .filter(users::Column::Id.eq(&user.id))
         .exec(&txn)
         .await?;
