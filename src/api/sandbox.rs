@@ -54,9 +54,12 @@ pub struct SandboxMail {
     /// `text`, rendered from the same template (an operator's `EMAIL_TEMPLATES_DIR`
     /// override included).
     pub html: String,
-    /// The one-time code's type (`ACTIVATION`, `TWO_FACTOR_AUTH`, `CHANGE_PASSWORD`, `DELETE_ACCOUNT`), when the mail carries a code.
+    /// The one-time code's type (`ACTIVATION`, `TWO_FACTOR_AUTH`, `CHANGE_PASSWORD`, `DELETE_ACCOUNT`), when the mail carries a code;
+    /// null for a notice (such as a passkey added).
+    #[oai(nullable)]
     pub otp_type: Option<String>,
-    /// The one-time code the mail carries.
+    /// The one-time code the mail carries; null for a notice.
+    #[oai(nullable)]
     pub code: Option<String>,
     /// When it was sent (HTTP date).
     pub created_at: String,
