@@ -54,9 +54,12 @@ pub struct SandboxMail {
     /// `text`, rendered from the same template (an operator's `EMAIL_TEMPLATES_DIR`
     /// override included).
     pub html: String,
-    /// The one-time code's type (`ACTIVATION`, `TWO_FACTOR_AUTH`, `CHANGE_PASSWORD`, `DELETE_ACCOUNT`), when the mail carries a code.
+    /// The one-time code's type (`ACTIVATION`, `TWO_FACTOR_AUTH`, `CHANGE_PASSWORD`, `DELETE_ACCOUNT`), when the mail carries a code;
+    /// null for a notice (such as a passkey added).
+    #[oai(nullable)]
     pub otp_type: Option<String>,
-    /// The one-time code the mail carries.
+    /// The one-time code the mail carries; null for a notice.
+    #[oai(nullable)]
     pub code: Option<String>,
     /// When it was sent (HTTP date).
     pub created_at: String,
@@ -378,9 +381,9 @@ impl SandboxApi {
     ///
     /// The sandbox's software authenticator answers the options of Passkey creation options
     /// as `navigator.credentials.create` would: a new ES256 passkey, user-verified, with
-    /// `none` attestation. Send `credential` to Add passkey. The authenticator keeps nothing:
-    /// the key is sealed into the credential id, for this server process only. Options it
-    /// cannot answer (no ES256, no challenge, not an object) are the 400.
+    /// self attestation. Send `credential` to Add passkey. The authenticator keeps its keys
+    /// in this server process's memory only. Options it cannot answer (no ES256, no
+    /// challenge, not an object) are the 400.
     #[oai(path = "/sandbox/passkey/attestation", method = "post", operation_id = "sandboxPasskeyAttestation")]
     async fn passkey_attestation(
         &self,

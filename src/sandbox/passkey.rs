@@ -3,22 +3,20 @@
 //! would return, so that a script can run the passkey ceremonies the way the checkout page
 //! lets it play the payment provider.
 //!
-//! It is a software authenticator holding nothing: each credential's P-256 private key
-//! (and the user handle it was made for) is sealed into the credential id under a key made
-//! per process, the way security keys wrap their keys into credential ids. The answers are
-//! real WebAuthn (`none` attestation, ES256 signatures, counter 0 as synced passkeys send),
-//! checked by webauthn-rs exactly as a browser's are. A credential made before a restart
-//! cannot sign any more: register a new one.
+//! The authenticator is webauthn-authenticator-rs's `SoftPasskey` (ES256 keys, self
+//! attestation, a signature counter), the one the tests use: this module only adapts the
+//! options and answers to the wire and keeps what a passkey provider keeps beside the
+//! key (the user handle a discoverable sign-in returns). Its keys live in this process's
+//! memory (the sandbox is one process): a credential made before a restart cannot sign
+//! any more, register a new one.
 
-use aws_lc_rs::{
-    rand::SystemRandom,
-    signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair},
-};
+use std::{collections::HashMap, sync::Mutex};
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-
-use crate::services::sealed;
+use serde_json::Value;
+use url::Url;
+use webauthn_authenticator_rs::{AuthenticatorBackend, error::WebauthnCError, softpasskey::SoftPasskey};
+use webauthn_rs_proto::{AllowCredentials, PublicKeyCredentialCreationOptions, PublicKeyCredentialRequestOptions};
 
 /// Why options could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -33,22 +31,25 @@ pub enum AuthenticatorError {
 
 use AuthenticatorError::Options;
 
-/// COSE algorithm ES256, the one this authenticator makes.
+/// COSE algorithm ES256, the one `SoftPasskey` makes.
 const ES256: i64 = -7;
-/// Flags: user present, user verified (passkeys require both); with attested data.
-const FLAGS_SIGN: u8 = 0x01 | 0x04;
-const FLAGS_CREATE: u8 = FLAGS_SIGN | 0x40;
+/// What `SoftPasskey` is given as the ceremony's timeout (it does not wait on anyone).
+const TIMEOUT_MS: u32 = 60_000;
 
 pub struct SoftAuthenticator {
-    /// Seals private keys into credential ids.
-    key: [u8; 32],
+    inner: Mutex<Provider>,
+}
+
+/// The authenticator and, per credential id, the user handle it was made for.
+struct Provider {
+    passkey: SoftPasskey,
+    user_handles: HashMap<Vec<u8>, Vec<u8>>,
 }
 
 impl Default for SoftAuthenticator {
     fn default() -> Self {
-        let mut key = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-        Self { key }
+        // `true`: report user verification (a PIN or biometric), which passkeys require.
+        Self { inner: Mutex::new(Provider { passkey: SoftPasskey::new(true), user_handles: HashMap::new() }) }
     }
 }
 
@@ -58,187 +59,74 @@ fn public_key(options: &Value) -> Result<&Value, AuthenticatorError> {
     inner.is_object().then_some(inner).ok_or(Options("no publicKey object"))
 }
 
-fn text<'a>(value: &'a Value, field: &'static str) -> Result<&'a str, AuthenticatorError> {
-    value.get(field).and_then(Value::as_str).ok_or(Options(field))
+fn origin_url(origin: &str) -> Result<Url, AuthenticatorError> {
+    Url::parse(origin).map_err(|_| Options("origin"))
 }
 
-fn base64url(value: &str) -> Result<Vec<u8>, AuthenticatorError> {
-    URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')).map_err(|_| Options("base64url"))
-}
-
-fn client_data(kind: &str, challenge: &str, origin: &str) -> Vec<u8> {
-    json!({"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": false}).to_string().into_bytes()
+fn failed(error: WebauthnCError) -> AuthenticatorError {
+    match error {
+        WebauthnCError::NotSupported => Options("what the options ask is not supported"),
+        _ => AuthenticatorError::Internal,
+    }
 }
 
 impl SoftAuthenticator {
+    fn provider(&self) -> std::sync::MutexGuard<'_, Provider> {
+        // Nothing panics while holding the lock; a poisoned one still holds whole maps.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The credential `navigator.credentials.create` would return for these creation
     /// options, made at `origin`.
     pub fn attest(&self, options: &Value, origin: &str) -> Result<Value, AuthenticatorError> {
-        let options = public_key(options)?;
-        let challenge = text(options, "challenge")?;
-        let rp_id = options.get("rp").map(|rp| text(rp, "id")).ok_or(Options("rp"))??;
-        let user_handle = base64url(options.get("user").map(|user| text(user, "id")).ok_or(Options("user"))??)?;
+        let mut options: PublicKeyCredentialCreationOptions =
+            serde_json::from_value(public_key(options)?.clone()).map_err(|_| Options("creation options"))?;
+        let user_handle = options.user.id.to_vec();
         if user_handle.is_empty() || user_handle.len() > 64 {
             return Err(Options("user.id"));
         }
-        let es256 = options
-            .get("pubKeyCredParams")
-            .and_then(Value::as_array)
-            .is_some_and(|params| params.iter().any(|p| p.get("alg").and_then(Value::as_i64) == Some(ES256)));
-        if !es256 {
+        if !options.pub_key_cred_params.iter().any(|param| param.alg == ES256) {
             return Err(Options("pubKeyCredParams: ES256 (-7) is the algorithm this authenticator has"));
         }
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-            .map_err(|_| AuthenticatorError::Internal)?;
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref())
-            .map_err(|_| AuthenticatorError::Internal)?;
-        let mut wrapped = vec![user_handle.len() as u8];
-        wrapped.extend_from_slice(&user_handle);
-        wrapped.extend_from_slice(pkcs8.as_ref());
-        let credential_id = sealed::seal(&self.key, &wrapped).ok_or(AuthenticatorError::Internal)?;
-        // An uncompressed point: 0x04, x, y.
-        let point = pair.public_key().as_ref();
-        let (x, y) = point.get(1..).ok_or(AuthenticatorError::Internal)?.split_at(32);
-        let mut auth_data = Sha256::digest(rp_id.as_bytes()).to_vec();
-        auth_data.push(FLAGS_CREATE);
-        auth_data.extend_from_slice(&0u32.to_be_bytes());
-        auth_data.extend_from_slice(&[0u8; 16]); // AAGUID: none, as `none` attestation says
-        auth_data.extend_from_slice(&(credential_id.len() as u16).to_be_bytes());
-        auth_data.extend_from_slice(&credential_id);
-        cbor::cose_es256(&mut auth_data, x, y);
-        let attestation = cbor::attestation_none(&auth_data);
-        let id = URL_SAFE_NO_PAD.encode(&credential_id);
-        Ok(json!({
-            "id": id,
-            "rawId": id,
-            "type": "public-key",
-            "response": {
-                "attestationObject": URL_SAFE_NO_PAD.encode(attestation),
-                "clientDataJSON": URL_SAFE_NO_PAD.encode(client_data("webauthn.create", challenge, origin)),
-                "transports": ["internal"],
-            },
-            "extensions": {},
-        }))
+        // This provider keeps the credential itself (a discoverable one, as asked) and
+        // stands for whatever attachment the server prefers.
+        if let Some(selection) = options.authenticator_selection.as_mut() {
+            selection.require_resident_key = false;
+            selection.authenticator_attachment = None;
+        }
+        let origin = origin_url(origin)?;
+        let mut provider = self.provider();
+        let credential = provider.passkey.perform_register(origin, options, TIMEOUT_MS).map_err(failed)?;
+        provider.user_handles.insert(credential.raw_id.to_vec(), user_handle);
+        serde_json::to_value(&credential).map_err(|_| AuthenticatorError::Internal)
     }
 
     /// The credential `navigator.credentials.get` would return for these request options,
     /// at `origin`, signed by `credential_id` (the `id` [`Self::attest`] returned) or, when
-    /// none is named, by the first of the options' `allowCredentials` made here.
+    /// none is named, by the first of the options' `allowCredentials`.
     pub fn assert(
         &self,
         options: &Value,
         origin: &str,
         credential_id: Option<&str>,
     ) -> Result<Value, AuthenticatorError> {
-        let options = public_key(options)?;
-        let challenge = text(options, "challenge")?;
-        let rp_id = text(options, "rpId")?;
-        let allowed: Vec<&str> = options
-            .get("allowCredentials")
-            .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(|c| c.get("id").and_then(Value::as_str)).collect())
-            .unwrap_or_default();
+        let mut options: PublicKeyCredentialRequestOptions =
+            serde_json::from_value(public_key(options)?.clone()).map_err(|_| Options("request options"))?;
         let chosen = match credential_id {
-            Some(id) => id,
-            None => allowed.first().copied().ok_or(Options("credential_id: a discoverable sign-in names none"))?,
+            Some(id) => URL_SAFE_NO_PAD.decode(id.trim_end_matches('=')).map_err(|_| Options("credential_id"))?,
+            None => options
+                .allow_credentials
+                .first()
+                .map(|allowed| allowed.id.to_vec())
+                .ok_or(Options("credential_id: a discoverable sign-in names none"))?,
         };
-        let raw_id = base64url(chosen)?;
-        let wrapped = sealed::open(&self.key, &raw_id).ok_or(AuthenticatorError::UnknownCredential)?;
-        let (&handle_len, rest) = wrapped.split_first().ok_or(AuthenticatorError::UnknownCredential)?;
-        let (user_handle, pkcs8) = rest.split_at_checked(handle_len as usize).ok_or(AuthenticatorError::Internal)?;
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8)
-            .map_err(|_| AuthenticatorError::Internal)?;
-        let client_data = client_data("webauthn.get", challenge, origin);
-        let mut auth_data = Sha256::digest(rp_id.as_bytes()).to_vec();
-        auth_data.push(FLAGS_SIGN);
-        auth_data.extend_from_slice(&0u32.to_be_bytes());
-        let mut signed = auth_data.clone();
-        signed.extend_from_slice(&Sha256::digest(&client_data));
-        let signature = pair.sign(&SystemRandom::new(), &signed).map_err(|_| AuthenticatorError::Internal)?;
-        let id = URL_SAFE_NO_PAD.encode(&raw_id);
-        Ok(json!({
-            "id": id,
-            "rawId": id,
-            "type": "public-key",
-            "response": {
-                "authenticatorData": URL_SAFE_NO_PAD.encode(&auth_data),
-                "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data),
-                "signature": URL_SAFE_NO_PAD.encode(signature.as_ref()),
-                "userHandle": URL_SAFE_NO_PAD.encode(user_handle),
-            },
-            "extensions": {},
-        }))
-    }
-}
-
-/// The little CBOR the two structures need (RFC 8949 definite lengths).
-mod cbor {
-    fn head(out: &mut Vec<u8>, major: u8, len: u64) {
-        let major = major << 5;
-        match len {
-            0..=23 => out.push(major | len as u8),
-            24..=0xff => out.extend_from_slice(&[major | 24, len as u8]),
-            0x100..=0xffff => {
-                out.push(major | 25);
-                out.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            _ => {
-                out.push(major | 26);
-                out.extend_from_slice(&(len as u32).to_be_bytes());
-            }
-        }
-    }
-
-    fn int(out: &mut Vec<u8>, value: i64) {
-        if value >= 0 { head(out, 0, value as u64) } else { head(out, 1, (-1 - value) as u64) }
-    }
-
-    fn bytes(out: &mut Vec<u8>, value: &[u8]) {
-        head(out, 2, value.len() as u64);
-        out.extend_from_slice(value);
-    }
-
-    fn text(out: &mut Vec<u8>, value: &str) {
-        head(out, 3, value.len() as u64);
-        out.extend_from_slice(value.as_bytes());
-    }
-
-    /// The COSE_Key of an ES256 public key: kty EC2, alg ES256, crv P-256, x, y.
-    pub fn cose_es256(out: &mut Vec<u8>, x: &[u8], y: &[u8]) {
-        head(out, 5, 5);
-        for (key, value) in [(1, 2), (3, super::ES256), (-1, 1)] {
-            int(out, key);
-            int(out, value);
-        }
-        int(out, -2);
-        bytes(out, x);
-        int(out, -3);
-        bytes(out, y);
-    }
-
-    /// `{"fmt": "none", "attStmt": {}, "authData": …}`.
-    pub fn attestation_none(auth_data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        head(&mut out, 5, 3);
-        text(&mut out, "fmt");
-        text(&mut out, "none");
-        text(&mut out, "attStmt");
-        head(&mut out, 5, 0);
-        text(&mut out, "authData");
-        bytes(&mut out, auth_data);
-        out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn heads_use_the_shortest_form() {
-            let mut out = Vec::new();
-            super::int(&mut out, -7);
-            super::int(&mut out, 24);
-            super::bytes(&mut out, &[0; 300]);
-            assert_eq!(&out[..5], &[0x26, 0x18, 24, 0x59, 0x01]);
-            assert_eq!(out[5], 0x2c);
-        }
+        let origin = origin_url(origin)?;
+        let mut provider = self.provider();
+        let user_handle = provider.user_handles.get(&chosen).cloned().ok_or(AuthenticatorError::UnknownCredential)?;
+        // The credential the person picked is the one the authenticator signs with.
+        options.allow_credentials = vec![AllowCredentials { type_: "public-key".into(), id: chosen, transports: None }];
+        let mut credential = provider.passkey.perform_auth(origin, options, TIMEOUT_MS).map_err(failed)?;
+        credential.response.user_handle = Some(user_handle);
+        serde_json::to_value(&credential).map_err(|_| AuthenticatorError::Internal)
     }
 }

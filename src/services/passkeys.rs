@@ -9,8 +9,8 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::{passkey_challenges, passkeys, users};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    sea_query::Expr,
 };
 use sha2::{Digest, Sha256};
 use webauthn_rs::{
@@ -244,12 +244,21 @@ pub async fn finish_registration(
 pub async fn delete(state: &AppState, user: &users::Model, passkey_id: &str) -> ServiceResult<()> {
     configured(state)?;
     let txn = state.db.begin().await?;
-    // Locks the account row (PostgreSQL), so two deletions cannot both take "the other one".
-    let user = users::Entity::find_by_id(user.id.clone())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound(Resource::User))?;
+    // A write first, on the account row: it locks the row (PostgreSQL), so two deletions
+    // cannot both take "the other one", and it takes SQLite's write lock before anything is
+    // read, so no read of this transaction goes stale and a concurrent write never makes it
+    // fail with "database is locked" (a read-then-write transaction cannot wait, SQLite
+    // refuses its upgrade at once).
+    let locked = users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::col(users::Column::PasswordHash))
+        .filter(users::Column::Id.eq(&user.id))
+        .exec(&txn)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(ServiceError::NotFound(Resource::User));
+    }
+    let user =
+        users::Entity::find_by_id(user.id.clone()).one(&txn).await?.ok_or(ServiceError::NotFound(Resource::User))?;
     let row = passkeys::Entity::find_by_id(passkey_id.to_string())
         .filter(passkeys::Column::UserId.eq(&user.id))
         .one(&txn)

@@ -32,6 +32,7 @@ mod metrics_access;
 mod misc;
 mod otp;
 mod outage_statuses;
+mod passkey_races;
 mod passkeys;
 mod pdf_gen;
 mod per_address;
