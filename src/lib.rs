@@ -6,7 +6,7 @@ pub mod api;
 pub mod auth_cache;
 pub mod clients;
 pub mod config;
-pub mod domain;
+pub use ::domain;
 pub mod fetch;
 pub mod health;
 pub mod isolate;

@@ -1,12 +1,6 @@
 //! Everything a request handler may need, built once at start-up and shared.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicI64, Ordering},
-    },
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
@@ -19,27 +13,7 @@ use crate::{
     services::{passwords::PasswordHasher, tokens::TokenKeys},
 };
 
-/// Wall-clock time with an adjustable offset, so tests can move time forward
-/// (OTP and session expiry) without sleeping.
-#[derive(Clone, Default, Debug)]
-pub struct Clock {
-    offset_micros: Arc<AtomicI64>,
-}
-
-impl Clock {
-    pub fn now_micros(&self) -> i64 {
-        let real = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as i64;
-        real + self.offset_micros.load(Ordering::Relaxed)
-    }
-
-    pub fn now_secs(&self) -> i64 {
-        self.now_micros().div_euclid(1_000_000)
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.offset_micros.fetch_add(by.as_micros() as i64, Ordering::Relaxed);
-    }
-}
+pub use domain::Clock;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);

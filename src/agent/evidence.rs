@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::models::Citation;
+use domain::analysis::Citation;
 
 /// Longest excerpt quoted in a citation, in characters.
 const EXCERPT_CHARS: usize = 300;

@@ -1,4 +1,4 @@
-//! The evidence-grounded analysis (CONTRACT §6.4). The URLs in the text are fetched first;
+//! The evidence-grounded analysis. The URLs in the text are fetched first;
 //! then the model is offered tools (`fetch_url`, `web_search`, `fact_check_search`) and
 //! the server runs each call, up to `AGENT_MAX_STEPS` rounds; then the model gives its
 //! verdict as JSON. Its sources are kept only if this task retrieved them, each cited with
@@ -15,9 +15,10 @@ use self::{
     evidence::{Evidence, cite},
     tools::Retriever,
 };
+use domain::analysis::{AnalysisResult, StepKind};
+
 use crate::{
-    api::models::StepKind,
-    clients::agent::{AgentClient, AgentError, AnalysisResult, ChatReply, Part},
+    clients::agent::{AgentClient, AgentError, ChatReply, Part, parse_result},
     services::steps::{StepLog, add_usage},
     state::AppState,
 };
@@ -229,22 +230,15 @@ impl<'a> Run<'a> {
                 )
                 .await;
         }
-        let label =
-            serde_json::to_value(verdict.verdict).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let label = verdict.verdict.as_str();
         self.log
             .add(
                 StepKind::Conclude,
                 format!("{label} (confidence {:.2}), {} source(s)", verdict.confidence, sources.len()),
             )
             .await;
-        Ok(json!({
-            "verdict": verdict.verdict,
-            "confidence": verdict.confidence,
-            "summary": verdict.summary,
-            "findings": verdict.findings,
-            "sources": sources,
-            "citations": citations,
-        }))
+        let result = AnalysisResult { sources, citations, ..verdict };
+        serde_json::to_value(result).map_err(|e| AgentError::Malformed(e.to_string()))
     }
 }
 
@@ -254,7 +248,7 @@ fn parse_verdict(message: &Value) -> Result<AnalysisResult, AgentError> {
         .get("content")
         .and_then(Value::as_str)
         .ok_or_else(|| AgentError::Malformed("no choices[0].message.content".into()))?;
-    AnalysisResult::parse(text)
+    parse_result(text)
 }
 
 #[cfg(test)]

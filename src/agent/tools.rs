@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::evidence::Retrieved;
-use crate::api::models::StepKind;
+use domain::analysis::StepKind;
 
 /// Characters of a retrieved page the model is shown per call.
 pub const PAGE_CHARS_FOR_MODEL: usize = 6_000;

@@ -1,4 +1,4 @@
-//! Sign in with Apple (CONTRACT §6.5): `POST /auth/apple`, Google sign-in's twin for an
+//! Sign in with Apple: `POST /auth/apple`, Google sign-in's twin for an
 //! Apple identity token.
 
 use poem::Request;

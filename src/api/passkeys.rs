@@ -1,4 +1,4 @@
-//! Passkeys (CONTRACT §6.5): registering, listing and deleting the caller's passkeys, and
+//! Passkeys: registering, listing and deleting the caller's passkeys, and
 //! signing in with one (discoverable: no e-mail first). The ceremonies are webauthn-rs's;
 //! see `services::passkeys`.
 

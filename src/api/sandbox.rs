@@ -1,4 +1,4 @@
-//! The sandbox's documented routes (CONTRACT §6.3), present only in sandbox mode: the
+//! The sandbox's documented routes, present only in sandbox mode: the
 //! mailbox, the payment simulator's pages and its Pay, the Google and Apple ID-token
 //! minters, and the software passkey authenticator. They take no credential. The doubles' wire endpoints are in `crate::sandbox::routes`.
 

@@ -1,4 +1,4 @@
-//! The caller's sessions (CONTRACT §6.5): which devices are signed in, and ending them.
+//! The caller's sessions: which devices are signed in, and ending them.
 //! Session tokens only: an API key cannot see or end sessions.
 
 use poem::Request;

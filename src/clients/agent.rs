@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::AgentConfig;
@@ -33,45 +32,11 @@ impl AgentError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Verdict {
-    True,
-    False,
-    Misleading,
-    Unverifiable,
-    NotAClaim,
-}
+pub use domain::analysis::AnalysisResult;
 
-/// The validated result of an analysis, as stored on the task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnalysisResult {
-    pub verdict: Verdict,
-    /// 0 to 1.
-    pub confidence: f64,
-    pub summary: String,
-    pub findings: Vec<String>,
-    pub sources: Vec<String>,
-}
-
-impl AnalysisResult {
-    /// The verdict in a reply's text, validated.
-    pub fn parse(text: &str) -> Result<Self, AgentError> {
-        let result: Self = serde_json::from_str(text.trim())
-            .map_err(|e| AgentError::Malformed(format!("content does not fit ({e})")))?;
-        result.validate()
-    }
-
-    fn validate(self) -> Result<Self, AgentError> {
-        if !(0.0..=1.0).contains(&self.confidence) {
-            return Err(AgentError::Malformed("confidence is outside 0..1".into()));
-        }
-        if self.summary.trim().is_empty() {
-            return Err(AgentError::Malformed("summary is empty".into()));
-        }
-        Ok(self)
-    }
+/// The verdict in a reply's text, checked.
+pub fn parse_result(text: &str) -> Result<AnalysisResult, AgentError> {
+    AnalysisResult::parse(text).map_err(AgentError::Malformed)
 }
 
 /// One piece of the user's message.

@@ -1,4 +1,4 @@
-//! `fetch_url`: one web page, read for a model (CONTRACT §6.4, issue 14).
+//! `fetch_url`: one web page, read for a model (issue 14).
 //!
 //! Only http(s). The host is resolved here and every address it resolves to is checked
 //! ([`address`]); the connection then goes to exactly those addresses (the HTTP client

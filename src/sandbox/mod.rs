@@ -1,4 +1,4 @@
-//! Sandbox mode (CONTRACT §6.3): the server hosts a double of every outside service and
+//! Sandbox mode: the server hosts a double of every outside service and
 //! points its own integrations at them, so the whole journey runs with no account anywhere.
 //!
 //! Each double speaks the real service's protocol and is reached through the real client

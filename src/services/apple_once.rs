@@ -1,4 +1,4 @@
-//! Sign in with Apple's single-use values (CONTRACT §7.1): the nonces this server issues
+//! Sign in with Apple's single-use values: the nonces this server issues
 //! (`POST /auth/apple/nonce`), each good once within [`NONCE_TTL_SECS`], and the identity
 //! tokens already used, each good once. Both live in the `apple_single_use` table, so a
 //! nonce issued by one server process is accepted by another, and a token used on one is

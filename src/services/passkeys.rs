@@ -1,4 +1,4 @@
-//! Passkeys (WebAuthn, CONTRACT §6.5), with webauthn-rs doing every check of the
+//! Passkeys (WebAuthn), with webauthn-rs doing every check of the
 //! ceremonies: challenges, origins, signatures, user verification, the signature counter.
 //!
 //! A ceremony's state (`PasskeyRegistration`, `DiscoverableAuthentication`) is kept in the

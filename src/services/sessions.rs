@@ -1,4 +1,4 @@
-//! The caller's sessions (CONTRACT §6.5): listing them, ending one or all but the
+//! The caller's sessions: listing them, ending one or all but the
 //! current one, and recording when each was last used, at most once a minute.
 
 use entity::sessions;

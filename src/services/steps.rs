@@ -1,4 +1,4 @@
-//! The agent's steps on a task (CONTRACT §6.4): kept as a JSON list on the row, rewritten
+//! The agent's steps on a task: kept as a JSON list on the row, rewritten
 //! by the claim holder as the run goes, so that a client polling a RUNNING task sees them.
 
 use entity::tasks;
@@ -6,8 +6,8 @@ use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, TransactionTrait
 use serde::{Deserialize, Serialize};
 
 use super::ServiceResult;
-pub use crate::api::models::StepKind;
 use crate::state::AppState;
+pub use domain::analysis::StepKind;
 
 /// Longest `detail` kept: a step is a line, not a document.
 const MAX_DETAIL_CHARS: usize = 300;

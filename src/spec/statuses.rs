@@ -62,7 +62,7 @@ const MAIL: &[Outcome] = &[(503, "mail_unavailable")];
 
 /// A Stripe delivery: the body is read raw (never `empty_body`); no `Stripe-Signature`
 /// header, a signature that does not verify, or a body that is not an event; over 1 MiB.
-/// `Idempotency-Key` (CONTRACT §6.2): a malformed key, the first request still running, the
+/// `Idempotency-Key`: a malformed key, the first request still running, the
 /// key reused with another request.
 const IDEMPOTENCY: &[Outcome] =
     &[(400, "invalid_parameters"), (409, "idempotency_key_in_use"), (422, "idempotency_key_reused")];

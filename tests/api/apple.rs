@@ -1,4 +1,4 @@
-//! Sign in with Apple (CONTRACT §6.5) against a fake Apple key set on 127.0.0.1 (the
+//! Sign in with Apple against a fake Apple key set on 127.0.0.1 (the
 //! fake Google's, which serves whatever keys a test signs with). Every token carries the
 //! SHA-256 of a nonce the server issued, as the server requires by default; the nonce and
 //! replay rules themselves are in `apple_once.rs`.

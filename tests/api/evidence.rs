@@ -1,4 +1,4 @@
-//! The evidence-grounded loop (CONTRACT §6.4) against a scripted provider that issues tool
+//! The evidence-grounded loop against a scripted provider that issues tool
 //! calls and a search fake on 127.0.0.1: the server runs each call and hands the result
 //! back, keeps only retrieved sources, records its steps while it runs, stops at the step
 //! limit, and falls back to one call for a provider that refuses tools.

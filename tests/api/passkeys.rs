@@ -1,4 +1,4 @@
-//! Passkeys (CONTRACT §6.5): whole registration and sign-in ceremonies against the real
+//! Passkeys: whole registration and sign-in ceremonies against the real
 //! routes, with webauthn-authenticator-rs's software authenticator (`SoftPasskey`) doing
 //! the authenticator's cryptography.
 //!

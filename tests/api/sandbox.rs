@@ -1,4 +1,4 @@
-//! Sandbox mode (CONTRACT §6.3): the whole journey with no outside account, each double
+//! Sandbox mode: the whole journey with no outside account, each double
 //! reached through the real code path (the mailer, Stripe's client and webhook, Google's
 //! verifier, the model client and the worker); and the sandbox never leaking into a real
 //! server.

@@ -1,4 +1,4 @@
-//! The caller's sessions (CONTRACT §6.5): listed with where they were made, ended one by
+//! The caller's sessions: listed with where they were made, ended one by
 //! one or all but the current one, refused at once on every process, and their last use
 //! recorded at most once a minute.
 

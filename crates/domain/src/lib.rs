@@ -1,7 +1,9 @@
 //! Parsed types: a value of one of these has already been checked, so the rest of the
 //! code never validates it again.
 
+pub mod analysis;
 pub mod attachments;
+mod clock;
 mod email;
 mod html;
 mod ids;
@@ -12,6 +14,7 @@ mod password;
 mod rates;
 mod time;
 
+pub use clock::Clock;
 pub use email::Email;
 pub use html::escape_html;
 pub use ids::{IdPrefix, new_id};

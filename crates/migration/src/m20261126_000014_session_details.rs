@@ -7,7 +7,7 @@ pub struct Migration;
 enum Sessions {
     Table,
     CreatedAt,
-    /// The `User-Agent` the session was made with (capped), if any (CONTRACT §6.5).
+    /// The `User-Agent` the session was made with (capped), if any.
     UserAgent,
     /// The client address the session was made from, if known.
     IpAddress,

@@ -6,7 +6,7 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum Tasks {
     Table,
-    /// JSON list of what the agent did, in order: `[{kind, detail, at}]` (CONTRACT §6.4).
+    /// JSON list of what the agent did, in order: `[{kind, detail, at}]`.
     Steps,
     /// Tokens the model provider counted for the task: what it read, what it wrote.
     PromptTokens,

@@ -1,5 +1,3 @@
-use poem_openapi::Enum;
-
 /// An e-mailed one-time code: six digits. The request validators in `api::models` use
 /// the same literal; `spec::constraints` checks that they agree.
 pub const OTP_CODE_PATTERN: &str = r"^[0-9]{6}$";
@@ -7,8 +5,8 @@ pub const OTP_CODE_PATTERN: &str = r"^[0-9]{6}$";
 pub const SECOND_FACTOR_PATTERN: &str = r"^([0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5})$";
 
 /// What a one-time code is for. Case-sensitive on the wire: `activation` is a 400.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
-#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Enum), oai(rename_all = "SCREAMING_SNAKE_CASE"))]
 pub enum OtpType {
     Activation,
     TwoFactorAuth,
