@@ -1,10 +1,17 @@
-//! Every environment variable the server reads, parsed once at start-up (CONTRACT §4).
+//! Every environment variable the server reads, parsed once at start-up.
 //!
 //! A bad value stops start-up with one line naming the variable; nothing here panics.
 
 use std::{collections::HashMap, net::IpAddr, time::Duration};
 
 use crate::domain::{CreditBands, DEFAULT_CREDIT_RATES};
+
+mod agent;
+mod webauthn;
+
+pub use agent::{AgentConfig, DEFAULT_AGENT_MAX_STEPS, FactCheckConfig, SearchConfig, SearchProvider, ToolsMode};
+use agent::{agent_max_steps, agent_tools, fact_check_config, search_config};
+pub use webauthn::WebauthnConfig;
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {variable}: {reason}")]
@@ -13,71 +20,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// The relying party of passkeys: `WEBAUTHN_RP_ID` (the domain credentials are bound to),
-/// `WEBAUTHN_RP_NAME` (shown by authenticators; default `Clara`) and `WEBAUTHN_ORIGINS`
-/// (comma-separated origins allowed to run the ceremonies; default `https://<rp id>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebauthnConfig {
-    pub rp_id: String,
-    pub rp_name: String,
-    /// At least one; each has the RP id as its host or a parent of its host.
-    pub origins: Vec<url::Url>,
-}
-
-impl WebauthnConfig {
-    fn from_vars(
-        rp_id: Option<&str>,
-        rp_name: Option<&str>,
-        origins: Option<&str>,
-    ) -> Result<Option<Self>, ConfigError> {
-        let Some(rp_id) = rp_id else {
-            if origins.is_some() {
-                return Err(invalid("WEBAUTHN_ORIGINS", "needs WEBAUTHN_RP_ID"));
-            }
-            return Ok(None);
-        };
-        let origins = match origins {
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(|o| {
-                    url::Url::parse(o).map_err(|e| invalid("WEBAUTHN_ORIGINS", format!("`{o}` is not a URL ({e})")))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            None => vec![
-                url::Url::parse(&format!("https://{rp_id}"))
-                    .map_err(|e| invalid("WEBAUTHN_RP_ID", format!("`{rp_id}` is not a domain ({e})")))?,
-            ],
-        };
-        if origins.is_empty() {
-            return Err(invalid("WEBAUTHN_ORIGINS", "names no origin"));
-        }
-        // A web origin must be on the RP id (browsers refuse the rest anyway); other schemes
-        // are app origins (`android:apk-key-hash:…`).
-        for origin in origins.iter().filter(|o| matches!(o.scheme(), "http" | "https")) {
-            let host = origin.host_str().unwrap_or_default();
-            if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
-                return Err(invalid("WEBAUTHN_ORIGINS", format!("`{origin}` is not on WEBAUTHN_RP_ID `{rp_id}`")));
-            }
-        }
-        let config = Self { rp_id: rp_id.to_string(), rp_name: rp_name.unwrap_or("Clara").to_string(), origins };
-        config
-            .build()
-            .map_err(|e| invalid("WEBAUTHN_ORIGINS", format!("not valid for WEBAUTHN_RP_ID `{rp_id}` ({e})")))?;
-        Ok(Some(config))
-    }
-
-    /// The webauthn-rs relying party (cheap: it only checks the URLs).
-    pub fn build(&self) -> Result<webauthn_rs::Webauthn, webauthn_rs::prelude::WebauthnError> {
-        let mut builder = webauthn_rs::WebauthnBuilder::new(&self.rp_id, &self.origins[0])?.rp_name(&self.rp_name);
-        for origin in &self.origins[1..] {
-            builder = builder.append_allowed_origin(origin);
-        }
-        builder.build()
-    }
-}
-
+/// The error naming `variable`.
 pub(crate) fn invalid(variable: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError { variable, reason: reason.into() }
 }
@@ -198,7 +141,7 @@ pub struct Config {
     pub max_connections: usize,
     /// …and from one client address (IPv6: one /64).
     pub max_connections_per_address: usize,
-    /// Sandbox mode (CONTRACT §6.3): every outside service is a built-in double.
+    /// Sandbox mode: every outside service is a built-in double.
     pub sandbox: bool,
     /// This server as browsers reach it, for the links it hands out (the sandbox's
     /// checkout and portal pages); None: `http://<HOST>:<PORT>` (loopback for 0.0.0.0).
@@ -214,80 +157,6 @@ pub struct Config {
     pub webhook_retry_schedule: Vec<u64>,
     /// Longest one fetch may take, redirects and reading included.
     pub fetch_timeout: Duration,
-}
-
-#[derive(Clone, Debug)]
-pub struct AgentConfig {
-    /// Without a trailing slash, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`.
-    pub api_base: String,
-    pub api_key: Option<String>,
-    pub model: String,
-    /// Audio and video are accepted only when this is set.
-    pub transcription_model: Option<String>,
-    /// How long one provider call may take.
-    pub timeout: Duration,
-    /// Whether the model is offered tools (AGENT_TOOLS).
-    pub tools: ToolsMode,
-    /// Tool rounds before the verdict is asked for (AGENT_MAX_STEPS).
-    pub max_steps: u32,
-}
-
-/// `AGENT_TOOLS`: `auto` offers tools and falls back to one call with the evidence gathered
-/// first once the provider refuses them; `off` always makes that one call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ToolsMode {
-    Auto,
-    Off,
-}
-
-/// Where `web_search` looks (see `clients::search`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SearchProvider {
-    Searxng,
-    Brave,
-    Tavily,
-}
-
-impl SearchProvider {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Searxng => "searxng",
-            Self::Brave => "brave",
-            Self::Tavily => "tavily",
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct SearchConfig {
-    pub provider: SearchProvider,
-    /// Without a trailing slash: the SearXNG instance's root, or the provider's API root.
-    pub api_base: String,
-    /// Required for Brave and Tavily; for SearXNG, sent as a bearer token when set.
-    pub api_key: Option<String>,
-}
-
-impl std::fmt::Debug for SearchConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchConfig")
-            .field("provider", &self.provider)
-            .field("api_base", &self.api_base)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-#[derive(Clone)]
-pub struct FactCheckConfig {
-    /// Without a trailing slash, e.g. `https://factchecktools.googleapis.com`.
-    pub api_base: String,
-    pub api_key: String,
-}
-
-impl std::fmt::Debug for FactCheckConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FactCheckConfig").field("api_base", &self.api_base).field("api_key", &"<redacted>").finish()
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -743,25 +612,6 @@ fn check_secrets_for_exposure(
     Ok(())
 }
 
-fn agent_tools(value: Option<&str>) -> Result<ToolsMode, ConfigError> {
-    match value.unwrap_or("auto") {
-        "auto" => Ok(ToolsMode::Auto),
-        "off" => Ok(ToolsMode::Off),
-        other => Err(invalid("AGENT_TOOLS", format!("`{other}` is not `auto` or `off`"))),
-    }
-}
-
-/// Default tool rounds: enough for a search, two fetches and a follow-up search.
-pub const DEFAULT_AGENT_MAX_STEPS: u32 = 6;
-
-fn agent_max_steps(value: Option<&str>) -> Result<u32, ConfigError> {
-    let steps = parse_number::<u32>(value, "AGENT_MAX_STEPS", DEFAULT_AGENT_MAX_STEPS)?;
-    if !(1..=20).contains(&steps) {
-        return Err(invalid("AGENT_MAX_STEPS", "must be between 1 and 20"));
-    }
-    Ok(steps)
-}
-
 /// An http(s) URL without query or fragment, returned without its trailing slash.
 fn http_url(value: &str, variable: &'static str) -> Result<String, ConfigError> {
     let parsed = url::Url::parse(value).map_err(|e| invalid(variable, format!("not a URL ({e})")))?;
@@ -769,57 +619,6 @@ fn http_url(value: &str, variable: &'static str) -> Result<String, ConfigError> 
         return Err(invalid(variable, "must be an http:// or https:// URL without query or fragment"));
     }
     Ok(value.trim_end_matches('/').to_string())
-}
-
-/// `SEARCH_PROVIDER` with `SEARCH_API_BASE` and `SEARCH_API_KEY`: SearXNG needs its
-/// instance's address, Brave and Tavily a key (their public API is the default base).
-fn search_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Option<SearchConfig>, ConfigError> {
-    let api_key = get("SEARCH_API_KEY").map(str::to_string);
-    let base = get("SEARCH_API_BASE").map(|v| http_url(v, "SEARCH_API_BASE")).transpose()?;
-    let provider = match get("SEARCH_PROVIDER").map(str::to_ascii_lowercase).as_deref() {
-        None if base.is_some() || api_key.is_some() => {
-            return Err(invalid(
-                "SEARCH_PROVIDER",
-                "must be set (searxng, brave or tavily) with SEARCH_API_BASE or SEARCH_API_KEY",
-            ));
-        }
-        None => return Ok(None),
-        Some("searxng") => SearchProvider::Searxng,
-        Some("brave") => SearchProvider::Brave,
-        Some("tavily") => SearchProvider::Tavily,
-        Some(other) => {
-            return Err(invalid("SEARCH_PROVIDER", format!("`{other}` is not searxng, brave or tavily")));
-        }
-    };
-    let api_base = match (provider, base) {
-        (_, Some(base)) => base,
-        (SearchProvider::Searxng, None) => {
-            return Err(invalid(
-                "SEARCH_API_BASE",
-                "must be set to the SearXNG instance's URL with SEARCH_PROVIDER=searxng",
-            ));
-        }
-        (SearchProvider::Brave, None) => DEFAULT_BRAVE_API_BASE.to_string(),
-        (SearchProvider::Tavily, None) => DEFAULT_TAVILY_API_BASE.to_string(),
-    };
-    if provider != SearchProvider::Searxng && api_key.is_none() {
-        return Err(invalid("SEARCH_API_KEY", format!("must be set with SEARCH_PROVIDER={}", provider.name())));
-    }
-    Ok(Some(SearchConfig { provider, api_base, api_key }))
-}
-
-/// `FACT_CHECK_API_KEY` (a Google API key) turns fact-check search on; `FACT_CHECK_API_BASE`
-/// points it elsewhere (tests).
-fn fact_check_config<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Option<FactCheckConfig>, ConfigError> {
-    let base = get("FACT_CHECK_API_BASE").map(|v| http_url(v, "FACT_CHECK_API_BASE")).transpose()?;
-    match get("FACT_CHECK_API_KEY") {
-        None if base.is_some() => Err(invalid("FACT_CHECK_API_KEY", "must be set with FACT_CHECK_API_BASE")),
-        None => Ok(None),
-        Some(key) => Ok(Some(FactCheckConfig {
-            api_base: base.unwrap_or_else(|| DEFAULT_FACT_CHECK_API_BASE.to_string()),
-            api_key: key.to_string(),
-        })),
-    }
 }
 
 fn parse_number<T: std::str::FromStr>(
@@ -834,305 +633,4 @@ fn parse_number<T: std::str::FromStr>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_map(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
-
-    #[test]
-    fn defaults_make_a_local_server() {
-        let config = parse(&[]).unwrap();
-        assert_eq!(config.port, 8000);
-        assert_eq!(config.host.to_string(), "127.0.0.1");
-        assert_eq!(config.database_url, "sqlite://clara.db?mode=rwc");
-        assert_eq!(config.bcrypt_cost, 12);
-        assert!(config.public_api_keys.is_empty());
-    }
-
-    #[test]
-    fn mails_name_the_app_its_address_and_support() {
-        let config = parse(&[]).unwrap();
-        assert_eq!(config.app_name, "Clara");
-        assert_eq!(config.app_url(), "http://127.0.0.1:8000");
-        assert_eq!(config.support_email, "no-reply@clara.local");
-        assert_eq!(config.email_templates_dir, None);
-        let config = parse(&[("PUBLIC_URL", "https://api.clara.example/")]).unwrap();
-        assert_eq!(config.app_url(), "https://api.clara.example");
-        let config =
-            parse(&[("PUBLIC_URL", "https://api.clara.example"), ("CLIENT_URL", "https://app.clara.example")]).unwrap();
-        assert_eq!(config.app_url(), "https://app.clara.example");
-        let config = parse(&[
-            ("CLIENT_URL", "https://app.clara.example"),
-            ("APP_URL", "https://clara.example/"),
-            ("APP_NAME", "Clara Labs"),
-            ("MAIL_FROM", "Clara Labs <robot@clara.example>"),
-            ("EMAIL_TEMPLATES_DIR", "/etc/clara/mail"),
-        ])
-        .unwrap();
-        assert_eq!(config.app_url(), "https://clara.example");
-        assert_eq!(config.app_name, "Clara Labs");
-        assert_eq!(config.support_email, "robot@clara.example");
-        assert_eq!(config.email_templates_dir, Some("/etc/clara/mail".into()));
-        let config = parse(&[("SUPPORT_EMAIL", "help@clara.example")]).unwrap();
-        assert_eq!(config.support_email, "help@clara.example");
-    }
-
-    #[test]
-    fn passkeys_need_an_rp_id_and_origins_on_it() {
-        assert_eq!(parse(&[]).unwrap().webauthn, None);
-        let only_id = parse(&[("WEBAUTHN_RP_ID", "clara.example.com")]).unwrap().webauthn.unwrap();
-        assert_eq!(only_id.rp_name, "Clara");
-        assert_eq!(only_id.origins, [url::Url::parse("https://clara.example.com").unwrap()]);
-        let several = parse(&[
-            ("WEBAUTHN_RP_ID", "clara.example.com"),
-            ("WEBAUTHN_RP_NAME", "Clara Dev"),
-            ("WEBAUTHN_ORIGINS", "https://clara.example.com, https://app.clara.example.com"),
-        ])
-        .unwrap()
-        .webauthn
-        .unwrap();
-        assert_eq!(several.rp_name, "Clara Dev");
-        assert_eq!(several.origins.len(), 2);
-        assert!(several.build().is_ok());
-        for pairs in [
-            &[("WEBAUTHN_ORIGINS", "https://clara.example.com")][..],
-            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "not a url")],
-            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "https://evil.example")],
-            &[
-                ("WEBAUTHN_RP_ID", "clara.example.com"),
-                ("WEBAUTHN_ORIGINS", "https://clara.example.com,https://evil.example"),
-            ],
-            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", "https://notclara.example.com")],
-            &[("WEBAUTHN_RP_ID", "clara.example.com"), ("WEBAUTHN_ORIGINS", " , ")],
-        ] {
-            let err = parse(pairs).unwrap_err().to_string();
-            assert!(err.contains("WEBAUTHN_"), "{pairs:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        for (name, value) in [
-            ("PORT", "abc"),
-            ("BCRYPT_COST", "99"),
-            ("DATABASE_URL", "not a url"),
-            ("DATABASE_URL", "mysql://x"),
-            ("HOST", "localhost:80"),
-            ("SMTP_URL", "http://x"),
-            ("APP_URL", "app.example"),
-            ("APP_NAME", "two\nlines"),
-            ("SUPPORT_EMAIL", "not an address"),
-            ("LOG_FORMAT", "xml"),
-            ("JWT_SECRET", "short"),
-            ("STRIPE_API_BASE", "ftp://x"),
-            ("CLIENT_URL", "not a url"),
-            ("CLIENT_URL", "https://app.example?x=1"),
-            ("CREDIT_RATES", "[]"),
-            ("AGENT_API_BASE", "localhost:11434"),
-            ("ANALYSIS_COST_CREDITS", "-1"),
-            ("ANALYSIS_COST_CREDITS", "0"),
-            ("MAX_ATTACHMENTS", "0"),
-            ("WORKER_CONCURRENCY", "0"),
-            ("RATE_LIMIT_PER_SECOND", "0"),
-            ("REDIS_URL", "http://x"),
-            ("TRUSTED_PROXIES", "10.0.0.0/33"),
-            ("CORS_ALLOWED_ORIGINS", "https://app.example.com/path"),
-            ("REQUEST_TIMEOUT_SECS", "0"),
-            ("AUTH_CACHE_TTL_SECS", "3601"),
-            ("AUTH_CACHE_TTL_SECS", "-1"),
-            ("AUTH_CACHE_CAPACITY", "many"),
-            ("EXTRACT_MAX_MEMORY_MB", "16"),
-            ("EXTRACT_TIMEOUT_SECS", "0"),
-            ("EXTRACT_MAX_OUTPUT_BYTES", "lots"),
-            ("EXTRACT_CONCURRENCY", "0"),
-            ("ATTACHMENTS_SWEEP_SECS", "0"),
-            ("SEARCH_PROVIDER", "google"),
-            ("SEARCH_API_BASE", "searx.example.org"),
-            ("FACT_CHECK_API_BASE", "ftp://x"),
-            ("FETCH_ALLOW_PRIVATE_NETWORKS", "maybe"),
-            ("FETCH_MAX_BYTES", "1023"),
-            ("FETCH_MAX_BYTES", "67108865"),
-            ("FETCH_MAX_BYTES", "big"),
-            ("FETCH_TIMEOUT_SECS", "0"),
-            ("FETCH_TIMEOUT_SECS", "121"),
-            (
-                "CREDIT_RATES",
-                r#"[{"lower_limit":5,"upper_limit":10,"rate":1},{"lower_limit":8,"upper_limit":20,"rate":2}]"#,
-            ),
-        ] {
-            let err = parse(&[(name, value)]).unwrap_err();
-            assert_eq!(err.variable, name, "{value}");
-            assert!(err.to_string().contains(name));
-        }
-    }
-
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-    #[test]
-    fn a_local_sqlite_server_may_keep_a_generated_secret() {
-        for host in ["127.0.0.1", "::1"] {
-            let config = parse(&[("HOST", host), ("ADMIN_API_KEY", "short")]).unwrap();
-            assert!(config.jwt_secret.is_none());
-        }
-    }
-
-    #[test]
-    fn postgres_or_a_reachable_host_needs_jwt_secret() {
-        for vars in [
-            vec![("DATABASE_URL", "postgres://u@127.0.0.1/db")],
-            vec![("DATABASE_URL", "postgresql://u@db.internal/db"), ("HOST", "127.0.0.1")],
-            vec![("HOST", "0.0.0.0")],
-            vec![("HOST", "::")],
-            vec![("HOST", "10.1.2.3")],
-        ] {
-            let err = parse(&vars).unwrap_err();
-            assert_eq!(err.variable, "JWT_SECRET", "{vars:?}");
-            assert!(err.to_string().contains("JWT_SECRET"));
-            let mut with_secret = vars.clone();
-            with_secret.push(("JWT_SECRET", SECRET));
-            assert_eq!(parse(&with_secret).unwrap().jwt_secret.as_deref(), Some(SECRET), "{vars:?}");
-        }
-    }
-
-    #[test]
-    fn a_short_secret_is_refused_everywhere() {
-        let short = &SECRET[..31];
-        assert_eq!(parse(&[("JWT_SECRET", short)]).unwrap_err().variable, "JWT_SECRET");
-        let err = parse(&[("HOST", "0.0.0.0"), ("JWT_SECRET", short)]).unwrap_err();
-        assert_eq!(err.variable, "JWT_SECRET");
-    }
-
-    #[test]
-    fn a_metrics_token_shorter_than_32_characters_is_refused() {
-        assert_eq!(parse(&[("METRICS_TOKEN", "ab")]).unwrap_err().variable, "METRICS_TOKEN");
-        assert_eq!(parse(&[("METRICS_TOKEN", &"t".repeat(31))]).unwrap_err().variable, "METRICS_TOKEN");
-        let long = "t".repeat(32);
-        assert_eq!(parse(&[("METRICS_TOKEN", &long)]).unwrap().metrics_token.as_deref(), Some(long.as_str()));
-    }
-
-    #[test]
-    fn postgres_or_a_reachable_host_needs_a_long_admin_key() {
-        let key_31 = "k".repeat(31);
-        let key_32 = "k".repeat(32);
-        for base in [vec![("DATABASE_URL", "postgres://u@127.0.0.1/db")], vec![("HOST", "0.0.0.0")]] {
-            let mut vars = base.clone();
-            vars.extend([("JWT_SECRET", SECRET), ("ADMIN_API_KEY", key_31.as_str())]);
-            assert_eq!(parse(&vars).unwrap_err().variable, "ADMIN_API_KEY", "{base:?}");
-            vars.pop();
-            vars.push(("ADMIN_API_KEY", key_32.as_str()));
-            assert_eq!(parse(&vars).unwrap().admin_api_key.as_deref(), Some(key_32.as_str()));
-            vars.pop();
-            assert!(parse(&vars).unwrap().admin_api_key.is_none(), "no admin key at all is fine");
-        }
-    }
-
-    #[test]
-    fn connection_timeouts_have_defaults_and_bounds() {
-        let config = parse(&[]).unwrap();
-        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
-        assert_eq!(config.idle_timeout, Duration::from_secs(60));
-        assert_eq!(config.max_connection_age, Duration::from_secs(3600));
-        assert_eq!((config.max_connections, config.max_connections_per_address), (10_000, 256));
-        for (name, value) in [
-            ("HEADER_READ_TIMEOUT_SECS", "0"),
-            ("HEADER_READ_TIMEOUT_SECS", "301"),
-            ("HEADER_READ_TIMEOUT_SECS", "x"),
-            ("IDLE_TIMEOUT_SECS", "0"),
-            ("IDLE_TIMEOUT_SECS", "3601"),
-            ("MAX_CONNECTION_AGE_SECS", "0"),
-            ("MAX_CONNECTION_AGE_SECS", "86401"),
-            ("MAX_CONNECTIONS", "0"),
-            ("MAX_CONNECTIONS_PER_ADDRESS", "0"),
-            ("MAX_CONNECTIONS_PER_ADDRESS", "-1"),
-        ] {
-            assert_eq!(parse(&[(name, value)]).unwrap_err().variable, name, "{value}");
-        }
-    }
-
-    #[test]
-    fn search_providers_need_their_settings() {
-        let config = parse(&[]).unwrap();
-        assert!(config.search.is_none() && config.fact_check.is_none());
-
-        let searxng = parse(&[("SEARCH_PROVIDER", "SearXNG"), ("SEARCH_API_BASE", "http://127.0.0.1:8888/")]).unwrap();
-        let search = searxng.search.unwrap();
-        assert_eq!(
-            (search.provider, search.api_base.as_str(), search.api_key),
-            (SearchProvider::Searxng, "http://127.0.0.1:8888", None)
-        );
-        assert_eq!(parse(&[("SEARCH_PROVIDER", "searxng")]).unwrap_err().variable, "SEARCH_API_BASE");
-
-        for (name, default) in [("brave", DEFAULT_BRAVE_API_BASE), ("tavily", DEFAULT_TAVILY_API_BASE)] {
-            let err = parse(&[("SEARCH_PROVIDER", name)]).unwrap_err();
-            assert_eq!(err.variable, "SEARCH_API_KEY", "{name}");
-            assert!(err.to_string().contains(&format!("SEARCH_PROVIDER={name}")), "{err}");
-            let search = parse(&[("SEARCH_PROVIDER", name), ("SEARCH_API_KEY", "k")]).unwrap().search.unwrap();
-            assert_eq!((search.api_base.as_str(), search.api_key.as_deref()), (default, Some("k")));
-            let search = parse(&[
-                ("SEARCH_PROVIDER", name),
-                ("SEARCH_API_KEY", "k"),
-                ("SEARCH_API_BASE", "http://127.0.0.1:9/"),
-            ])
-            .unwrap()
-            .search
-            .unwrap();
-            assert_eq!(search.api_base, "http://127.0.0.1:9");
-            let bad = parse(&[("SEARCH_PROVIDER", name), ("SEARCH_API_KEY", "k"), ("SEARCH_API_BASE", "http://x?y=1")]);
-            assert_eq!(bad.unwrap_err().variable, "SEARCH_API_BASE");
-        }
-
-        for stray in ["SEARCH_API_KEY", "SEARCH_API_BASE"] {
-            let err = parse(&[(stray, "http://127.0.0.1:1")]).unwrap_err();
-            assert_eq!(err.variable, "SEARCH_PROVIDER", "{stray} alone");
-        }
-
-        let fact_check = parse(&[("FACT_CHECK_API_KEY", "fact-key-123")]).unwrap().fact_check.unwrap();
-        assert_eq!(
-            (fact_check.api_base.as_str(), fact_check.api_key.as_str()),
-            (DEFAULT_FACT_CHECK_API_BASE, "fact-key-123")
-        );
-        assert!(!format!("{fact_check:?}").contains("fact-key-123"), "the key stays out of Debug");
-        let fact_check = parse(&[("FACT_CHECK_API_KEY", "g"), ("FACT_CHECK_API_BASE", "http://127.0.0.1:7/")])
-            .unwrap()
-            .fact_check
-            .unwrap();
-        assert_eq!(fact_check.api_base, "http://127.0.0.1:7");
-        assert_eq!(parse(&[("FACT_CHECK_API_BASE", "http://127.0.0.1:7")]).unwrap_err().variable, "FACT_CHECK_API_KEY");
-    }
-
-    #[test]
-    fn fetch_defaults_are_closed_and_bounded() {
-        let config = parse(&[]).unwrap();
-        assert!(!config.fetch_allow_private_networks);
-        assert_eq!(config.fetch_max_bytes, 2_097_152);
-        assert_eq!(config.fetch_timeout, Duration::from_secs(15));
-        let config = parse(&[
-            ("FETCH_ALLOW_PRIVATE_NETWORKS", "true"),
-            ("FETCH_MAX_BYTES", "1024"),
-            ("FETCH_TIMEOUT_SECS", "120"),
-        ])
-        .unwrap();
-        assert!(config.fetch_allow_private_networks);
-        assert_eq!(config.fetch_max_bytes, 1024);
-        assert_eq!(config.fetch_timeout, Duration::from_secs(120));
-    }
-
-    #[test]
-    fn public_keys_are_split_and_trimmed() {
-        let config = parse(&[("PUBLIC_API_KEYS", " a, b ,,c ")]).unwrap();
-        assert_eq!(config.public_api_keys, vec!["a", "b", "c"]);
-    }
-
-    #[test]
-    fn apple_client_ids_are_split_and_its_key_set_url_checked() {
-        let config = parse(&[]).unwrap();
-        assert!(config.apple_client_ids.is_empty());
-        assert_eq!(config.apple_jwks_url, DEFAULT_APPLE_JWKS_URL);
-        let config = parse(&[("APPLE_CLIENT_IDS", " co.crazi.clara, ,co.crazi.clara.web ")]).unwrap();
-        assert_eq!(config.apple_client_ids, vec!["co.crazi.clara", "co.crazi.clara.web"]);
-        let err = parse(&[("APPLE_JWKS_URL", "not a url")]).unwrap_err();
-        assert_eq!(err.variable, "APPLE_JWKS_URL");
-    }
-}
+mod tests;
