@@ -3,7 +3,7 @@
 //! runs, its answer is kept for 24 hours, and a retry with the same key and body gets
 //! that answer again with `Idempotent-Replayed: true` and nothing else happens. "The same
 //! body" is `super::fingerprint` (a form by its parts, whatever its boundary). The rows
-//! are in `services::idempotency`; the rules are in docs/decisions.md.
+//! are in `services::idempotency`; the rules are in docs/decisions/0009-retries-with-idempotency-key.md.
 
 use std::time::Duration;
 
