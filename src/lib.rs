@@ -163,7 +163,10 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
     let sandbox =
         sandbox_secret.map(|secret| std::sync::Arc::new(sandbox::Sandbox::new(&config, secret, http.clone())));
     let mailer = match &sandbox {
-        Some(sandbox) => Mailer::Sandbox { mailbox: sandbox.mailbox.clone(), clock: clock.clone() },
+        Some(sandbox) => Mailer::Kept(std::sync::Arc::new(crate::sandbox::mailbox::MailboxDrop {
+            mailbox: sandbox.mailbox.clone(),
+            clock: clock.clone(),
+        })),
         None => Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.outbound_timeout)
             .map_err(|e| StartError::Other(e.to_string()))?,
     };

@@ -29,11 +29,13 @@ pub enum Mailer {
         server: String,
     },
     Log,
-    /// Sandbox mode: kept for `GET /sandbox/mailbox/{email}` (and clock for its time).
-    Sandbox {
-        mailbox: std::sync::Arc<crate::sandbox::mailbox::Mailbox>,
-        clock: crate::state::Clock,
-    },
+    /// Kept instead of sent (sandbox mode: for `GET /sandbox/mailbox/{email}`).
+    Kept(std::sync::Arc<dyn MailDrop>),
+}
+
+/// Where mail goes when it is kept instead of sent: the sandbox's mailbox.
+pub trait MailDrop: Send + Sync {
+    fn keep(&self, mail: Mail);
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,21 +66,11 @@ impl Mailer {
                 tracing::info!(to = %mail.to, "{}", mail.log_line);
                 Ok(())
             }
-            Self::Sandbox { mailbox, clock } => {
+            Self::Kept(drop) => {
                 // Parsed as SMTP would, so an address the real mailer refuses fails here too.
                 let _: Mailbox = mail.to.parse().map_err(|e| MailError(format!("recipient: {e}")))?;
-                let (otp_type, code) = mail.code.map(|(t, c)| (Some(t), Some(c))).unwrap_or_default();
                 tracing::info!(to = %mail.to, "SANDBOX: mail kept in the sandbox mailbox (GET /api/v1/sandbox/mailbox/<email>)");
-                mailbox.keep(crate::sandbox::mailbox::KeptMail {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    to: mail.to.to_ascii_lowercase(),
-                    subject: mail.subject,
-                    text: mail.text,
-                    html: mail.html,
-                    otp_type,
-                    code,
-                    created_at: clock.now_micros(),
-                });
+                drop.keep(mail);
                 Ok(())
             }
             Self::Smtp { transport, from, server } => {

@@ -7,6 +7,7 @@ use std::{collections::HashMap, net::IpAddr, time::Duration};
 use crate::domain::{CreditBands, DEFAULT_CREDIT_RATES};
 
 mod agent;
+pub mod sandbox;
 mod webauthn;
 
 pub use agent::{AgentConfig, DEFAULT_AGENT_MAX_STEPS, FactCheckConfig, SearchConfig, SearchProvider, ToolsMode};
@@ -166,9 +167,19 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// The address this server reaches itself at: its listening address, or loopback when
+    /// it listens on every address.
+    pub fn loopback_ip(&self) -> IpAddr {
+        match self.host {
+            IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            other => other,
+        }
+    }
+
     /// This server as it reaches itself: the sandbox's doubles are called over loopback.
     pub fn loopback_url(&self) -> String {
-        match crate::sandbox::loopback_ip(self.host) {
+        match self.loopback_ip() {
             IpAddr::V4(v4) => format!("http://{v4}:{}", self.port),
             IpAddr::V6(v6) => format!("http://[{v6}]:{}", self.port),
         }
@@ -200,7 +211,7 @@ impl Config {
             Some(other) => return Err(invalid("SANDBOX", format!("`{other}` is not true or false"))),
         };
         if sandbox {
-            crate::sandbox::refuse_real_integrations(&get)?;
+            sandbox::refuse_real_integrations(&get)?;
         }
 
         let host = match get("HOST") {

@@ -60,8 +60,8 @@ impl FetchConfig {
             timeout: config.fetch_timeout,
             max_redirects: MAX_REDIRECTS,
             own_pages: config.sandbox.then(|| {
-                let own = SocketAddr::new(crate::sandbox::loopback_ip(config.host), config.port);
-                (own, crate::sandbox::PAGES_PATH.to_string())
+                let own = SocketAddr::new(config.loopback_ip(), config.port);
+                (own, crate::config::sandbox::PAGES_PATH.to_string())
             }),
         }
     }

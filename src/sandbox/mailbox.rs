@@ -44,6 +44,28 @@ impl Mailbox {
     }
 }
 
+/// The mailer's drop in sandbox mode: each mail is kept with the time it was sent.
+pub struct MailboxDrop {
+    pub mailbox: std::sync::Arc<Mailbox>,
+    pub clock: crate::state::Clock,
+}
+
+impl crate::clients::mailer::MailDrop for MailboxDrop {
+    fn keep(&self, mail: crate::clients::mailer::Mail) {
+        let (otp_type, code) = mail.code.map(|(t, c)| (Some(t), Some(c))).unwrap_or_default();
+        self.mailbox.keep(KeptMail {
+            id: uuid::Uuid::new_v4().to_string(),
+            to: mail.to.to_ascii_lowercase(),
+            subject: mail.subject,
+            text: mail.text,
+            html: mail.html,
+            otp_type,
+            code,
+            created_at: self.clock.now_micros(),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
