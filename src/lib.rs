@@ -1,26 +1,26 @@
 //! clara-backend: the Clara API server.
 
-pub mod address_key;
+// The rules live in their own crate (no HTTP framework, no outbound client); their modules
+// are re-exported under the paths the rest of the server has always used.
+pub use ::domain;
+pub use rules::{address_key, auth_cache, config, limits, services, views};
+
 pub mod agent;
 pub mod api;
-pub mod auth_cache;
 pub mod clients;
-pub mod config;
-pub use ::domain;
 pub mod fetch;
 pub mod health;
 pub mod isolate;
-pub mod limits;
+pub mod jobs;
 pub mod mcp;
 pub mod metrics;
 pub mod sandbox;
 pub mod server;
-pub mod services;
 pub mod spec;
 pub mod state;
 pub mod telemetry;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use poem::{Endpoint, EndpointExt, Route, endpoint::make_sync, http::header::CONTENT_TYPE, web::Html};
@@ -33,7 +33,7 @@ use crate::{
     },
     config::Config,
     services::{passwords::PasswordHasher, tokens::TokenKeys},
-    state::{AppState, Clock, Inner},
+    state::{AppState, Clock, Core, CoreInner, Inner},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -211,26 +211,24 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
         }
     }
     let metrics = metrics::Metrics::new();
-    Ok(AppState::new(Inner {
+    let identity = clients::identity::Verifiers { google: google.clone(), apple: apple.clone() };
+    let core = Core::new(CoreInner {
         db,
         tokens: TokenKeys::new(&secret),
         passwords: PasswordHasher::new(config.bcrypt_cost, metrics.password_hashes.clone()),
-        mailer,
+        mailer: Arc::new(mailer),
         mail_templates,
-        google,
-        apple,
-        stripe,
-        agent,
+        identity: Arc::new(identity),
+        stripe: stripe.map(|client| Arc::new(client) as Arc<dyn rules::payments::Payments>),
         limits,
         auth_cache,
         metrics,
         task_queue: Default::default(),
         task_events: Default::default(),
-        health: Default::default(),
-        sandbox,
         clock,
         config,
-    }))
+    });
+    Ok(AppState::new(Inner { core, google, apple, agent, health: Default::default(), sandbox }))
 }
 
 /// The committed OpenAPI document (`clara-backend openapi`): its server is a template
@@ -317,10 +315,10 @@ where
             "METRICS_TOKEN is not set and the server listens beyond loopback: /metrics answers only this machine (403 to others)"
         );
     }
-    let workers = services::worker::Workers::start(&state);
-    let deliverer = services::webhooks::delivery::Deliverer::start(&state);
-    let sweeper = tokio::spawn(services::uploads::sweep_forever(state.clone()));
-    let purger = tokio::spawn(services::idempotency::purge_forever(state.clone()));
+    let workers = jobs::worker::Workers::start(&state);
+    let deliverer = jobs::webhook_delivery::Deliverer::start(&state);
+    let sweeper = tokio::spawn(services::uploads::sweep_forever(state.core.clone()));
+    let purger = tokio::spawn(services::idempotency::purge_forever(state.core.clone()));
     let limits = server::ConnectionLimits {
         header_read_timeout: state.config.header_read_timeout,
         idle_timeout: state.config.idle_timeout,

@@ -167,7 +167,7 @@ impl ClaraMcp {
             let (limit, offset) = page(&args)?;
             let (rows, total) = ledger::list(&self.state.db, &user.id, limit, offset).await?;
             let items: Vec<Value> =
-                rows.iter().map(|t| models::Transaction::from(t).to_json().unwrap_or_default()).collect();
+                rows.iter().map(|t| crate::views::transaction(t).to_json().unwrap_or_default()).collect();
             Ok::<_, ApiError>(json!({"transactions": items, "total": total}))
         };
         run.await.map_or_else(tool_error, ok)
@@ -182,7 +182,7 @@ impl ClaraMcp {
         let run = async {
             let user = self.active_user(&parts).await?;
             let row = ledger::find(&self.state.db, &user.id, &args.transaction_id).await?;
-            Ok::<_, ApiError>(models::Transaction::from(&row).to_json().unwrap_or_default())
+            Ok::<_, ApiError>(crate::views::transaction(&row).to_json().unwrap_or_default())
         };
         run.await.map_or_else(tool_error, ok)
     }
@@ -197,7 +197,7 @@ impl ClaraMcp {
             let user = self.active_user(&parts).await?;
             let (limit, offset) = page(&args)?;
             let (rows, total) = tasks::list(&self.state.db, &user.id, limit, offset).await?;
-            let items: Vec<Value> = rows.iter().map(|t| models::Task::from(t).to_json().unwrap_or_default()).collect();
+            let items: Vec<Value> = rows.iter().map(|t| crate::views::task(t).to_json().unwrap_or_default()).collect();
             Ok::<_, ApiError>(json!({"tasks": items, "total": total}))
         };
         run.await.map_or_else(tool_error, ok)
@@ -215,7 +215,7 @@ impl ClaraMcp {
         let run = async {
             let user = self.active_user(&parts).await?;
             let row = tasks::find(&self.state.db, &user.id, &args.task_id).await?;
-            Ok::<_, ApiError>(models::Task::from(&row).to_json().unwrap_or_default())
+            Ok::<_, ApiError>(crate::views::task(&row).to_json().unwrap_or_default())
         };
         run.await.map_or_else(tool_error, ok)
     }
@@ -241,7 +241,7 @@ impl ClaraMcp {
                 let row = tasks::find(&self.state.db, &user.id, &args.task_id).await?;
                 let finished = row.status == tasks::COMPLETED || row.status == tasks::FAILED;
                 if finished || tokio::time::Instant::now() >= deadline {
-                    return Ok::<_, ApiError>(models::Task::from(&row).to_json().unwrap_or_default());
+                    return Ok::<_, ApiError>(crate::views::task(&row).to_json().unwrap_or_default());
                 }
                 let recheck = deadline.min(tokio::time::Instant::now() + WAIT_RECHECK);
                 tokio::select! {
@@ -308,7 +308,7 @@ impl ClaraMcp {
             }
             .await;
             match created {
-                Ok(task) => Ok(models::Task::from(&task).to_json().unwrap_or_default()),
+                Ok(task) => Ok(crate::views::task(&task).to_json().unwrap_or_default()),
                 Err(err) => {
                     upload.discard().await;
                     Err(err.into())

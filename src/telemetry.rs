@@ -10,8 +10,6 @@
 //! When off, no layer is installed, [`enabled`] is false, and every helper here takes its
 //! fast path: one relaxed atomic load, no span, no allocation.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use opentelemetry::{
     global,
     propagation::{Extractor, Injector},
@@ -26,13 +24,7 @@ use tracing_subscriber::{Layer, filter::LevelFilter, registry::LookupSpan};
 /// The service name when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` names one.
 pub const DEFAULT_SERVICE_NAME: &str = "clara-backend";
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
-
-/// Whether spans are exported: the per-request and per-call helpers do nothing when not.
-#[inline]
-pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
+pub use rules::trace_context::{current_context, enabled};
 
 /// Whether these variables ask for trace export: an OTLP endpoint (the generic one or the
 /// traces one) is set, and neither `OTEL_SDK_DISABLED=true` nor `OTEL_TRACES_EXPORTER=none`
@@ -64,7 +56,7 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        ENABLED.store(false, Ordering::Relaxed);
+        rules::trace_context::set_enabled(false);
         if let Err(err) = self.provider.shutdown() {
             eprintln!("clara-backend: OpenTelemetry: shutting the exporter down failed: {err}");
         }
@@ -105,7 +97,7 @@ where
     // Info and above: the spans named in docs/observability.md, not the trace-level insides
     // of hyper, h2 or reqwest. Events inside a span become its span events.
     let layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(LevelFilter::INFO).boxed();
-    ENABLED.store(true, Ordering::Relaxed);
+    rules::trace_context::set_enabled(true);
     Ok(Some((layer, Guard { provider })))
 }
 
@@ -161,24 +153,6 @@ pub fn extract(span: &tracing::Span, headers: &http::HeaderMap) {
 pub fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
     let context = span.context();
     global::get_text_map_propagator(|p| p.inject_context(&context, &mut HeaderInjector(headers)));
-}
-
-/// The current span's W3C trace context (`traceparent`, and `tracestate` if any) as JSON, to
-/// be stored with work picked up later (a queued task); `None` with traces off, so nothing
-/// is spent then, and `None` when there is no valid span to point at.
-pub fn current_context() -> Option<String> {
-    if !enabled() {
-        return None;
-    }
-    let context = tracing::Span::current().context();
-    let mut carrier = std::collections::HashMap::<String, String>::new();
-    global::get_text_map_propagator(|p| p.inject_context(&context, &mut carrier));
-    // The W3C propagator writes `tracestate` even when empty; keep only what says something.
-    carrier.retain(|_, value| !value.is_empty());
-    if carrier.is_empty() {
-        return None;
-    }
-    serde_json::to_string(&carrier).ok()
 }
 
 /// Links `span` to the span `stored` (from [`current_context`]) names, as OpenTelemetry

@@ -230,9 +230,10 @@ impl AgentApi {
             Err(err) => Err(err),
         };
         match created {
-            Ok(task) => {
-                Ok(TaskCreated::Created(Json(TaskEnvelope::new(Task::from(&task), "Task created successfully."))))
-            }
+            Ok(task) => Ok(TaskCreated::Created(Json(TaskEnvelope::new(
+                crate::views::task(&task),
+                "Task created successfully.",
+            )))),
             Err(err) => {
                 upload.discard().await;
                 Err(err)

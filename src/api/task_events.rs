@@ -12,7 +12,7 @@ use poem_openapi::{
     types::{ToJSON, Type},
 };
 
-use super::{ApiTags, error::ApiError, models::*, own_active_user, security::Caller};
+use super::{ApiTags, error::ApiError, own_active_user, security::Caller};
 use crate::{
     services::{task_events, tasks},
     state::AppState,
@@ -199,5 +199,5 @@ async fn read(
         return Ok((events, None));
     }
     let last = events.last().map_or(after, |e| e.number).max(task_events::last_number(&state.db, task_id).await?);
-    Ok((events, Some((last + 1, Task::from(&task).to_json_string()))))
+    Ok((events, Some((last + 1, crate::views::task(&task).to_json_string()))))
 }

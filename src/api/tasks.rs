@@ -45,7 +45,7 @@ impl TasksApi {
     ) -> Result<TaskPage, ApiError> {
         let user = own_active_user(&caller.user, &user_id.0)?;
         let (rows, total) = tasks::list(&self.state.db, &user.id, limit.0, offset.0).await?;
-        let data = rows.iter().map(Task::from).collect();
+        let data = rows.iter().map(crate::views::task).collect();
         Ok(TaskPage::Ok(Json(TaskListEnvelope::new(data, "Tasks fetched successfully.")), total))
     }
 
@@ -63,6 +63,6 @@ impl TasksApi {
     ) -> Result<Json<TaskEnvelope>, ApiError> {
         let user = own_active_user(&caller.user, &user_id.0)?;
         let row = tasks::find(&self.state.db, &user.id, &task_id.0).await?;
-        Ok(Json(TaskEnvelope::new(Task::from(&row), "Task fetched successfully.")))
+        Ok(Json(TaskEnvelope::new(crate::views::task(&row), "Task fetched successfully.")))
     }
 }

@@ -46,7 +46,7 @@ impl TransactionsApi {
     ) -> Result<TransactionPage, ApiError> {
         let user = own_active_user(&caller.user, &user_id.0)?;
         let (rows, total) = ledger::list(&self.state.db, &user.id, limit.0, offset.0).await?;
-        let data = rows.iter().map(Transaction::from).collect();
+        let data = rows.iter().map(crate::views::transaction).collect();
         Ok(TransactionPage::Ok(Json(TransactionListEnvelope::new(data, "Transactions fetched successfully.")), total))
     }
 
@@ -64,6 +64,6 @@ impl TransactionsApi {
     ) -> Result<Json<TransactionEnvelope>, ApiError> {
         let user = own_active_user(&caller.user, &user_id.0)?;
         let row = ledger::find(&self.state.db, &user.id, &transaction_id.0).await?;
-        Ok(Json(TransactionEnvelope::new(Transaction::from(&row), "Transaction fetched successfully.")))
+        Ok(Json(TransactionEnvelope::new(crate::views::transaction(&row), "Transaction fetched successfully.")))
     }
 }

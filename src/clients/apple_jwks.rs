@@ -26,16 +26,7 @@ pub struct AppleClaims {
     pub exp: i64,
 }
 
-/// What a valid Apple identity token says, once its address is known to be verified.
-#[derive(Debug)]
-pub struct AppleIdentity {
-    pub email: String,
-    pub sub: String,
-    /// The token's `nonce` claim: what the app put in its Apple request.
-    pub nonce: Option<String>,
-    /// Until when the token is valid (unix seconds).
-    pub exp: i64,
-}
+pub use rules::identity::AppleIdentity;
 
 #[derive(Clone)]
 pub struct AppleVerifier(OidcVerifier);

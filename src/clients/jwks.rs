@@ -15,16 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use serde::{Deserialize, de::DeserializeOwned};
 use tokio::sync::{Mutex, RwLock};
 
-#[derive(Debug, thiserror::Error)]
-pub enum JwksError {
-    /// No audience configured: the feature is off.
-    #[error("not configured")]
-    NotConfigured,
-    #[error("invalid token")]
-    Invalid,
-    #[error("key set unavailable: {0}")]
-    KeySet(String),
-}
+pub use rules::identity::JwksError;
 
 /// `email_verified`: Google sends a boolean (older tokens the string "true"), Apple
 /// the string "true" or "false" (sometimes a boolean).

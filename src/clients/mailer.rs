@@ -1,5 +1,5 @@
 //! E-mail through lettre over SMTP, to the log when no `SMTP_URL` is set, or into the
-//! sandbox's mailbox in sandbox mode. What a mail says comes from [`super::mail_templates`].
+//! sandbox's mailbox in sandbox mode. What a mail says comes from `rules::mail::templates`.
 
 use std::time::Duration;
 
@@ -8,17 +8,7 @@ use lettre::{
     message::{Mailbox, MultiPart},
 };
 
-/// What to send: a subject, a plain-text body and its HTML twin.
-pub struct Mail {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    /// Written to the log instead of the whole body when there is no SMTP server.
-    pub log_line: String,
-    /// The one-time code it carries and its type, kept apart for the sandbox's mailbox.
-    pub code: Option<(String, String)>,
-}
+pub use rules::mail::{Mail, MailError, SendMail};
 
 #[derive(Clone)]
 pub enum Mailer {
@@ -38,16 +28,6 @@ pub trait MailDrop: Send + Sync {
     fn keep(&self, mail: Mail);
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct MailError(String);
-
-impl From<super::mail_templates::TemplateError> for MailError {
-    fn from(err: super::mail_templates::TemplateError) -> Self {
-        Self(format!("template: {err}"))
-    }
-}
-
 impl Mailer {
     pub fn new(smtp_url: Option<&str>, from: &str, timeout: Duration) -> Result<Self, MailError> {
         let Some(url) = smtp_url else { return Ok(Self::Log) };
@@ -59,8 +39,11 @@ impl Mailer {
         let server = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
         Ok(Self::Smtp { transport, from, server })
     }
+}
 
-    pub async fn send(&self, mail: Mail) -> Result<(), MailError> {
+#[async_trait::async_trait]
+impl SendMail for Mailer {
+    async fn send(&self, mail: Mail) -> Result<(), MailError> {
         match self {
             Self::Log => {
                 tracing::info!(to = %mail.to, "{}", mail.log_line);

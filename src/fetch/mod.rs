@@ -14,7 +14,7 @@
 //! Every failure is a [`FetchError`] whose message is a short sentence meant for the
 //! model (the tool loop hands it over as the tool's result).
 
-pub mod address;
+pub use rules::net::address;
 
 use std::{
     collections::HashSet,
@@ -126,22 +126,7 @@ impl FetchError {
     }
 }
 
-/// Host name resolution, replaceable in tests.
-#[async_trait::async_trait]
-pub trait Resolve: Send + Sync {
-    /// Every address of `host`; an error or an empty list is a resolution failure.
-    async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<IpAddr>>;
-}
-
-/// The system's resolver (getaddrinfo, /etc/hosts included).
-pub struct SystemResolver;
-
-#[async_trait::async_trait]
-impl Resolve for SystemResolver {
-    async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<IpAddr>> {
-        Ok(tokio::net::lookup_host((host, port)).await?.map(|addr| addr.ip()).collect())
-    }
-}
+pub use rules::net::{Resolve, SystemResolver};
 
 /// The HTTP client's resolver for one request: the addresses already checked, whatever
 /// name it is asked about (the client is asked about one host only).

@@ -166,6 +166,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::config::ConfigError;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_map(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>())

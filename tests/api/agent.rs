@@ -298,7 +298,7 @@ async fn two_processes_never_run_the_same_task() {
     }
     let other = app.second_process().await;
     let here = app.start_workers();
-    let there = clara_backend::services::worker::Workers::start(&other);
+    let there = clara_backend::jobs::worker::Workers::start(&other);
     for id in &ids {
         assert_eq!(app.finished_task(id).await.status, "COMPLETED");
     }

@@ -240,7 +240,7 @@ async fn a_stream_on_one_server_sees_the_events_another_server_process_writes() 
     // Let the stream subscribe before the other process starts working.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let other = app.second_process().await;
-    let _workers = clara_backend::services::worker::Workers::start(&other);
+    let _workers = clara_backend::jobs::worker::Workers::start(&other);
     let read = tokio::time::timeout(std::time::Duration::from_secs(30), stream).await.expect("ends").unwrap();
     let task = app.get(&format!("/users/{user_id}/tasks/{task_id}"), Some(&bearer)).await;
     assert_whole_story(&read.events, task.data(), "COMPLETED");

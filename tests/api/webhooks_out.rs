@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use clara_backend::services::webhooks::delivery::Deliverer;
+use clara_backend::jobs::webhook_delivery::Deliverer;
 use poem::{
     EndpointExt, Request, Response, Route, Server, handler,
     http::{Method, StatusCode},

@@ -12,7 +12,9 @@ mod names;
 mod otp_type;
 mod password;
 mod rates;
+pub mod task;
 mod time;
+pub mod transaction;
 
 pub use clock::Clock;
 pub use email::Email;

@@ -1,69 +1,8 @@
 //! Credits and money: transactions, price bands, Stripe Checkout and portal pages, Stripe's events.
 
 use super::*;
-use entity::transactions;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TransactionType {
-    /// Credits added (a purchase, an admin change, a refund).
-    Credit,
-    /// Credits spent or removed.
-    Debit,
-}
-
-/// A movement of credits. The balance is the sum of CREDITs minus DEBITs.
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct Transaction {
-    pub id: String,
-    pub user_id: String,
-    #[oai(rename = "type")]
-    pub kind: TransactionType,
-    pub description: String,
-    /// Credits moved, always positive; `type` gives the direction.
-    pub value_in_credits: f64,
-    /// What they were worth in US dollars.
-    pub value_in_fiat: f64,
-    /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
-    pub created_at: String,
-    /// HTTP date in GMT, e.g. `Thu, 27 Nov 2025 00:10:11 GMT`.
-    pub updated_at: String,
-}
-
-impl From<&transactions::Model> for Transaction {
-    fn from(row: &transactions::Model) -> Self {
-        Self {
-            id: row.id.clone(),
-            user_id: row.user_id.clone(),
-            kind: if row.kind == crate::services::ledger::DEBIT {
-                TransactionType::Debit
-            } else {
-                TransactionType::Credit
-            },
-            description: row.description.clone(),
-            value_in_credits: hundredths_to_number(row.value_in_credits),
-            value_in_fiat: hundredths_to_number(row.value_in_fiat),
-            created_at: http_date(row.created_at),
-            updated_at: http_date(row.updated_at),
-        }
-    }
-}
-
-impl Transaction {
-    fn example_value() -> Self {
-        Self {
-            id: "transaction_52d462f898e54b3983c186567259b74a".into(),
-            user_id: "user_5e5ce11ad8ed4a328df03ffd19fa80ec".into(),
-            kind: TransactionType::Credit,
-            description: "User bought 500 credits for $5.".into(),
-            value_in_credits: 500.0,
-            value_in_fiat: 5.0,
-            created_at: EXAMPLE_DATE.into(),
-            updated_at: EXAMPLE_DATE.into(),
-        }
-    }
-}
+pub use domain::transaction::{Transaction, TransactionType};
 
 /// A band of purchasable amounts and its price.
 #[derive(Debug, Clone, Object)]
@@ -228,4 +167,4 @@ impl SetCreditsRequest {
     }
 }
 
-examples!(Transaction, Rate, Checkout, PortalSession, BuyRequest, SetCreditsRequest);
+examples!(Rate, Checkout, PortalSession, BuyRequest, SetCreditsRequest);

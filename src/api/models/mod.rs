@@ -51,7 +51,7 @@ pub use system::*;
 pub use tasks::*;
 pub use users::*;
 
-const EXAMPLE_DATE: &str = "Thu, 27 Nov 2025 00:10:11 GMT";
+use domain::task::EXAMPLE_DATE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]

@@ -322,8 +322,8 @@ impl TestApp {
         (Self::with_env(&vars).await, provider)
     }
 
-    pub fn start_workers(&self) -> clara_backend::services::worker::Workers {
-        clara_backend::services::worker::Workers::start(&self.state)
+    pub fn start_workers(&self) -> clara_backend::jobs::worker::Workers {
+        clara_backend::jobs::worker::Workers::start(&self.state)
     }
 
     /// Posts a multipart analysis.
