@@ -91,6 +91,7 @@ SESSION_ONLY = {
     "sessionsList", "sessionsDelete", "sessionsDeleteOthers",
     "passkeysRegisterOptions", "passkeysRegister", "passkeysList", "passkeysDelete",
     "apiKeysGet", "apiKeysReset",
+    "webhooksList", "webhooksCreate", "webhooksDelete", "webhooksDeliveries", "webhooksRetry", "webhooksRotate",
 }
 # Share of path ids replaced by the account's own.
 OWN_ID_SHARE = 0.85
@@ -718,6 +719,16 @@ def give_real_values(case):
             dollars = RNG.randint(5, 500)
         case.body.update(amount=dollars, return_path="/billing")
         return "buy"
+    elif label == "POST /users/{user_id}/webhooks" and isinstance(case.path_parameters, dict):
+        # A receiver the sandbox accepts (http to this machine; a random URL is refused as
+        # not public), for events that exist. The account's endpoints are capped at 10 (409);
+        # accounts renew often enough for later cases to succeed too.
+        case.path_parameters["user_id"] = own_account()["user_id"]
+        description = case.body.get("description") if isinstance(case.body, dict) else None
+        case.body = {"url": f"{BASE}/st-hook/{uuid.uuid4().hex[:12]}", "events": ["task.completed"]}
+        if isinstance(description, str) and len(description) <= 500:
+            case.body["description"] = description
+        return "webhook_endpoint"
     elif label == "GET /sandbox/mailbox/{email}" and isinstance(case.path_parameters, dict):
         case.path_parameters["email"] = own_account()["email"]
         return "mailbox"
@@ -734,7 +745,7 @@ REAL_VALUE_OPS = {
     "POST /users/{user_id}/2fa/totp", "DELETE /users/{user_id}/2fa", "POST /users/{user_id}/2fa/recovery_codes",
     "POST /auth/apple", "POST /sandbox/apple/id_token", "POST /users/{user_id}/passkeys/options",
     "POST /users/{user_id}/passkeys", "DELETE /users/{user_id}/passkeys/{passkey_id}", "POST /auth/passkey",
-    "POST /sandbox/passkey/attestation", "POST /sandbox/passkey/assertion",
+    "POST /sandbox/passkey/attestation", "POST /sandbox/passkey/assertion", "POST /users/{user_id}/webhooks",
 }
 
 

@@ -9,13 +9,14 @@ use poem::Request;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
+use super::models::envelope;
 use super::{
     ApiTags,
     auth::{client, origin},
     body::{JsonBody, OptionalJsonBody, Text},
     error::ApiError,
     fresh_proof::FreshProofRequest,
-    models::{SuccessStatus, UserWithToken, UserWithTokenEnvelope},
+    models::{UserWithToken, UserWithTokenEnvelope},
     own_active_user,
     security::{PublicAccess, UserSession},
 };
@@ -195,25 +196,6 @@ impl poem_openapi::types::Example for PasskeySignInRequest {
             challenge_id: "passkey_challenge_9a8b7c6d5e4f30211f2e3d4c5b6a7988".into(),
         }
     }
-}
-
-macro_rules! envelope {
-    ($(#[$meta:meta])* $name:ident, $data:ty) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Object)]
-        pub struct $name {
-            pub data: $data,
-            /// A sentence for people; use `status` (and `code` on errors) in code.
-            pub message: String,
-            pub status: SuccessStatus,
-        }
-
-        impl $name {
-            pub fn new(data: $data, message: &str) -> Self {
-                Self { data, message: message.to_string(), status: SuccessStatus::Success }
-            }
-        }
-    };
 }
 
 envelope!(

@@ -8,7 +8,7 @@ use poem::{IntoResponse, Response, web::sse::Event};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Header, Path},
-    registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
+    registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
     types::{ToJSON, Type},
 };
 
@@ -68,16 +68,17 @@ pub enum TaskStreamEventName {
     Done,
 }
 
-/// One event of the stream, as its `id:`, `event:` and `data:` lines (the data is JSON).
+/// One event of the stream: its `id:`, `event:` and `data:` lines, each as the text it is on
+/// the wire (the schema of a `text/event-stream` response describes one event).
 #[derive(Debug, Clone, Object)]
 pub struct TaskStreamEvent {
-    pub id: u64,
+    /// The event's number for the task, 1, 2, 3, …: send the last one seen as
+    /// `Last-Event-ID` to resume.
+    pub id: String,
     pub event: TaskStreamEventName,
-    /// The event's JSON, by `event:`: `step` → a step (the `TaskStep` schema), `status` →
-    /// `{"status": …}` (a `TaskStatus`), `done` → the task (the `AnalysisTask` schema). Left
-    /// free-form here rather than a `oneOf`: the three overlap (a task has a `status` too), and
-    /// generators turn such a union into code that fails to build (Go) or warns (Redocly).
-    pub data: serde_json::Value,
+    /// JSON text, by `event:`: `step` → a step (the `TaskStep` schema), `status` →
+    /// `{"status": …}` (a `TaskStatus`), `done` → the task (the `AnalysisTask` schema).
+    pub data: String,
 }
 
 /// What the stream sends.
@@ -109,15 +110,13 @@ impl ApiResponse for TaskEventStream {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {
-                description: "The task's events, as Server-Sent Events; each event's `data:` is JSON.",
+                description: "The task's events, as Server-Sent Events. The schema describes one event \
+                              (as OpenAPI before 3.2 reads an event stream's schema); each event's `data:` is JSON.",
                 status: Some(200),
                 status_range: None,
                 content: vec![MetaMediaType {
                     content_type: "text/event-stream",
-                    schema: MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema {
-                        items: Some(Box::new(TaskStreamEvent::schema_ref())),
-                        ..poem_openapi::registry::MetaSchema::new_with_format("array", "event-stream")
-                    })),
+                    schema: TaskStreamEvent::schema_ref(),
                 }],
                 headers: vec![],
             }],

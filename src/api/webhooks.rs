@@ -7,13 +7,9 @@ use poem_openapi::{
     payload::Json,
 };
 
+use super::models::envelope;
 use super::{
-    ApiTags,
-    body::JsonBody,
-    default_limit,
-    error::ApiError,
-    models::{NullEnvelope, SuccessStatus},
-    own_active_user,
+    ApiTags, body::JsonBody, default_limit, error::ApiError, models::NullEnvelope, own_active_user,
     security::UserSession,
 };
 use crate::{domain::http_date, services::webhooks, state::AppState};
@@ -130,25 +126,6 @@ fn delivery(row: &delivery_rows::Model) -> WebhookDelivery {
         next_attempt_at: (row.status == webhooks::PENDING).then_some(row.next_attempt_at).flatten().map(http_date),
         created_at: http_date(row.created_at),
     }
-}
-
-macro_rules! envelope {
-    ($(#[$meta:meta])* $name:ident, $data:ty) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Object)]
-        pub struct $name {
-            pub data: $data,
-            /// A sentence for people; use `status` (and `code` on errors) in code.
-            pub message: String,
-            pub status: SuccessStatus,
-        }
-
-        impl $name {
-            pub fn new(data: $data, message: &str) -> Self {
-                Self { data, message: message.to_string(), status: SuccessStatus::Success }
-            }
-        }
-    };
 }
 
 envelope!(

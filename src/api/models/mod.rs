@@ -6,24 +6,26 @@ use crate::domain::{CreditBand, credits_to_number, http_date, hundredths_to_numb
 pub use domain::analysis::{AnalysisResult, Citation, StepKind, Verdict};
 use poem_openapi::{Enum, Object, types::MaybeUndefined};
 
+/// A success envelope around `data`: the one shape every success answer has.
 macro_rules! envelope {
     ($(#[$meta:meta])* $name:ident, $data:ty) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Object)]
+        #[derive(Debug, Clone, poem_openapi::Object)]
         pub struct $name {
             pub data: $data,
             /// A sentence for people; use `status` (and `code` on errors) in code.
             pub message: String,
-            pub status: SuccessStatus,
+            pub status: $crate::api::models::SuccessStatus,
         }
 
         impl $name {
             pub fn new(data: $data, message: &str) -> Self {
-                Self { data, message: message.to_string(), status: SuccessStatus::Success }
+                Self { data, message: message.to_string(), status: $crate::api::models::SuccessStatus::Success }
             }
         }
     };
 }
+pub(crate) use envelope;
 
 macro_rules! examples {
     ($($ty:ty),+) => {
