@@ -189,6 +189,26 @@ where
     Ok((rows, total))
 }
 
+/// Starts a transaction's work on an account with a write to the account's row: it locks the
+/// row (PostgreSQL), so transactions that count or check the account's things and then change
+/// them take turns; and it takes SQLite's write lock before anything is read, so no read of
+/// the transaction goes stale and a concurrent write never makes it fail with "database is
+/// locked" (a read-then-write transaction cannot wait: SQLite refuses its upgrade at once).
+/// `NotFound(User)` when the account is gone.
+pub async fn lock_account<C: ConnectionTrait>(txn: &C, user_id: &str) -> ServiceResult<()> {
+    use entity::users;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let locked = users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::col(users::Column::PasswordHash))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    if locked.rows_affected == 0 {
+        return Err(ServiceError::NotFound(Resource::User));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::{io, sync::Arc};

@@ -244,19 +244,8 @@ pub async fn finish_registration(
 pub async fn delete(state: &Core, user: &users::Model, passkey_id: &str) -> ServiceResult<()> {
     configured(state)?;
     let txn = state.db.begin().await?;
-    // A write first, on the account row: it locks the row (PostgreSQL), so two deletions
-    // cannot both take "the other one", and it takes SQLite's write lock before anything is
-    // read, so no read of this transaction goes stale and a concurrent write never makes it
-    // fail with "database is locked" (a read-then-write transaction cannot wait, SQLite
-    // refuses its upgrade at once).
-    let locked = users::Entity::update_many()
-        .col_expr(users::Column::PasswordHash, Expr::col(users::Column::PasswordHash))
-        .filter(users::Column::Id.eq(&user.id))
-        .exec(&txn)
-        .await?;
-    if locked.rows_affected == 0 {
-        return Err(ServiceError::NotFound(Resource::User));
-    }
+    // Two deletions cannot both take "the other one".
+    super::lock_account(&txn, &user.id).await?;
     let user =
         users::Entity::find_by_id(user.id.clone()).one(&txn).await?.ok_or(ServiceError::NotFound(Resource::User))?;
     let row = passkeys::Entity::find_by_id(passkey_id.to_string())

@@ -102,12 +102,12 @@ pub async fn create(
     let secret = signing::new_secret();
     let now = state.clock.now_micros();
     let txn = state.db.begin().await?;
-    // The insert comes first, so the transaction holds SQLite's write lock from its first
-    // statement: a transaction that read first and then wrote would fail ("database is
-    // locked") when another create committed in between. The count then includes this row;
-    // over the cap, returning drops the transaction and the insert with it. On PostgreSQL
-    // two concurrent creates may both count 10; the cap is a quota, not an invariant, so
-    // one over is tolerated there.
+    // Creates for one account take turns, so the count below sees every earlier one.
+    super::lock_account(&txn, user_id).await?;
+    let count = endpoints::Entity::find().filter(endpoints::Column::UserId.eq(user_id)).count(&txn).await?;
+    if count >= MAX_ENDPOINTS {
+        return Err(ServiceError::WebhookLimit);
+    }
     let endpoint = endpoints::ActiveModel {
         id: Set(id.clone()),
         user_id: Set(user_id.to_string()),
@@ -124,10 +124,6 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    let count = endpoints::Entity::find().filter(endpoints::Column::UserId.eq(user_id)).count(&txn).await?;
-    if count > MAX_ENDPOINTS {
-        return Err(ServiceError::WebhookLimit);
-    }
     txn.commit().await?;
     Ok(Created { endpoint, secret: signing::encode_secret(&secret) })
 }
