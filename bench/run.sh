@@ -207,4 +207,6 @@ bench_logged postgres-logged "postgres://postgres@127.0.0.1:5432/clara_bench"
 if redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
     bench_logged postgres-redis-logged "postgres://postgres@127.0.0.1:5432/clara_bench" "redis://127.0.0.1:6379"
 fi
+# Issue 24's rows (webhook deliveries, SSE streams): a script of their own, runnable alone.
+BIN="$BIN" VENV="$VENV" bash bench/push.sh || { echo "bench: an issue 24 row missed its goal (bench/results/push-*.json)"; exit 1; }
 echo "bench: results in $RESULTS/"
