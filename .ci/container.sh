@@ -260,7 +260,8 @@ if app.get("build", {}).get("dockerfile") != "Containerfile":
     problems.append("app is not built from Containerfile")
 if not any(str(v).endswith(":/data") for v in app.get("volumes", [])):
     problems.append("app has no volume on /data")
-source = "".join(p.read_text() for p in pathlib.Path("src").rglob("*.rs"))
+# The server and its rules crate (the settings are parsed in crates/rules/src/config/).
+source = "".join(p.read_text() for d in ("src", "crates") for p in pathlib.Path(d).rglob("*.rs"))
 for name in app.get("environment", {}):
     if f'"{name}"' not in source:
         problems.append(f"app gets {name}, which the server does not read")
