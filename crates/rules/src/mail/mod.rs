@@ -19,12 +19,6 @@ pub struct Mail {
 #[error("{0}")]
 pub struct MailError(pub String);
 
-impl From<templates::TemplateError> for MailError {
-    fn from(err: templates::TemplateError) -> Self {
-        Self(format!("template: {err}"))
-    }
-}
-
 /// Sends a mail (or keeps it, or logs it: the adapter decides).
 #[async_trait::async_trait]
 pub trait SendMail: Send + Sync {

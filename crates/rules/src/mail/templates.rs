@@ -12,7 +12,7 @@ use std::{
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 
-use super::Mail;
+use super::{Mail, MailError};
 use crate::{config::Config, domain::OtpType};
 
 /// What a mail is about; each kind has its own three templates.
@@ -460,6 +460,12 @@ pub fn ttl_text(minutes: u64) -> String {
     let (n, unit) =
         if minutes >= 60 && minutes.is_multiple_of(60) { (minutes / 60, "hour") } else { (minutes, "minute") };
     if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
+}
+
+impl From<TemplateError> for MailError {
+    fn from(err: TemplateError) -> Self {
+        Self(format!("template: {err}"))
+    }
 }
 
 #[cfg(test)]
