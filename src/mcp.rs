@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use http_body_util::BodyExt;
-use poem::{Endpoint, IntoResponse, Request, Response, http::header::AUTHORIZATION};
+use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::types::ToJSON;
 use rmcp::{
     ErrorData, ServerHandler,
@@ -443,15 +443,8 @@ impl Endpoint for McpEndpoint {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let token = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim().to_string());
-        let user = match token {
-            Some(token) => match accounts::authenticate_bearer(&self.state, &token).await {
+        let user = match crate::api::credentials::bearer_claims(&self.state.tokens, &req) {
+            Some(claims) => match accounts::authenticate_bearer(&self.state, &claims).await {
                 Ok(user) => Some(user),
                 // Not the caller's fault: a 503 to retry, as the REST routes answer.
                 Err(err @ ServiceError::DatabaseUnavailable(_)) => return Ok(ApiError::from(err).into_response()),

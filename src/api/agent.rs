@@ -170,7 +170,7 @@ impl AgentApi {
         /// The caller's user id.
         user_id: Path<String>,
     ) -> Result<Json<SupportedAttachmentsEnvelope>, ApiError> {
-        own_user(&caller.user, &user_id.0)?;
+        own_user(&caller.0, &user_id.0)?;
         let supported = supported(&self.state);
         let list = |c| supported.extensions(c).iter().map(|e| e.to_string()).collect();
         Ok(Json(SupportedAttachmentsEnvelope::new(
@@ -212,7 +212,7 @@ impl AgentApi {
         _idempotency_key: Header<Option<String>>,
         form: AnalysisForm,
     ) -> Result<TaskCreated, ApiError> {
-        let user = own_active_user(&caller.user, &user_id.0)?;
+        let user = own_active_user(&caller.0, &user_id.0)?;
         if self.state.agent.is_none() {
             return Err(ServiceError::NotConfigured("AGENT_API_BASE and AGENT_MODEL").into());
         }

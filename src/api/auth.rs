@@ -167,15 +167,21 @@ impl AuthApi {
         let origin = origin(req);
         let attempt = accounts::login(
             &self.state,
-            &credentials.email,
-            &credentials.password,
+            &credentials.0.username,
+            &credentials.0.password,
             code.as_deref(),
             client(req),
             &origin,
         );
-        let outcome =
-            throttle::guarded(&self.state, Attempt::Login, &credentials.email, client(req), code.is_some(), attempt)
-                .await;
+        let outcome = throttle::guarded(
+            &self.state,
+            Attempt::Login,
+            &credentials.0.username,
+            client(req),
+            code.is_some(),
+            attempt,
+        )
+        .await;
         let kind = match &outcome {
             Ok(_) => EventKind::LoginSucceeded,
             Err(ServiceError::RateLimited(_)) => EventKind::LoginLocked,
@@ -185,9 +191,9 @@ impl AuthApi {
         };
         let user_id = match &outcome {
             Ok((user, _)) => Some(user.id.clone()),
-            Err(_) => accounts::user_id_for_email(&self.state, &credentials.email).await,
+            Err(_) => accounts::user_id_for_email(&self.state, &credentials.0.username).await,
         };
-        let detail = (kind != EventKind::LoginSucceeded).then(|| format!("email: {}", credentials.email.trim()));
+        let detail = (kind != EventKind::LoginSucceeded).then(|| format!("email: {}", credentials.0.username.trim()));
         events::record(&self.state, kind, user_id.as_deref(), &origin, detail).await;
         let (user, token) = outcome?;
         Ok(Json(UserWithTokenEnvelope::new(UserWithToken::new(&user, token), "User logged in successfully.")))
@@ -216,13 +222,13 @@ impl AuthApi {
         body: JsonBody<ChangePasswordRequest>,
     ) -> Result<Json<NullEnvelope>> {
         let keep_session = match &auth {
-            PublicOrSession::Session(session) => {
+            PublicOrSession::Session(UserSession(session)) => {
                 if !session.user.email.eq_ignore_ascii_case(user_email.0.trim()) {
                     return Err(ApiError::forbidden());
                 }
                 Some(session.session_id.as_str())
             }
-            PublicOrSession::Public => None,
+            PublicOrSession::Public(_) => None,
         };
         let email = email_from_path(&user_email.0)?;
         let password = Password::parse(body.0.password.0).map_err(|_| ApiError::invalid_parameters())?;

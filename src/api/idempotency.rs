@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderMap};
 
-use super::{error::ApiError, fingerprint::SharedFingerprint, middleware::ClientAddr, security};
+use super::{credentials, error::ApiError, fingerprint::SharedFingerprint, middleware::ClientAddr, security};
 use crate::{
     services::idempotency::{self, Claim, Outcome, Target},
     state::AppState,
@@ -55,8 +55,7 @@ fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// Whose key it is: the user of a well-signed bearer token (session or API key alike),
 /// else the client address. Whether the token is still live is checked before a replay.
 fn scope(state: &AppState, req: &Request) -> String {
-    let claims = security::authorization(req).and_then(security::bearer_token).and_then(|t| state.tokens.decode(t));
-    match claims {
+    match credentials::bearer_claims(&state.tokens, req) {
         Some(claims) => format!("user:{}", claims.sub),
         None => {
             let client = req.extensions().get::<ClientAddr>().and_then(|c| c.0);
@@ -68,11 +67,9 @@ fn scope(state: &AppState, req: &Request) -> String {
 /// A kept answer is only for a caller who could have made the request now: a live
 /// token, or the public key on a public route.
 async fn may_replay(state: &AppState, req: &Request) -> bool {
-    match security::authorization(req).and_then(security::bearer_token) {
-        Some(token) if state.tokens.decode(token).is_some() => {
-            crate::services::accounts::authenticate_bearer(state, token).await.is_ok()
-        }
-        _ => security::check_public_key(req).is_ok(),
+    match credentials::bearer_claims(&state.tokens, req) {
+        Some(claims) => crate::services::accounts::authenticate_bearer(state, &claims).await.is_ok(),
+        None => security::public_key_matches(state, credentials::authorization(req).unwrap_or_default()).is_ok(),
     }
 }
 

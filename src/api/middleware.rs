@@ -110,12 +110,10 @@ fn is_exempt(path: &str) -> bool {
 /// forged credential) spends its client address's, so that respelling a header buys no
 /// fresh budget and one public-key client cannot exhaust everyone's. Also the user a valid
 /// token names, whose cached authentication the limiter's round trip can serve.
-fn rate_key(state: &AppState, req: &Request, client: Option<IpAddr>) -> (String, Option<String>) {
+/// The token is decoded here once for the whole request (`credentials::DecodedBearer`).
+fn rate_key(state: &AppState, req: &mut Request, client: Option<IpAddr>) -> (String, Option<String>) {
     use crate::services::tokens::Role;
-    let claims = super::security::authorization(req)
-        .and_then(super::security::bearer_token)
-        .and_then(|t| state.tokens.decode(t));
-    match claims {
+    match super::credentials::decode_into(&state.tokens, req) {
         Some(claims) if claims.role == Role::User => (format!("user:{}", claims.sub), Some(claims.sub)),
         Some(claims) => (format!("api_key:{}", claims.jti), Some(claims.sub)),
         // IPv4 per address, IPv6 per /64: one client's /64 is one budget.
@@ -151,7 +149,7 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         if is_exempt(req.uri().path()) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        let (key, user_id) = rate_key(&state, &req, client);
+        let (key, user_id) = rate_key(&state, &mut req, client);
         // With Redis, the caller's authentication-cache version rides in the counter's
         // round trip: one Redis round trip per authenticated request, not two.
         let version_key = user_id.as_deref().and_then(|id| state.auth_cache.version_key(id));

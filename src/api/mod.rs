@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod apple;
 pub mod auth;
 pub mod body;
+pub mod credentials;
 pub mod error;
 pub mod error_catalog;
 pub mod fingerprint;

@@ -97,7 +97,7 @@ impl StripeApi {
         #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$"))]
         _idempotency_key: Header<Option<String>>,
     ) -> Result<PortalCreated, ApiError> {
-        let user = active(&caller.user)?;
+        let user = active(&caller.0)?;
         let url = billing::portal(&self.state, user).await?;
         Ok(PortalCreated::Created(Json(PortalSessionEnvelope::new(
             PortalSession { url },
@@ -126,7 +126,7 @@ impl StripeApi {
         _idempotency_key: Header<Option<String>>,
         body: JsonBody<BuyRequest>,
     ) -> Result<CheckoutCreated, ApiError> {
-        let user = active(&caller.user)?;
+        let user = active(&caller.0)?;
         let request = body.0;
         let checkout = billing::buy(&self.state, user, request.amount.0, &request.return_path.0).await?;
         Ok(CheckoutCreated::Created(Json(CheckoutEnvelope::new(

@@ -53,7 +53,7 @@ impl TaskEventsApi {
         #[oai(name = "Last-Event-ID", validator(maximum(value = "9007199254740991")))]
         last_event_id: Header<Option<u64>>,
     ) -> Result<TaskEventStream, ApiError> {
-        let user = own_active_user(&caller.user, &user_id.0)?;
+        let user = own_active_user(&caller.0, &user_id.0)?;
         let task = tasks::find(&self.state.db, &user.id, &task_id.0).await?;
         let after = last_event_id.0.unwrap_or(0) as i64;
         Ok(TaskEventStream(follow(self.state.clone(), task.user_id, task.id, after).boxed()))

@@ -43,7 +43,7 @@ impl TasksApi {
         #[oai(default, validator(maximum(value = "9007199254740991")))]
         offset: Query<u64>,
     ) -> Result<TaskPage, ApiError> {
-        let user = own_active_user(&caller.user, &user_id.0)?;
+        let user = own_active_user(&caller.0, &user_id.0)?;
         let (rows, total) = tasks::list(&self.state.db, &user.id, limit.0, offset.0).await?;
         let data = rows.iter().map(crate::views::task).collect();
         Ok(TaskPage::Ok(Json(TaskListEnvelope::new(data, "Tasks fetched successfully.")), total))
@@ -61,7 +61,7 @@ impl TasksApi {
         /// `task_…`
         task_id: Path<String>,
     ) -> Result<Json<TaskEnvelope>, ApiError> {
-        let user = own_active_user(&caller.user, &user_id.0)?;
+        let user = own_active_user(&caller.0, &user_id.0)?;
         let row = tasks::find(&self.state.db, &user.id, &task_id.0).await?;
         Ok(Json(TaskEnvelope::new(crate::views::task(&row), "Task fetched successfully.")))
     }

@@ -44,7 +44,7 @@ impl TransactionsApi {
         #[oai(default, validator(maximum(value = "9007199254740991")))]
         offset: Query<u64>,
     ) -> Result<TransactionPage, ApiError> {
-        let user = own_active_user(&caller.user, &user_id.0)?;
+        let user = own_active_user(&caller.0, &user_id.0)?;
         let (rows, total) = ledger::list(&self.state.db, &user.id, limit.0, offset.0).await?;
         let data = rows.iter().map(crate::views::transaction).collect();
         Ok(TransactionPage::Ok(Json(TransactionListEnvelope::new(data, "Transactions fetched successfully.")), total))
@@ -62,7 +62,7 @@ impl TransactionsApi {
         /// `transaction_…`
         transaction_id: Path<String>,
     ) -> Result<Json<TransactionEnvelope>, ApiError> {
-        let user = own_active_user(&caller.user, &user_id.0)?;
+        let user = own_active_user(&caller.0, &user_id.0)?;
         let row = ledger::find(&self.state.db, &user.id, &transaction_id.0).await?;
         Ok(Json(TransactionEnvelope::new(crate::views::transaction(&row), "Transaction fetched successfully.")))
     }

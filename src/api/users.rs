@@ -55,7 +55,7 @@ impl UsersApi {
         /// The caller's user id.
         user_id: Path<String>,
     ) -> Result<Json<UserEnvelope>> {
-        let user = own_user(&caller.user, &user_id.0)?;
+        let user = own_user(&caller.0, &user_id.0)?;
         Ok(Json(UserEnvelope::new(User::from(user), "User fetched successfully.")))
     }
 
@@ -112,11 +112,11 @@ impl UsersApi {
         body: OptionalJsonBody<CodeRequest>,
     ) -> Result<Deleted> {
         match auth {
-            AdminOrSession::Admin => {
+            AdminOrSession::Admin(_) => {
                 admin::delete_user(&self.state, &user_id.0).await?;
                 events::record(&self.state, EventKind::AdminAccountDeleted, Some(&user_id.0), &origin(req), None).await;
             }
-            AdminOrSession::Session(session) => {
+            AdminOrSession::Session(UserSession(session)) => {
                 let user = own_user(&session.user, &user_id.0)?;
                 let code = body.0.ok_or_else(ApiError::invalid_parameters)?.code.0;
                 let attempt = accounts::delete_own_account(&self.state, user, &code);

@@ -1,7 +1,7 @@
 //! One `apiKey` scheme per header. The public key and the admin key both travel raw in
 //! `Authorization`; two schemes for one header make openapi-generator's C# write an enum
 //! with two equal members, and Go and Rust clients send the header twice. The extractors
-//! register two marker schemes (`api::security`); here they become the one published
+//! register two key schemes (`api::security`); here they become the one published
 //! `ApiKey`, and each operation says in its description (and in `x-clara-api-key`) which
 //! key it takes.
 
@@ -26,6 +26,12 @@ pub fn apply(doc: &mut Value) {
                     }
                 }
             }
+            // One order whatever order a derived enum tries its members in (its key members
+            // come last, see `api::security`): by scheme name, the empty alternative last.
+            alternatives.sort_by_key(|alternative| {
+                let name = alternative.as_object().and_then(|a| a.keys().next().cloned());
+                (name.is_none(), name)
+            });
         }
         let Some((name, sentence)) = kind else { continue };
         used = true;

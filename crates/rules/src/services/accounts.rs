@@ -12,7 +12,7 @@ use super::{
     passwords::Client,
     sessions as sessions_service,
     throttle::{self, Attempt},
-    tokens::{Role, TokenKeys},
+    tokens::{Claims, Role},
     two_factor::{self, AppSecret, Verified},
 };
 use crate::{
@@ -70,9 +70,8 @@ pub(crate) async fn start_session(state: &Core, user_id: &str, origin: &Origin) 
     Ok(state.tokens.user_token(user_id, &session_id, now, expires_at))
 }
 
-/// The user behind a `clara_user_` token whose session still exists.
-pub async fn authenticate_user_token(state: &Core, keys: &TokenKeys, token: &str) -> ServiceResult<SessionUser> {
-    let claims = keys.decode(token).ok_or(ServiceError::Unauthorized)?;
+/// The user behind a verified `clara_user_` token's claims whose session still exists.
+pub async fn authenticate_session(state: &Core, claims: &Claims) -> ServiceResult<SessionUser> {
     if claims.role != Role::User {
         return Err(ServiceError::Unauthorized);
     }
@@ -115,7 +114,7 @@ pub async fn authenticate_user_token(state: &Core, keys: &TokenKeys, token: &str
             user
         }
     };
-    Ok(SessionUser { user, session_id: claims.jti })
+    Ok(SessionUser { user, session_id: claims.jti.clone() })
 }
 
 /// The user for a credential checked recently, counted in the metrics.
@@ -131,12 +130,12 @@ pub(super) async fn cached(
     user.map(|user| (*user).clone())
 }
 
-/// The user behind a bearer token of either kind.
-pub async fn authenticate_bearer(state: &Core, token: &str) -> ServiceResult<users::Model> {
-    if token.starts_with(super::tokens::API_KEY_TOKEN_PREFIX) {
-        return super::api_keys::authenticate(state, token).await;
+/// The user behind a verified bearer token's claims, of either kind.
+pub async fn authenticate_bearer(state: &Core, claims: &Claims) -> ServiceResult<users::Model> {
+    match claims.role {
+        Role::ApiKey => super::api_keys::authenticate(state, claims).await,
+        Role::User => Ok(authenticate_session(state, claims).await?.user),
     }
-    Ok(authenticate_user_token(state, &state.tokens, token).await?.user)
 }
 
 async fn send_code(state: &Core, user: &users::Model, otp_type: OtpType, welcome: bool) -> ServiceResult<()> {

@@ -5,7 +5,10 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
 };
 
-use super::{ServiceError, ServiceResult, tokens::Role};
+use super::{
+    ServiceError, ServiceResult,
+    tokens::{Claims, Role},
+};
 use crate::{
     auth_cache::{Credential, CredentialKind},
     domain::{IdPrefix, new_id},
@@ -73,9 +76,9 @@ pub async fn reset(state: &Core, user: &users::Model) -> ServiceResult<IssuedKey
     Ok(issued(state, key))
 }
 
-/// The user behind a `clara_api_` token whose key is still the user's current one.
-pub async fn authenticate(state: &Core, token: &str) -> ServiceResult<users::Model> {
-    let claims = state.tokens.decode(token).ok_or(ServiceError::Unauthorized)?;
+/// The user behind a verified `clara_api_` token's claims whose key is still the user's
+/// current one.
+pub async fn authenticate(state: &Core, claims: &Claims) -> ServiceResult<users::Model> {
     if claims.role != Role::ApiKey {
         return Err(ServiceError::Unauthorized);
     }
@@ -84,7 +87,7 @@ pub async fn authenticate(state: &Core, token: &str) -> ServiceResult<users::Mod
         return Ok(user);
     }
     let ticket = state.auth_cache.ticket(&claims.sub).await;
-    let (key, user) = api_keys::Entity::find_by_id(claims.jti)
+    let (key, user) = api_keys::Entity::find_by_id(claims.jti.clone())
         .find_also_related(users::Entity)
         .one(&state.db)
         .await?
