@@ -16,7 +16,10 @@ description naming the admin key) and the public key elsewhere, raw; HTTP basic 
 account's `Basic` login; HTTP bearer gets the API key in the API-key pass (ST_BEARER=api_key)
 only where the operation takes one: operations that take a session alone (SESSION_ONLY, by
 operationId, and any whose description says "User token only") get the session in both
-passes, so that none of them sees only 401/403 (seed 2365258230: logout in the API-key pass). It also points most
+passes, so that none of them sees only 401/403 (seed 2365258230: logout in the API-key pass).
+The operations that end credentials (DESTRUCTIVE: logout, ending sessions, resetting the API
+key, deleting the account, changing the password) get a second account of their own, the
+victim, so that the account every other operation uses lives through the pass. It also points most
 `user_id`, `user_email`, `task_id` and `transaction_id` path parameters at the current
 account's own (a random id only ever gets 403/404), keeping a share of the fuzzer's values.
 
@@ -34,7 +37,8 @@ Apple identity token minted by the sandbox over a fresh server nonce (Sign in wi
 passkey ceremonies answered by the sandbox's software authenticator (Passkey creation options,
 Add passkey, Delete passkey, Passkey sign-in). Operations that ask for a fresh proof of the
 account (`{password}`, or `{code}` while 2FA is on) get the account's password when their
-request body has that field. The other cases keep the fuzzer's values.
+request body has that field. A real-valued body keeps only the fields its schema names (the
+fuzzer may add others, which the server refuses). The other cases keep the fuzzer's values.
 
 Environment: BASE, PUBLIC_KEY, ADMIN_KEY, WEBHOOK_SECRET, CREDS (JSON of the first
 account), ST_BEARER (user_token | api_key), ST_SEED, ST_RENEWALS_FILE (where the counts of
@@ -93,6 +97,15 @@ SESSION_ONLY = {
     "apiKeysGet", "apiKeysReset",
     "webhooksList", "webhooksCreate", "webhooksDelete", "webhooksDeliveries", "webhooksRetry", "webhooksRotate",
 }
+# Operations that end the credentials they are given (or the account's): Logout, ending
+# sessions, resetting the API key, deleting the account (the admin key deletes any account
+# without a code) and changing the password (the admin key again). Their cases get the
+# credentials and ids of a second account of their own, the victim, renewed once one of them
+# has been served or refused with 401, so that the account every other operation uses is
+# never ended under it by a case running in the other worker (seed 2569198716's API-key pass:
+# every case of Rotate webhook secret met a session a concurrent Logout had just ended, its
+# retry too, and the operation saw only 401).
+DESTRUCTIVE = {"authLogout", "sessionsDelete", "sessionsDeleteOthers", "apiKeysReset", "usersDelete", "authChangePassword"}
 # Share of path ids replaced by the account's own.
 OWN_ID_SHARE = 0.85
 # Routes that want a one-time code in the body: a random one is always a 401, so `before_call`
@@ -159,6 +172,41 @@ class State:
 
 
 STATE = State()
+
+
+class Victim:
+    """The account the destructive operations are given, one generation at a time."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.account = None
+        self.generation = 0
+        self.ended = True
+        # The generation each destructive case in flight was given, by the case's identity.
+        self.given = {}
+
+    def take(self, case):
+        with self.lock:
+            if self.ended:
+                self.account = bootstrap.make_account(
+                    BASE, PUBLIC_KEY, ADMIN_KEY, f"st-victim-{uuid.uuid4().hex[:12]}@example.com", 1000, new_address()
+                )
+                self.generation += 1
+                self.ended = False
+                COUNTS["victim_accounts"] += 1
+            self.given[id(case)] = self.generation
+            return dict(self.account)
+
+    def answered(self, case, status):
+        """A destructive case served (its credentials may be gone) or refused with 401 (they
+        are): the next destructive case gets a fresh victim."""
+        with self.lock:
+            generation = self.given.pop(id(case), None)
+            if generation == self.generation and (200 <= status < 300 or status == 401):
+                self.ended = True
+
+
+VICTIM = Victim()
 # How many cases each substitution gave a real value, and how many 2FA accounts were made.
 COUNTS = collections.Counter()
 # Real-valued cases the API refused, by operation and status (to tell why, when one is flagged).
@@ -367,6 +415,8 @@ class RenewingAuth:
         alternatives = [alt for alt in security_of(case) if alt]
         if not alternatives:
             return
+        if operation_id(case) in DESTRUCTIVE:
+            data = VICTIM.take(case)
         with RNG_LOCK:
             choice = RNG.choice(alternatives)
             draws = [RNG.random() for _ in range(5)]
@@ -529,6 +579,38 @@ def scratch_account():
     )
 
 
+def make_room_for_endpoint(account):
+    """Deletes one of the account's webhook endpoints when it has the most allowed."""
+    bearer = f"Bearer {account['user_token']}"
+    status, body = request("GET", f"/users/{account['user_id']}/webhooks", bearer)
+    endpoints = body["data"] if status == 200 and body else []
+    if len(endpoints) >= WEBHOOK_ENDPOINTS_MAX:
+        request("DELETE", f"/users/{account['user_id']}/webhooks/{endpoints[0]['id']}", bearer)
+
+
+# The most webhook endpoints an account may have (`webhooks::MAX_ENDPOINTS` in the rules).
+WEBHOOK_ENDPOINTS_MAX = 10
+
+
+# The passkey operations' and Login's real cases prove an account of their own (its password), which
+# no fuzzer case is given: the fuzzer's wrong passwords for its account count toward that
+# account's lock, and a locked account refuses the right password too (seed 2569198716:
+# Passkey creation options refused 429 twelve times, and Add passkey reached no success in
+# the user-token pass). Made once per pass; its session is never ended.
+PROVING = {"account": None}
+PROVING_LOCK = threading.Lock()
+
+
+def proving_account():
+    with PROVING_LOCK:
+        if PROVING["account"] is None:
+            PROVING["account"] = bootstrap.make_account(
+                BASE, PUBLIC_KEY, ADMIN_KEY, f"st-prove-{uuid.uuid4().hex[:12]}@example.com", 1000, new_address()
+            )
+            COUNTS["proving_accounts"] += 1
+        return dict(PROVING["account"])
+
+
 def own_account():
     with STATE.lock:
         return dict(STATE.account)
@@ -569,14 +651,14 @@ def give_real_values(case):
             case.body.pop("nonce")
         return "apple_id_token"
     elif label == "POST /users/{user_id}/passkeys/options" and isinstance(case.path_parameters, dict):
-        account = own_account()
+        account = proving_account()
         case.path_parameters["user_id"] = account["user_id"]
         case.headers = dict(case.headers or {})
         case.headers["Authorization"] = f"Bearer {account['user_token']}"
         case.body = proof_body(label, account) or case.body
         return "passkey_options"
     elif label == "POST /users/{user_id}/passkeys" and isinstance(case.body, dict) and isinstance(case.path_parameters, dict):
-        account = own_account()
+        account = proving_account()
         bearer = f"Bearer {account['user_token']}"
         status, body = request(
             "POST", f"/users/{account['user_id']}/passkeys/options", bearer, proof_body("POST /users/{user_id}/passkeys/options", account)
@@ -592,7 +674,7 @@ def give_real_values(case):
         case.body = {"credential": made["data"]["credential"], "name": "Fuzz key"}
         return "passkey_add"
     elif label == "DELETE /users/{user_id}/passkeys/{passkey_id}" and isinstance(case.path_parameters, dict):
-        account = own_account()
+        account = proving_account()
         added = add_passkey(account)
         if added:
             with PASSKEYS_LOCK:
@@ -618,7 +700,7 @@ def give_real_values(case):
         case.body = {"challenge_id": body["data"]["challenge_id"], "credential": signed["data"]["credential"]}
         return "passkey_sign_in"
     elif label in ("POST /sandbox/passkey/attestation", "POST /sandbox/passkey/assertion") and isinstance(case.body, dict):
-        account = own_account()
+        account = proving_account()
         if label.endswith("attestation"):
             status, body = request(
                 "POST", f"/users/{account['user_id']}/passkeys/options", f"Bearer {account['user_token']}",
@@ -636,7 +718,8 @@ def give_real_values(case):
         return "authenticator"
     elif label == "POST /auth/session":
         case.headers = dict(case.headers or {})
-        case.headers["Authorization"] = basic(own_account())
+        # The proving account: the fuzzer's wrong passwords lock its own account's logins.
+        case.headers["Authorization"] = basic(proving_account())
         # No 2FA on this account: no code.
         if isinstance(case.body, dict):
             case.body.pop("code", None)
@@ -721,9 +804,12 @@ def give_real_values(case):
         return "buy"
     elif label == "POST /users/{user_id}/webhooks" and isinstance(case.path_parameters, dict):
         # A receiver the sandbox accepts (http to this machine; a random URL is refused as
-        # not public), for events that exist. The account's endpoints are capped at 10 (409);
-        # accounts renew often enough for later cases to succeed too.
-        case.path_parameters["user_id"] = own_account()["user_id"]
+        # not public), for events that exist. The account's endpoints are capped at 10 (409):
+        # the account now lives through a whole pass (the destructive operations end the
+        # victim's), so one of its endpoints is removed first when it has ten.
+        account = own_account()
+        make_room_for_endpoint(account)
+        case.path_parameters["user_id"] = account["user_id"]
         description = case.body.get("description") if isinstance(case.body, dict) else None
         case.body = {"url": f"{BASE}/st-hook/{uuid.uuid4().hex[:12]}", "events": ["task.completed"]}
         if isinstance(description, str) and len(description) <= 500:
@@ -780,6 +866,14 @@ def before_call(context, case, kwargs):
             print(f"st_auth: before_call: {label}: {error!r}", file=sys.stderr)
         return
     if given:
+        # Only the fields the body's schema names: a positive case's body may carry extra
+        # properties (the schema does not forbid them), which the server refuses with 400
+        # `invalid_parameters`; a real case must be one the server serves (seeds 1745761793
+        # and 3947619426: Disable 2FA's real codes refused with 400 as often as not).
+        fields = body_fields(label)
+        if fields and isinstance(case.body, dict):
+            for extra in set(case.body) - fields:
+                del case.body[extra]
         # A real case is a new request: the fuzzer's few short Idempotency-Key values, met
         # again with another body, are rightly a 422 `idempotency_key_reused` (seed 625345206's
         # API-key pass saw `POST /stripe/buy` reach no success that way).
@@ -796,6 +890,7 @@ def before_call(context, case, kwargs):
 @schemathesis.hook
 def after_call(context, case, response):
     release_passkey(case)
+    VICTIM.answered(case, response.status_code)
     with RNG_LOCK:
         key = IN_FLIGHT.pop(id(case), None)
         if key is None:
