@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::{
     api::{error::ApiError, models},
     domain::{IdPrefix, hundredths_to_number, new_id, parse_hundredths},
-    services::{ServiceError, accounts, billing, ledger, tasks, uploads::UploadDir},
+    services::{ServiceError, billing, ledger, tasks, uploads::UploadDir},
     state::AppState,
 };
 
@@ -136,7 +136,7 @@ impl ClaraMcp {
     /// The caller's current row (balances move between calls).
     async fn user(&self, parts: &http::request::Parts) -> Result<entity::users::Model, ApiError> {
         let caller = parts.extensions.get::<McpCaller>().ok_or_else(ApiError::unauthorized)?;
-        Ok(accounts::find_user(&self.state, &caller.user_id).await?)
+        Ok(crate::services::users::find_user(&self.state, &caller.user_id).await?)
     }
 
     async fn active_user(&self, parts: &http::request::Parts) -> Result<entity::users::Model, ApiError> {
@@ -444,7 +444,7 @@ impl Endpoint for McpEndpoint {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let user = match crate::api::credentials::bearer_claims(&self.state.tokens, &req) {
-            Some(claims) => match accounts::authenticate_bearer(&self.state, &claims).await {
+            Some(claims) => match crate::services::authenticate::bearer(&self.state, &claims).await {
                 Ok(user) => Some(user),
                 // Not the caller's fault: a 503 to retry, as the REST routes answer.
                 Err(err @ ServiceError::DatabaseUnavailable(_)) => return Ok(ApiError::from(err).into_response()),

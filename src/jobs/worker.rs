@@ -151,9 +151,9 @@ async fn execute(state: &AppState, tools: &Tools, task: task_rows::Model) {
     })
     .await;
     let stored = match outcome {
-        Ok(result) => tasks::complete(state, &task, &result).await.map(|held| (held, "COMPLETED")),
+        Ok(result) => tasks::complete(state, &task, &result).await.map(|held| (held, tasks::COMPLETED)),
         Err(Failure { message, charge }) => {
-            tasks::fail_with(state, &task, &message, charge).await.map(|held| (held, "FAILED"))
+            tasks::fail_with(state, &task, &message, charge).await.map(|held| (held, tasks::FAILED))
         }
     };
     match stored {

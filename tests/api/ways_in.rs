@@ -321,7 +321,7 @@ async fn activation_revokes_the_registrants_credentials_on_every_process() {
     let code = app.smtp.last_code_for(email).await;
     let key = clara_backend::services::api_keys::view(
         &app.state,
-        &clara_backend::services::accounts::find_user(&app.state, &id).await.unwrap(),
+        &clara_backend::services::users::find_user(&app.state, &id).await.unwrap(),
     )
     .await
     .unwrap();

@@ -18,6 +18,18 @@ pub enum TaskStatus {
     Failed,
 }
 
+impl TaskStatus {
+    /// As the API writes it, and as a task row stores it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
 /// One thing the agent did, in order; visible while the task runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]

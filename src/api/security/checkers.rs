@@ -19,7 +19,11 @@ use crate::{
         error::ApiError,
         middleware::{ClientAddr, record_user},
     },
-    services::{accounts, accounts::SessionUser, api_keys, throttle, tokens::Role},
+    services::{
+        authenticate::{self, SessionUser},
+        throttle,
+        tokens::Role,
+    },
     state::AppState,
 };
 
@@ -38,12 +42,12 @@ async fn session_of(req: &Request) -> Result<SessionUser, ApiError> {
     if claims.role == Role::ApiKey {
         // A live API key on a route that takes sessions only is the wrong kind (403);
         // a dead or forged one is no credential at all (401).
-        return Err(match api_keys::authenticate(state, &claims).await {
+        return Err(match authenticate::api_key(state, &claims).await {
             Ok(_) => ApiError::forbidden(),
             Err(err) => err.into(),
         });
     }
-    let session = accounts::authenticate_session(state, &claims).await?;
+    let session = authenticate::session(state, &claims).await?;
     record_user(req, &session.user.id);
     Ok(session)
 }
@@ -52,7 +56,7 @@ async fn session_of(req: &Request) -> Result<SessionUser, ApiError> {
 pub async fn bearer_user(req: &Request, _bearer: Bearer) -> poem::Result<entity::users::Model> {
     let state = state(req)?;
     let claims = bearer_claims(&state.tokens, req).ok_or_else(ApiError::unauthorized)?;
-    let user = accounts::authenticate_bearer(state, &claims).await.map_err(ApiError::from)?;
+    let user = authenticate::bearer(state, &claims).await.map_err(ApiError::from)?;
     record_user(req, &user.id);
     Ok(user)
 }

@@ -5,7 +5,7 @@
 use poem_openapi::{SecurityScheme, auth::Basic};
 
 use super::{PublicKeyOrNone, checkers};
-use crate::services::accounts::SessionUser;
+use crate::services::authenticate::SessionUser;
 
 /// `Bearer clara_user_<JWT>` (a session) or `Bearer clara_api_<JWT>` (an API key).
 #[derive(SecurityScheme)]

@@ -10,24 +10,14 @@ use super::{
     events::Origin,
     otp,
     passwords::Client,
-    sessions as sessions_service,
     throttle::{self, Attempt},
-    tokens::{Claims, Role},
     two_factor::{self, AppSecret, Verified},
 };
 use crate::{
-    auth_cache::{Credential, CredentialKind},
     domain::{Email, IdPrefix, OtpType, Password, PersonName, new_id},
     identity::JwksError,
     state::Core,
 };
-
-/// A signed-in user and the session their token belongs to.
-#[derive(Debug, Clone)]
-pub struct SessionUser {
-    pub user: users::Model,
-    pub session_id: String,
-}
 
 pub struct NewAccount {
     pub first_name: PersonName,
@@ -44,10 +34,6 @@ async fn user_by_email(state: &Core, email: &Email) -> ServiceResult<Option<user
 pub async fn user_id_for_email(state: &Core, email: &str) -> Option<String> {
     let email: Email = email.parse().ok()?;
     user_by_email(state, &email).await.ok().flatten().map(|u| u.id)
-}
-
-pub async fn find_user(state: &Core, user_id: &str) -> ServiceResult<users::Model> {
-    users::Entity::find_by_id(user_id.to_string()).one(&state.db).await?.ok_or(ServiceError::NotFound(Resource::User))
 }
 
 /// Starts a session row, with where it was made from, and signs its token.
@@ -68,74 +54,6 @@ pub(crate) async fn start_session(state: &Core, user_id: &str, origin: &Origin) 
     .insert(&state.db)
     .await?;
     Ok(state.tokens.user_token(user_id, &session_id, now, expires_at))
-}
-
-/// The user behind a verified `clara_user_` token's claims whose session still exists.
-pub async fn authenticate_session(state: &Core, claims: &Claims) -> ServiceResult<SessionUser> {
-    if claims.role != Role::User {
-        return Err(ServiceError::Unauthorized);
-    }
-    let now_micros = state.clock.now_micros();
-    let now = now_micros.div_euclid(1_000_000);
-    let user = match cached(state, &claims.sub, &claims.jti, CredentialKind::Session, now).await {
-        Some(user) => {
-            let every = sessions_service::TOUCH_EVERY_SECS * 1_000_000;
-            if state.auth_cache.claim_touch(&claims.sub, &claims.jti, now_micros, every) {
-                sessions_service::touch(state, &claims.jti);
-            }
-            user
-        }
-        None => {
-            let ticket = state.auth_cache.ticket(&claims.sub).await;
-            let (session, user) = sessions::Entity::find_by_id(claims.jti.clone())
-                .find_also_related(users::Entity)
-                .one(&state.db)
-                .await?
-                .ok_or(ServiceError::Unauthorized)?;
-            let user = user.ok_or(ServiceError::Unauthorized)?;
-            if session.user_id != claims.sub || session.expires_at <= now {
-                return Err(ServiceError::Unauthorized);
-            }
-            // The last use is recorded at most once a minute (off the request's path).
-            let due = sessions_service::touch_due(session.last_used_at, now_micros);
-            if due {
-                sessions_service::touch(state, &session.id);
-            }
-            if let Some(ticket) = ticket {
-                let last_used_at = if due { now_micros } else { session.last_used_at };
-                let credential = Credential {
-                    id: session.id,
-                    kind: CredentialKind::Session,
-                    expires_at: Some(session.expires_at),
-                    last_used_at: Some(last_used_at),
-                };
-                state.auth_cache.fill(ticket, &user, credential);
-            }
-            user
-        }
-    };
-    Ok(SessionUser { user, session_id: claims.jti.clone() })
-}
-
-/// The user for a credential checked recently, counted in the metrics.
-pub(super) async fn cached(
-    state: &Core,
-    user_id: &str,
-    credential_id: &str,
-    kind: CredentialKind,
-    now_secs: i64,
-) -> Option<users::Model> {
-    let (lookup, user) = state.auth_cache.get(user_id, credential_id, kind, now_secs).await;
-    state.metrics.auth_cache.with_label_values(&[lookup.label()]).inc();
-    user.map(|user| (*user).clone())
-}
-
-/// The user behind a verified bearer token's claims, of either kind.
-pub async fn authenticate_bearer(state: &Core, claims: &Claims) -> ServiceResult<users::Model> {
-    match claims.role {
-        Role::ApiKey => super::api_keys::authenticate(state, claims).await,
-        Role::User => Ok(authenticate_session(state, claims).await?.user),
-    }
 }
 
 async fn send_code(state: &Core, user: &users::Model, otp_type: OtpType, welcome: bool) -> ServiceResult<()> {

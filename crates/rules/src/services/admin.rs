@@ -5,8 +5,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::{
     Resource, ServiceError, ServiceResult,
-    accounts::find_user,
     ledger::{self, Movement},
+    users::find_user,
 };
 use crate::{domain::format_decimal, state::Core};
 

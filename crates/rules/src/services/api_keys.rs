@@ -5,12 +5,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
 };
 
-use super::{
-    ServiceError, ServiceResult,
-    tokens::{Claims, Role},
-};
+use super::{ServiceError, ServiceResult};
 use crate::{
-    auth_cache::{Credential, CredentialKind},
     domain::{IdPrefix, new_id},
     state::Core,
 };
@@ -74,33 +70,4 @@ pub async fn reset(state: &Core, user: &users::Model) -> ServiceResult<IssuedKey
     state.auth_cache.forget(&user.id).await;
     tracing::info!(user_id = %user.id, key_id = %key.id, "API key reset");
     Ok(issued(state, key))
-}
-
-/// The user behind a verified `clara_api_` token's claims whose key is still the user's
-/// current one.
-pub async fn authenticate(state: &Core, claims: &Claims) -> ServiceResult<users::Model> {
-    if claims.role != Role::ApiKey {
-        return Err(ServiceError::Unauthorized);
-    }
-    let now = state.clock.now_secs();
-    if let Some(user) = super::accounts::cached(state, &claims.sub, &claims.jti, CredentialKind::ApiKey, now).await {
-        return Ok(user);
-    }
-    let ticket = state.auth_cache.ticket(&claims.sub).await;
-    let (key, user) = api_keys::Entity::find_by_id(claims.jti.clone())
-        .find_also_related(users::Entity)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::Unauthorized)?;
-    match user {
-        Some(user) if key.user_id == claims.sub => {
-            if let Some(ticket) = ticket {
-                let credential =
-                    Credential { id: key.id, kind: CredentialKind::ApiKey, expires_at: None, last_used_at: None };
-                state.auth_cache.fill(ticket, &user, credential);
-            }
-            Ok(user)
-        }
-        _ => Err(ServiceError::Unauthorized),
-    }
 }

@@ -5,7 +5,9 @@ pub mod accounts;
 pub mod admin;
 pub mod api_keys;
 pub mod apple_once;
+pub mod authenticate;
 pub mod billing;
+pub mod claims;
 pub mod events;
 pub mod fair_queue;
 pub mod fresh_proof;
@@ -26,6 +28,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod two_factor;
 pub mod uploads;
+pub mod users;
 pub mod verified_tokens;
 pub mod webhooks;
 

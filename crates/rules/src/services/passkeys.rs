@@ -319,7 +319,7 @@ pub async fn finish_sign_in(
             return Err(ServiceError::Unauthorized.into());
         }
     };
-    let user = accounts::find_user(state, &row.user_id).await.map_err(|_| ServiceError::Unauthorized)?;
+    let user = super::users::find_user(state, &row.user_id).await.map_err(|_| ServiceError::Unauthorized)?;
     if !user.is_active {
         return Err(ServiceError::Unauthorized.into());
     }

@@ -18,17 +18,21 @@ use super::{
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    domain::attachments::{Category, Supported, content_matches, extension},
+    domain::{
+        attachments::{Category, Supported, content_matches, extension},
+        task::TaskStatus,
+    },
     state::Core,
 };
 
 /// Bytes of a file looked at to recognise its type.
 const SNIFF_BYTES: usize = 8192;
 
-pub const PENDING: &str = "PENDING";
-pub const RUNNING: &str = "RUNNING";
-pub const COMPLETED: &str = "COMPLETED";
-pub const FAILED: &str = "FAILED";
+// A task row's status column, as the API writes the status.
+pub const PENDING: &str = TaskStatus::Pending.as_str();
+pub const RUNNING: &str = TaskStatus::Running.as_str();
+pub const COMPLETED: &str = TaskStatus::Completed.as_str();
+pub const FAILED: &str = TaskStatus::Failed.as_str();
 
 /// A claim older than this belongs to a worker that stopped; the task is claimed again.
 pub fn lease_micros(state: &Core) -> i64 {

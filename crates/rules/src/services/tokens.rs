@@ -4,32 +4,14 @@
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::sync::Arc;
 
+pub use super::claims::{Claims, Role};
 use super::verified_tokens::VerifiedTokens;
 
 pub const USER_TOKEN_PREFIX: &str = "clara_user_";
 pub const API_KEY_TOKEN_PREFIX: &str = "clara_api_";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    User,
-    ApiKey,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub role: Role,
-    pub iat: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp: Option<i64>,
-    /// The session row (user tokens) or key row (API keys) that keeps the token alive.
-    pub jti: String,
-}
 
 #[derive(Clone)]
 pub struct TokenKeys {

@@ -12,8 +12,11 @@ use std::{
 use entity::tasks as task_rows;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use super::{ServiceResult, tasks};
-use crate::{domain::IdPrefix, state::Core};
+use super::ServiceResult;
+use crate::{
+    domain::{IdPrefix, task::TaskStatus},
+    state::Core,
+};
 
 /// Owns a task's directory while its upload is in flight.
 pub struct UploadDir {
@@ -91,7 +94,7 @@ pub async fn sweep(state: &Core, older_than: Duration) -> ServiceResult<usize> {
             .select_only()
             .column(task_rows::Column::Id)
             .filter(task_rows::Column::Id.is_in(ids))
-            .filter(task_rows::Column::Status.is_in([tasks::PENDING, tasks::RUNNING]))
+            .filter(task_rows::Column::Status.is_in([TaskStatus::Pending.as_str(), TaskStatus::Running.as_str()]))
             .into_tuple()
             .all(&state.db)
             .await?;

@@ -19,7 +19,7 @@
 
 use std::{collections::HashMap, hash::BuildHasher, sync::Mutex};
 
-use super::tokens::Claims;
+use super::claims::Claims;
 
 const SHARDS: usize = 32;
 const PER_SHARD: usize = 512;
@@ -76,7 +76,7 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::tokens::Role;
+    use crate::services::claims::Role;
 
     fn claims(exp: Option<i64>) -> Claims {
         Claims { sub: "u".into(), role: Role::User, iat: 0, exp, jti: "s".into() }
