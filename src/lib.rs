@@ -271,7 +271,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
     };
     let timeout = state.config.request_timeout;
     let cors_enabled = !state.config.cors_allowed_origins.is_empty();
-    let mut routes = Route::new().nest("/api/v1", service);
+    let mut routes = Route::new().nest(api::BASE_PATH, service);
     if let Some(sandbox) = &state.sandbox {
         routes = sandbox::routes::mount(routes, sandbox.clone());
     }
@@ -281,9 +281,6 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
         .at("/docs", docs_endpoint)
         .at("/mcp", mcp::McpEndpoint::new(state.clone()))
         .at("/metrics", metrics_endpoint)
-        // Inside the body limit and the rate limit: it sees bodies already capped and the
-        // client address the rate limit found.
-        .with(api::idempotency::Idempotency)
         .with(api::middleware::BodyLimit {
             limit: state.config.json_body_limit,
             // Every file at its largest, plus the text and the multipart framing.

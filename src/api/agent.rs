@@ -12,7 +12,9 @@ use poem_openapi::{
 };
 use tokio::io::AsyncReadExt;
 
-use super::{ApiTags, error::ApiError, models::*, own_active_user, own_user, security::Caller};
+use super::{
+    ApiTags, error::ApiError, idempotency::idempotent, models::*, own_active_user, own_user, security::Caller,
+};
 use crate::{
     domain::{
         IdPrefix,
@@ -197,7 +199,12 @@ impl AgentApi {
     ///
     /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
     /// request, marked `Idempotent-Replayed: true`.
-    #[oai(path = "/users/:user_id/agent/analysis", method = "post", operation_id = "agentAnalysis")]
+    #[oai(
+        path = "/users/:user_id/agent/analysis",
+        method = "post",
+        operation_id = "agentAnalysis",
+        transform = "idempotent"
+    )]
     async fn analysis(
         &self,
         caller: Caller,

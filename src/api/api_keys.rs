@@ -6,7 +6,7 @@ use poem_openapi::{
     payload::Json,
 };
 
-use super::{ApiTags, error::ApiError, models::*, own_active_user, security::UserSession};
+use super::{ApiTags, error::ApiError, idempotency::idempotent, models::*, own_active_user, security::UserSession};
 use crate::{
     services::{
         api_keys,
@@ -50,7 +50,7 @@ impl ApiKeysApi {
     ///
     /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
     /// request, marked `Idempotent-Replayed: true`.
-    #[oai(path = "/users/:user_id/api_key", method = "post", operation_id = "apiKeysReset")]
+    #[oai(path = "/users/:user_id/api_key", method = "post", operation_id = "apiKeysReset", transform = "idempotent")]
     async fn reset(
         &self,
         req: &poem::Request,

@@ -12,6 +12,7 @@ use super::{
     body::{JsonBody, OptionalJsonBody},
     error::ApiError,
     fresh_proof::FreshProofRequest,
+    idempotency::idempotent,
     middleware::ClientAddr,
     models::*,
     own_active_user,
@@ -95,7 +96,7 @@ impl AuthApi {
     ///
     /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
     /// request, marked `Idempotent-Replayed: true`.
-    #[oai(path = "/auth/register", method = "post", operation_id = "authRegister")]
+    #[oai(path = "/auth/register", method = "post", operation_id = "authRegister", transform = "idempotent")]
     async fn register(
         &self,
         request: &Request,

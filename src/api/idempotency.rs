@@ -4,12 +4,18 @@
 //! that answer again with `Idempotent-Replayed: true` and nothing else happens. "The same
 //! body" is `super::fingerprint` (a form by its parts, whatever its boundary). The rows
 //! are in `services::idempotency`; the rules are in docs/decisions/0009-retries-with-idempotency-key.md.
+//!
+//! A route takes a key by saying so: `transform = "idempotent"` in its `#[oai(...)]`. The
+//! layer then runs inside the body limit and the rate limit (it sees bodies already capped
+//! and the client address the limiter found), around the route's own extraction.
 
 use std::time::Duration;
 
-use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderMap};
+use poem::{Body, Endpoint, IntoResponse, Request, Response, Result, http::HeaderMap};
 
-use super::{credentials, error::ApiError, fingerprint::SharedFingerprint, middleware::ClientAddr, security};
+use super::{
+    BASE_PATH, credentials, error::ApiError, fingerprint::SharedFingerprint, middleware::ClientAddr, security,
+};
 use crate::{
     services::idempotency::{self, Claim, Outcome, Target},
     state::AppState,
@@ -21,22 +27,6 @@ pub const REPLAYED: &str = "idempotent-replayed";
 pub const MAX_KEY_LEN: usize = 255;
 /// The response headers a replay repeats; the outer layers add the rest anew.
 const KEPT_HEADERS: &[&str] = &["content-type", "location", "retry-after"];
-
-/// The operation a request is, when it is one that takes a key.
-fn operation(method: &poem::http::Method, path: &str) -> Option<&'static str> {
-    if method != poem::http::Method::POST {
-        return None;
-    }
-    let segments: Vec<&str> = path.strip_prefix("/api/v1/")?.split('/').collect();
-    match segments.as_slice() {
-        ["users", id, "agent", "analysis"] if !id.is_empty() => Some("agentAnalysis"),
-        ["users", id, "api_key"] if !id.is_empty() => Some("apiKeysReset"),
-        ["stripe", "buy"] => Some("stripeBuy"),
-        ["stripe", "portal"] => Some("stripePortal"),
-        ["auth", "register"] => Some("authRegister"),
-        _ => None,
-    }
-}
 
 /// The key, if one was sent: 1–255 visible ASCII characters, once.
 fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -68,7 +58,7 @@ fn scope(state: &AppState, req: &Request) -> String {
 /// token, or the public key on a public route.
 async fn may_replay(state: &AppState, req: &Request) -> bool {
     match credentials::bearer_claims(&state.tokens, req) {
-        Some(claims) => crate::services::accounts::authenticate_bearer(state, &claims).await.is_ok(),
+        Some(claims) => crate::services::authenticate::bearer(state, &claims).await.is_ok(),
         None => security::public_key_matches(state, credentials::authorization(req).unwrap_or_default()).is_ok(),
     }
 }
@@ -112,33 +102,26 @@ impl Drop for ClaimGuard {
     }
 }
 
-/// An answer of the middleware itself, counted under its operation in the metrics.
-fn refuse(err: ApiError, operation: &'static str) -> Response {
-    let mut response = err.into_response();
-    response.set_data(poem_openapi::OperationId(operation));
-    response
+/// An answer of the layer itself (the route's operation id is set on it by poem-openapi,
+/// outside the transform, so the metrics count it under its operation).
+fn refuse(err: ApiError) -> Response {
+    err.into_response()
 }
 
-fn replay(outcome: Outcome, operation: &'static str) -> Response {
+fn replay(outcome: Outcome) -> Response {
     let mut response = Response::builder().status(
         poem::http::StatusCode::from_u16(outcome.status).unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR),
     );
     for (name, value) in &outcome.headers {
         response = response.header(name.as_str(), value.as_str());
     }
-    let mut response = response.header(REPLAYED, "true").body(outcome.body);
-    response.set_data(poem_openapi::OperationId(operation));
-    response
+    response.header(REPLAYED, "true").body(outcome.body)
 }
 
-pub struct Idempotency;
-
-impl<E: Endpoint> Middleware<E> for Idempotency {
-    type Output = IdempotencyEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        IdempotencyEndpoint { inner }
-    }
+/// The route policy: `#[oai(..., transform = "idempotent")]` on a route makes it take
+/// `Idempotency-Key` (its handler declares the header, so the spec shows it).
+pub fn idempotent<E: Endpoint>(inner: E) -> IdempotencyEndpoint<E> {
+    IdempotencyEndpoint { inner }
 }
 
 pub struct IdempotencyEndpoint<E> {
@@ -192,31 +175,32 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        let Some(operation) = operation(req.method(), req.uri().path()) else { return self.pass(req).await };
         let key = match key(req.headers()) {
             Ok(Some(key)) => key,
             Ok(None) => return self.pass(req).await,
-            Err(err) => return Ok(refuse(err, operation)),
+            Err(err) => return Ok(refuse(err)),
         };
         let Some(state) = req.data::<AppState>().cloned() else { return self.pass(req).await };
-        let target =
-            Target { scope: scope(&state, &req), method: "POST".into(), path: req.uri().path().to_string(), key };
+        // The path as the client sent it: inside the API's nest `uri()` has lost the base
+        // (and `original_uri()` is not kept by requests built in-process, as tests build them).
+        let path = format!("{BASE_PATH}{}", req.uri().path());
+        let target = Target { scope: scope(&state, &req), method: "POST".into(), path, key };
         let fingerprint = SharedFingerprint::wrap(&mut req);
         // Longer than the request may take (uploads get ten times REQUEST_TIMEOUT_SECS),
         // so that only a claim whose process died lapses.
         let lease = state.config.request_timeout * 10 + Duration::from_secs(60);
         match idempotency::claim(&state, &target, lease).await {
-            Err(err) => Ok(refuse(err.into(), operation)),
-            Ok(Claim::InProgress) => Ok(refuse(ApiError::idempotency_key_in_use(), operation)),
+            Err(err) => Ok(refuse(err.into())),
+            Ok(Claim::InProgress) => Ok(refuse(ApiError::idempotency_key_in_use())),
             Ok(Claim::Done(outcome)) => {
                 if !may_replay(&state, &req).await {
-                    return Ok(refuse(ApiError::unauthorized(), operation));
+                    return Ok(refuse(ApiError::unauthorized()));
                 }
                 drop(req);
                 match fingerprint.finish().await {
-                    Some(seen) if seen == outcome.fingerprint => Ok(replay(outcome, operation)),
-                    Some(_) => Ok(refuse(ApiError::idempotency_key_reused(), operation)),
-                    None => Ok(refuse(ApiError::empty_body(), operation)),
+                    Some(seen) if seen == outcome.fingerprint => Ok(replay(outcome)),
+                    Some(_) => Ok(refuse(ApiError::idempotency_key_reused())),
+                    None => Ok(refuse(ApiError::empty_body())),
                 }
             }
             Ok(Claim::Claimed(id)) => {
@@ -230,20 +214,6 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_the_five_posts_take_a_key() {
-        use poem::http::Method;
-        assert_eq!(operation(&Method::POST, "/api/v1/users/usr_1/agent/analysis"), Some("agentAnalysis"));
-        assert_eq!(operation(&Method::POST, "/api/v1/users/usr_1/api_key"), Some("apiKeysReset"));
-        assert_eq!(operation(&Method::POST, "/api/v1/stripe/buy"), Some("stripeBuy"));
-        assert_eq!(operation(&Method::POST, "/api/v1/stripe/portal"), Some("stripePortal"));
-        assert_eq!(operation(&Method::POST, "/api/v1/auth/register"), Some("authRegister"));
-        assert_eq!(operation(&Method::GET, "/api/v1/users/usr_1/api_key"), None);
-        assert_eq!(operation(&Method::POST, "/api/v1/users//api_key"), None);
-        assert_eq!(operation(&Method::POST, "/api/v1/auth/session"), None);
-        assert_eq!(operation(&Method::POST, "/api/v1/stripe/buy/x"), None);
-    }
 
     #[test]
     fn keys_are_one_to_255_visible_ascii_characters() {

@@ -28,6 +28,9 @@ pub mod transactions;
 pub mod users;
 pub mod webhooks;
 
+/// The API's path under a server's origin.
+pub const BASE_PATH: &str = "/api/v1";
+
 use entity::users as user_rows;
 use poem_openapi::{OpenApiService, Tags};
 
@@ -130,7 +133,7 @@ fn describe<T: poem_openapi::OpenApi>(service: OpenApiService<T, ()>, sandbox: b
     let description = if sandbox { format!("{SANDBOX_DESCRIPTION}{DESCRIPTION}") } else { DESCRIPTION.to_string() };
     service
         .description(description)
-        .server("/api/v1")
+        .server(BASE_PATH)
         .license(poem_openapi::LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
 }
 

@@ -10,7 +10,7 @@ use poem_openapi::{
     types::Type,
 };
 
-use super::{ApiTags, active, body::JsonBody, error::ApiError, models::*, security::Caller};
+use super::{ApiTags, active, body::JsonBody, error::ApiError, idempotency::idempotent, models::*, security::Caller};
 use crate::{
     domain::hundredths_to_number,
     services::billing::{self, WebhookOutcome as Outcome},
@@ -85,7 +85,7 @@ impl StripeApi {
     ///
     /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
     /// request, marked `Idempotent-Replayed: true`.
-    #[oai(path = "/stripe/portal", method = "post", operation_id = "stripePortal")]
+    #[oai(path = "/stripe/portal", method = "post", operation_id = "stripePortal", transform = "idempotent")]
     async fn portal(
         &self,
         caller: Caller,
@@ -113,7 +113,7 @@ impl StripeApi {
     ///
     /// Safe to retry with an `Idempotency-Key`: a repeat is answered from the first
     /// request, marked `Idempotent-Replayed: true`.
-    #[oai(path = "/stripe/buy", method = "post", operation_id = "stripeBuy")]
+    #[oai(path = "/stripe/buy", method = "post", operation_id = "stripeBuy", transform = "idempotent")]
     async fn buy(
         &self,
         caller: Caller,

@@ -4,8 +4,7 @@
 
 use serde_json::{Value, json};
 
-/// The API's path under a server's origin.
-pub const BASE_PATH: &str = "/api/v1";
+use crate::api::BASE_PATH;
 
 /// Which server a document names.
 pub enum Server<'a> {
