@@ -13,7 +13,7 @@ use std::{collections::HashSet, time::Duration};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::search::{SearchError, clean_text, fetch, prepare_query, web_url};
+use super::search::text::{SearchError, clean_text, fetch, prepare_query, web_url};
 use crate::config::FactCheckConfig;
 
 /// Fact checks handed back per search.
