@@ -197,6 +197,10 @@ class Victim:
             self.given[id(case)] = self.generation
             return dict(self.account)
 
+    def current(self):
+        with self.lock:
+            return None if self.ended or self.account is None else dict(self.account)
+
     def answered(self, case, status):
         """A destructive case served (its credentials may be gone) or refused with 401 (they
         are): the next destructive case gets a fresh victim."""
@@ -815,6 +819,17 @@ def give_real_values(case):
         if isinstance(description, str) and len(description) <= 500:
             case.body["description"] = description
         return "webhook_endpoint"
+    elif label == "DELETE /users/{user_id}" and isinstance(case.path_parameters, dict):
+        # The admin key deletes the victim account this case was given: with a user token the
+        # body needs a mailed DELETE_ACCOUNT code, which no drawn body has (seed 2365258230's
+        # user-token pass: no case of a phase reached a deletion).
+        victim = VICTIM.current()
+        if victim is None:
+            return None
+        case.path_parameters["user_id"] = victim["user_id"]
+        case.headers = dict(case.headers or {})
+        case.headers["Authorization"] = ADMIN_KEY
+        return "delete_account"
     elif label == "GET /sandbox/mailbox/{email}" and isinstance(case.path_parameters, dict):
         case.path_parameters["email"] = own_account()["email"]
         return "mailbox"
@@ -832,6 +847,7 @@ REAL_VALUE_OPS = {
     "POST /auth/apple", "POST /sandbox/apple/id_token", "POST /users/{user_id}/passkeys/options",
     "POST /users/{user_id}/passkeys", "DELETE /users/{user_id}/passkeys/{passkey_id}", "POST /auth/passkey",
     "POST /sandbox/passkey/attestation", "POST /sandbox/passkey/assertion", "POST /users/{user_id}/webhooks",
+    "DELETE /users/{user_id}",
 }
 
 
