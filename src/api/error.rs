@@ -4,9 +4,10 @@
 use poem::{IntoResponse, Response};
 use poem_openapi::{ApiResponse, Enum, Object, payload::Json};
 
+pub use super::error_code::ErrorCode;
 use crate::{
-    clients::stripe::StripeError,
-    services::{Resource, ServiceError},
+    clients::stripe::{SignatureError, StripeError},
+    services::{Resource, ServiceError, fresh_proof::Wanted},
 };
 
 pub const MSG_EMPTY_BODY: &str = "Request body is empty.";
@@ -51,22 +52,19 @@ pub struct ErrorBody {
     pub data: Option<TwoFactorState>,
     pub message: String,
     pub status: ErrorStatus,
-    /// Stable, machine-readable: `empty_body`, `invalid_parameters`, `user_exists`,
-    /// `already_active`, `invalid_signature`, `invalid_event`, `unauthorized`,
-    /// `two_factor_required`, `proof_required`, `account_not_active`, `forbidden`, `insufficient_credits`,
-    /// `user_not_found`, `transaction_not_found`, `task_not_found`, `session_not_found`,
-    /// `rate_not_found`, `route_not_found`, `method_not_allowed`, `payload_too_large`,
-    /// `rate_limited`, `internal_error`,
-    /// `payment_provider_error`, `not_configured`, `mail_unavailable`, `database_unavailable`,
-    /// `timed_out`, `idempotency_key_in_use`, `idempotency_key_reused`, `passkey_rejected`,
-    /// `passkey_not_found`, `last_sign_in_method`, `redis_unavailable`, `migrations_pending`,
-    /// `webhook_not_found`, `delivery_not_found`, `webhook_limit_reached`, `invalid_webhook_url`.
+    /// Stable, machine-readable: one of the codes listed here (the spec's list is written
+    /// from `ErrorCode`, see `spec::mod`).
     pub code: String,
 }
 
 impl ErrorBody {
     fn example_value() -> Self {
-        Self { data: None, message: MSG_UNAUTHORIZED.into(), status: ErrorStatus::Error, code: "unauthorized".into() }
+        Self {
+            data: None,
+            message: MSG_UNAUTHORIZED.into(),
+            status: ErrorStatus::Error,
+            code: ErrorCode::Unauthorized.as_str().into(),
+        }
     }
 }
 
@@ -113,52 +111,66 @@ pub enum ApiError {
     Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
 }
 
-pub(super) fn body(code: &str, message: impl Into<String>, data: Option<TwoFactorState>) -> Json<ErrorBody> {
-    Json(ErrorBody { data, message: message.into(), status: ErrorStatus::Error, code: code.into() })
+pub(super) fn body(code: ErrorCode, message: impl Into<String>, data: Option<TwoFactorState>) -> Json<ErrorBody> {
+    Json(ErrorBody { data, message: message.into(), status: ErrorStatus::Error, code: code.as_str().into() })
 }
 
 impl ApiError {
     pub fn empty_body() -> Self {
-        Self::BadRequest(body("empty_body", MSG_EMPTY_BODY, None))
+        Self::BadRequest(body(ErrorCode::EmptyBody, MSG_EMPTY_BODY, None))
     }
     pub fn invalid_parameters() -> Self {
-        Self::BadRequest(body("invalid_parameters", MSG_INVALID_PARAMETERS, None))
+        Self::BadRequest(body(ErrorCode::InvalidParameters, MSG_INVALID_PARAMETERS, None))
     }
     pub fn unauthorized() -> Self {
-        Self::Unauthorized(body("unauthorized", MSG_UNAUTHORIZED, None))
+        Self::Unauthorized(body(ErrorCode::Unauthorized, MSG_UNAUTHORIZED, None))
     }
     pub fn forbidden() -> Self {
-        Self::Forbidden(body("forbidden", MSG_FORBIDDEN, None))
+        Self::Forbidden(body(ErrorCode::Forbidden, MSG_FORBIDDEN, None))
     }
     pub fn not_active() -> Self {
-        Self::Unauthorized(body("account_not_active", MSG_NOT_ACTIVE, None))
+        Self::Unauthorized(body(ErrorCode::AccountNotActive, MSG_NOT_ACTIVE, None))
     }
     pub fn route_not_found() -> Self {
-        Self::NotFound(body("route_not_found", "The requested route does not exist.", None))
+        Self::NotFound(body(ErrorCode::RouteNotFound, "The requested route does not exist.", None))
     }
     pub fn method_not_allowed() -> Self {
-        Self::MethodNotAllowed(body("method_not_allowed", "The requested method is not allowed for this route.", None))
+        Self::MethodNotAllowed(body(
+            ErrorCode::MethodNotAllowed,
+            "The requested method is not allowed for this route.",
+            None,
+        ))
     }
     pub fn payload_too_large() -> Self {
-        Self::PayloadTooLarge(body("payload_too_large", "The request body is larger than this route accepts.", None))
+        Self::PayloadTooLarge(body(
+            ErrorCode::PayloadTooLarge,
+            "The request body is larger than this route accepts.",
+            None,
+        ))
     }
     pub fn idempotency_key_in_use() -> Self {
-        Self::Conflict(body("idempotency_key_in_use", MSG_IDEMPOTENCY_KEY_IN_USE, None))
+        Self::Conflict(body(ErrorCode::IdempotencyKeyInUse, MSG_IDEMPOTENCY_KEY_IN_USE, None))
     }
     pub fn idempotency_key_reused() -> Self {
-        Self::UnprocessableEntity(body("idempotency_key_reused", MSG_IDEMPOTENCY_KEY_REUSED, None))
+        Self::UnprocessableEntity(body(ErrorCode::IdempotencyKeyReused, MSG_IDEMPOTENCY_KEY_REUSED, None))
     }
     pub fn internal() -> Self {
-        Self::Internal(body("internal_error", MSG_INTERNAL, None))
+        Self::Internal(body(ErrorCode::InternalError, MSG_INTERNAL, None))
     }
     pub fn rate_limited(retry_after: u64) -> Self {
-        Self::TooManyRequests(body("rate_limited", "You have exceeded the rate limit.", None), retry_after.max(1))
+        Self::TooManyRequests(
+            body(ErrorCode::RateLimited, "You have exceeded the rate limit.", None),
+            retry_after.max(1),
+        )
     }
     pub fn timed_out() -> Self {
-        Self::Unavailable(body("timed_out", "The request took too long. Please try again.", None), None)
+        Self::Unavailable(body(ErrorCode::TimedOut, "The request took too long. Please try again.", None), None)
     }
     pub fn database_unavailable() -> Self {
-        Self::Unavailable(body("database_unavailable", MSG_DATABASE_UNAVAILABLE, None), Some(DATABASE_RETRY_AFTER_SECS))
+        Self::Unavailable(
+            body(ErrorCode::DatabaseUnavailable, MSG_DATABASE_UNAVAILABLE, None),
+            Some(DATABASE_RETRY_AFTER_SECS),
+        )
     }
     /// Why `GET /health/ready` refuses: the process should get no traffic yet.
     pub fn not_ready(why: crate::health::NotReady) -> Self {
@@ -166,17 +178,69 @@ impl ApiError {
         match why {
             NotReady::Database => Self::database_unavailable(),
             NotReady::Redis => Self::Unavailable(
-                body("redis_unavailable", "Redis (REDIS_URL) does not answer.", None),
+                body(ErrorCode::RedisUnavailable, "Redis (REDIS_URL) does not answer.", None),
                 Some(DATABASE_RETRY_AFTER_SECS),
             ),
             NotReady::MigrationsPending => Self::Unavailable(
                 body(
-                    "migrations_pending",
+                    ErrorCode::MigrationsPending,
                     "The database lacks migrations this server needs; run `clara-backend migrate`.",
                     None,
                 ),
                 Some(DATABASE_RETRY_AFTER_SECS),
             ),
+        }
+    }
+
+    /// One real instance of the error, built by the same constructors the handlers use: the
+    /// spec's error examples come from here, so they cannot drift from the wire.
+    pub fn example(code: ErrorCode) -> Self {
+        use ErrorCode::*;
+        match code {
+            EmptyBody => Self::empty_body(),
+            InvalidParameters => Self::invalid_parameters(),
+            UserExists => ServiceError::AlreadyExists.into(),
+            AlreadyActive => ServiceError::AlreadyActive.into(),
+            InvalidSignature => ServiceError::InvalidSignature(SignatureError::Mismatch).into(),
+            InvalidEvent => Self::BadRequest(body(InvalidEvent, "The request body is not a Stripe event.", None)),
+            Unauthorized => Self::unauthorized(),
+            TwoFactorRequired => ServiceError::TwoFactor { is_2fa_enabled: true }.into(),
+            ProofRequired => ServiceError::ProofRequired { is_2fa_enabled: false, wanted: Wanted::Password }.into(),
+            AccountNotActive => Self::not_active(),
+            Forbidden => Self::forbidden(),
+            InsufficientCredits => ServiceError::InsufficientCredits.into(),
+            UserNotFound => ServiceError::NotFound(Resource::User).into(),
+            TransactionNotFound => ServiceError::NotFound(Resource::Transaction).into(),
+            TaskNotFound => ServiceError::NotFound(Resource::Task).into(),
+            CheckoutSessionNotFound => ServiceError::NotFound(Resource::CheckoutSession).into(),
+            CustomerNotFound => ServiceError::NotFound(Resource::Customer).into(),
+            SessionNotFound => ServiceError::NotFound(Resource::Session).into(),
+            RateNotFound => ServiceError::NoRate.into(),
+            WebhookNotFound => ServiceError::NotFound(Resource::Webhook).into(),
+            DeliveryNotFound => ServiceError::NotFound(Resource::WebhookDelivery).into(),
+            WebhookLimitReached => ServiceError::WebhookLimit.into(),
+            InvalidWebhookUrl => ServiceError::WebhookUrl("the URL must be https").into(),
+            RouteNotFound => Self::route_not_found(),
+            MethodNotAllowed => Self::method_not_allowed(),
+            PayloadTooLarge => Self::payload_too_large(),
+            RateLimited => Self::rate_limited(1),
+            InternalError => Self::internal(),
+            PaymentProviderError => Self::BadGateway(body(
+                PaymentProviderError,
+                "The payment provider did not answer in time. Nothing was charged; please try again later.",
+                None,
+            )),
+            NotConfigured => ServiceError::NotConfigured("STRIPE_SECRET_KEY and CLIENT_URL").into(),
+            MailUnavailable => ServiceError::MailFailed.into(),
+            DatabaseUnavailable => Self::database_unavailable(),
+            TimedOut => Self::timed_out(),
+            RedisUnavailable => Self::not_ready(crate::health::NotReady::Redis),
+            MigrationsPending => Self::not_ready(crate::health::NotReady::MigrationsPending),
+            IdempotencyKeyInUse => Self::idempotency_key_in_use(),
+            IdempotencyKeyReused => Self::idempotency_key_reused(),
+            PasskeyRejected => ServiceError::PasskeyRejected.into(),
+            PasskeyNotFound => ServiceError::NotFound(Resource::Passkey).into(),
+            LastSignInMethod => ServiceError::LastSignInMethod.into(),
         }
     }
 
@@ -221,20 +285,20 @@ impl From<ServiceError> for ApiError {
         match err {
             ServiceError::InvalidInput(_) => Self::invalid_parameters(),
             ServiceError::AlreadyExists => {
-                Self::BadRequest(body("user_exists", "User with the given identifier already exists.", None))
+                Self::BadRequest(body(ErrorCode::UserExists, "User with the given identifier already exists.", None))
             }
             ServiceError::AlreadyActive => {
-                Self::BadRequest(body("already_active", "User account is already activated.", None))
+                Self::BadRequest(body(ErrorCode::AlreadyActive, "User account is already activated.", None))
             }
             ServiceError::Unauthorized => Self::unauthorized(),
             ServiceError::TwoFactor { is_2fa_enabled } => Self::Unauthorized(body(
-                "two_factor_required",
+                ErrorCode::TwoFactorRequired,
                 MSG_UNAUTHORIZED,
                 Some(TwoFactorState { is_2fa_enabled, proof: None }),
             )),
             // While 2FA is on the proof is a second factor, and the answer is Login's.
             ServiceError::ProofRequired { is_2fa_enabled, wanted } => Self::Unauthorized(body(
-                if is_2fa_enabled { "two_factor_required" } else { "proof_required" },
+                if is_2fa_enabled { ErrorCode::TwoFactorRequired } else { ErrorCode::ProofRequired },
                 MSG_UNAUTHORIZED,
                 Some(TwoFactorState { is_2fa_enabled, proof: Some(wanted.as_str().to_string()) }),
             )),
@@ -242,40 +306,40 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden => Self::forbidden(),
             ServiceError::NotFound(resource) => Self::NotFound(body(
                 match resource {
-                    Resource::User => "user_not_found",
-                    Resource::Transaction => "transaction_not_found",
-                    Resource::Task => "task_not_found",
-                    Resource::CheckoutSession => "checkout_session_not_found",
-                    Resource::Customer => "customer_not_found",
-                    Resource::Session => "session_not_found",
-                    Resource::Passkey => "passkey_not_found",
-                    Resource::Webhook => "webhook_not_found",
-                    Resource::WebhookDelivery => "delivery_not_found",
+                    Resource::User => ErrorCode::UserNotFound,
+                    Resource::Transaction => ErrorCode::TransactionNotFound,
+                    Resource::Task => ErrorCode::TaskNotFound,
+                    Resource::CheckoutSession => ErrorCode::CheckoutSessionNotFound,
+                    Resource::Customer => ErrorCode::CustomerNotFound,
+                    Resource::Session => ErrorCode::SessionNotFound,
+                    Resource::Passkey => ErrorCode::PasskeyNotFound,
+                    Resource::Webhook => ErrorCode::WebhookNotFound,
+                    Resource::WebhookDelivery => ErrorCode::DeliveryNotFound,
                 },
                 format!("{} with the given identifier does not exist.", resource.name()),
                 None,
             )),
             ServiceError::PasskeyRejected => Self::BadRequest(body(
-                "passkey_rejected",
+                ErrorCode::PasskeyRejected,
                 "The passkey could not be registered: the registration was not started, has expired or was \
                  already finished, the credential does not answer it, or it is already registered.",
                 None,
             )),
             ServiceError::LastSignInMethod => Self::Conflict(body(
-                "last_sign_in_method",
+                ErrorCode::LastSignInMethod,
                 "This passkey is the account's last way to sign in: set a password or add another passkey first.",
                 None,
             )),
             ServiceError::NotConfigured(variables) => Self::Unavailable(
                 body(
-                    "not_configured",
+                    ErrorCode::NotConfigured,
                     format!("This feature is not configured on the server. Set {variables} to enable it."),
                     None,
                 ),
                 None,
             ),
             ServiceError::MailFailed => Self::Unavailable(
-                body("mail_unavailable", "The e-mail could not be sent. Please try again later.", None),
+                body(ErrorCode::MailUnavailable, "The e-mail could not be sent. Please try again later.", None),
                 None,
             ),
             ServiceError::DatabaseUnavailable(detail) => {
@@ -284,22 +348,22 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::RateLimited(retry_after) => Self::rate_limited(retry_after),
             ServiceError::InsufficientCredits => Self::Forbidden(body(
-                "insufficient_credits",
+                ErrorCode::InsufficientCredits,
                 "You do not have enough credits to perform this action.",
                 None,
             )),
             ServiceError::WebhookLimit => Self::Conflict(body(
-                "webhook_limit_reached",
+                ErrorCode::WebhookLimitReached,
                 "A user can have at most 10 webhook endpoints; delete one first.",
                 None,
             )),
             ServiceError::WebhookUrl(reason) => Self::BadRequest(body(
-                "invalid_webhook_url",
+                ErrorCode::InvalidWebhookUrl,
                 format!("The webhook URL is not allowed: {reason}."),
                 None,
             )),
             ServiceError::NoRate => {
-                Self::NotFound(body("rate_not_found", "No credits rate found for the given amount.", None))
+                Self::NotFound(body(ErrorCode::RateNotFound, "No credits rate found for the given amount.", None))
             }
             ServiceError::Payment(err) => {
                 tracing::error!(%err, "payment provider call failed");
@@ -311,19 +375,19 @@ impl From<ServiceError> for ApiError {
                     StripeError::Transport(_) | StripeError::Malformed(_) => "could not be reached".to_string(),
                 };
                 Self::BadGateway(body(
-                    "payment_provider_error",
+                    ErrorCode::PaymentProviderError,
                     format!("The payment provider {reason}. Nothing was charged; please try again later."),
                     None,
                 ))
             }
             ServiceError::InvalidSignature(err) => Self::BadRequest(body(
-                "invalid_signature",
+                ErrorCode::InvalidSignature,
                 format!("The Stripe-Signature header is invalid: {err}."),
                 None,
             )),
             ServiceError::InvalidEvent(detail) => {
                 tracing::warn!(%detail, "webhook body is not a Stripe event");
-                Self::BadRequest(body("invalid_event", "The request body is not a Stripe event.", None))
+                Self::BadRequest(body(ErrorCode::InvalidEvent, "The request body is not a Stripe event.", None))
             }
             ServiceError::AlreadyRecorded | ServiceError::BalanceChanged => {
                 tracing::error!("a ledger conflict reached the API unhandled");
@@ -376,5 +440,17 @@ pub fn error_response(err: poem::Error) -> Response {
 impl poem_openapi::types::Example for ErrorBody {
     fn example() -> Self {
         Self::example_value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_example_sends_its_own_code() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ApiError::example(*code).body().code, code.as_str(), "{code:?}");
+        }
     }
 }

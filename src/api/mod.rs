@@ -8,7 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod credentials;
 pub mod error;
-pub mod error_catalog;
+pub mod error_code;
 pub mod fingerprint;
 pub mod fresh_proof;
 pub mod idempotency;

@@ -28,6 +28,7 @@ pub fn finalize(raw: &str, server: &Server) -> String {
     constraints::apply(&mut doc);
     enums::open_response_enums(&mut doc);
     statuses::apply(&mut doc);
+    publish_error_codes(&mut doc);
     examples::apply(&mut doc);
     portable::untitle_nullable_components(&mut doc);
     portable::json_media_keys(&mut doc);
@@ -35,6 +36,14 @@ pub fn finalize(raw: &str, server: &Server) -> String {
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
+}
+
+/// `ErrorBody.code` lists every code the API sends, from `ErrorCode` (a hand-written list
+/// in the field's doc had fallen behind the codes).
+fn publish_error_codes(doc: &mut Value) {
+    if let Some(code) = doc.pointer_mut("/components/schemas/ErrorBody/properties/code") {
+        code["description"] = Value::String(crate::api::error::ErrorCode::published_list());
+    }
 }
 
 /// An object schema with no properties (the always-null `data`) says it has none.
