@@ -400,19 +400,9 @@ fn extraction_error(err: IsolateError, what: &str) -> FetchError {
     })
 }
 
-/// The error and its causes on one line ("error sending request: connection refused").
+/// The error and its causes on one line, at most 300 characters.
 fn describe(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text.chars().take(300).collect()
+    crate::clients::error_chain(err).chars().take(300).collect()
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.

@@ -92,19 +92,9 @@ pub async fn fetch(
     Ok(body)
 }
 
-/// The error and its causes on one line (reqwest's own text says only "error sending request").
+/// The error and its causes on one line, short.
 fn source_text(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    clean_text(&text, MAX_DETAIL_CHARS)
+    clean_text(&crate::clients::error_chain(err), MAX_DETAIL_CHARS)
 }
 
 fn redact(text: &str, secret: Option<&str>) -> String {

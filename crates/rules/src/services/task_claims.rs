@@ -13,11 +13,17 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Query},
 };
 
-use super::{
-    ServiceResult,
-    tasks::{RUNNING, lease_micros},
-};
-use crate::state::Core;
+use super::ServiceResult;
+use crate::{domain::task::TaskStatus, state::Core};
+
+/// A claim older than this belongs to a worker that stopped; the task is claimed again.
+pub fn lease_micros(state: &Core) -> i64 {
+    let call = state.config.agent.as_ref().map_or(120_000, |a| a.timeout.as_millis() as i64);
+    // Three provider attempts with backoff, transcriptions, and a margin.
+    (call * 4 + 60_000) * 1_000
+}
+
+const RUNNING: &str = TaskStatus::Running.as_str();
 
 /// Tasks some worker is running now: claimed, under a lease that has not run out (an
 /// expired claim belongs to a worker that stopped and does not count).

@@ -34,12 +34,7 @@ pub const RUNNING: &str = TaskStatus::Running.as_str();
 pub const COMPLETED: &str = TaskStatus::Completed.as_str();
 pub const FAILED: &str = TaskStatus::Failed.as_str();
 
-/// A claim older than this belongs to a worker that stopped; the task is claimed again.
-pub fn lease_micros(state: &Core) -> i64 {
-    let call = state.config.agent.as_ref().map_or(120_000, |a| a.timeout.as_millis() as i64);
-    // Three provider attempts with backoff, transcriptions, and a margin.
-    (call * 4 + 60_000) * 1_000
-}
+pub use super::task_claims::lease_micros;
 
 /// Give up (and refund) a task that has been claimed this many times without finishing.
 pub const MAX_ATTEMPTS: i32 = 3;
