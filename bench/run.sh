@@ -4,6 +4,8 @@
 # docs/performance.md.
 #
 # Usage: bash bench/run.sh            (needs wrk, python3, PostgreSQL on 127.0.0.1:5432)
+#        BENCH_AB_OLD_BIN=<an older release binary> bash bench/run.sh   (the read rows, old and
+#        new alternated; see the block below)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 2; }
@@ -183,6 +185,22 @@ bench_logged() {
 JSON
     cat "$RESULTS/$label.json"
 }
+
+if [ -n "${BENCH_AB_OLD_BIN:-}" ]; then
+    # Before and after a change, in one run: the logged read rows (bench_logged) of the binary
+    # built here and of BENCH_AB_OLD_BIN, alternated, on SQLite and on PostgreSQL, two rounds.
+    NEW_BIN="$BIN"
+    for round in 1 2; do
+        for which in old new; do
+            if [ "$which" = old ]; then BIN="$BENCH_AB_OLD_BIN"; else BIN="$NEW_BIN"; fi
+            bench_logged "ab-$round-$which-sqlite" "sqlite://${WORK}/ab-$round-$which.db?mode=rwc"
+            psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS clara_bench WITH (FORCE)" -c "CREATE DATABASE clara_bench"
+            bench_logged "ab-$round-$which-postgres" "postgres://postgres@127.0.0.1:5432/clara_bench"
+        done
+    done
+    echo "bench: results in $RESULTS/ab-*"
+    exit 0
+fi
 
 if [ -n "${BENCH_ONLY_LOGGED:-}" ]; then
     # The rows of issue 16 alone (the logged fast path, and several processes on Redis): a
