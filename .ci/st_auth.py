@@ -546,6 +546,12 @@ SIGNING = {}
 def sign_in_passkey():
     """A passkey of the sign-in account that no case in flight uses: (credential id, passkey id)."""
     with SIGN_IN_LOCK:
+        account = SIGN_IN["account"]
+        if account is not None:
+            # Gone when the admin key deleted it (see `proving_account`): start again.
+            status, _ = request("GET", f"/users/{account['user_id']}", f"Bearer {account['user_token']}")
+            if status != 200:
+                SIGN_IN["account"], SIGN_IN["free"] = None, []
         if SIGN_IN["account"] is None:
             SIGN_IN["account"] = bootstrap.make_account(
                 BASE, PUBLIC_KEY, ADMIN_KEY, f"st-passkey-{uuid.uuid4().hex[:12]}@example.com", 1000, new_address()
