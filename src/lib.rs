@@ -239,6 +239,10 @@ pub fn openapi_json(state: &AppState) -> String {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static {
+    use api::middleware::{
+        RateLimit,
+        policy::{long_running, named},
+    };
     let api::Mounted { endpoint: service, raw_spec, swagger_html } = api::mount(&state);
     // The served document names this server's public address; Swagger UI's copy names
     // the server the page came from, so "Try it out" calls it however it was reached.
@@ -275,18 +279,20 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
     if let Some(sandbox) = &state.sandbox {
         routes = sandbox::routes::mount(routes, sandbox.clone());
     }
+    // Route policy where each route is mounted (`api::middleware::policy`): the spec, the
+    // docs and the metrics are never metered; MCP is, and runs long when it starts an analysis.
     routes
-        .at("/openapi.json", spec_endpoint.clone())
-        .at("/api/v1/openapi.json", spec_endpoint)
-        .at("/docs", docs_endpoint)
-        .at("/mcp", mcp::McpEndpoint::new(state.clone()))
-        .at("/metrics", metrics_endpoint)
+        .at("/openapi.json", named("openapi", spec_endpoint.clone()))
+        .at("/api/v1/openapi.json", named("openapi", spec_endpoint))
+        .at("/docs", named("docs", docs_endpoint))
+        .at("/mcp", named("mcp", long_running(mcp::McpEndpoint::new(state.clone()).with(RateLimit))))
+        .at("/metrics", named("metrics", metrics_endpoint))
         .with(api::middleware::BodyLimit {
             limit: state.config.json_body_limit,
             // Every file at its largest, plus the text and the multipart framing.
             upload_limit: state.config.max_attachments as u64 * state.config.max_attachment_bytes + (1 << 20),
         })
-        .with(api::middleware::RateLimit)
+        .with(api::middleware::ResolveClient)
         .with(api::middleware::Observe)
         .data(state)
         .with_if(cors_enabled, cors)
@@ -320,8 +326,8 @@ where
         header_read_timeout: state.config.header_read_timeout,
         idle_timeout: state.config.idle_timeout,
         max_age: state.config.max_connection_age,
-        // Uploads and MCP may take ten times the request timeout (see `api::middleware::Harden`).
-        longest_request: state.config.request_timeout * 10,
+        // Uploads and MCP may run long (`api::middleware::policy::long_running`).
+        longest_request: state.config.request_timeout * api::middleware::LONG_RUNNING_FACTOR,
         shutdown_grace: state.config.shutdown_grace,
     };
     let admission = server::admission::Admission::new(

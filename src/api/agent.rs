@@ -13,7 +13,8 @@ use poem_openapi::{
 use tokio::io::AsyncReadExt;
 
 use super::{
-    ApiTags, error::ApiError, idempotency::idempotent, models::*, own_active_user, own_user, security::Caller,
+    ApiTags, error::ApiError, idempotency::idempotent, middleware::policy::long_running, models::*, own_active_user,
+    own_user, security::Caller,
 };
 use crate::{
     domain::{
@@ -41,6 +42,11 @@ pub enum TaskCreated {
     /// The task, at PENDING. Poll Tasks › View for the result.
     #[oai(status = 201)]
     Created(Json<TaskEnvelope>),
+}
+
+/// The analysis route's policy: `Idempotency-Key` honoured, and the time an upload takes.
+fn idempotent_upload<E: poem::Endpoint>(endpoint: E) -> impl poem::Endpoint {
+    long_running(idempotent(endpoint))
 }
 
 /// The analysis form, not yet read: it is streamed only after the caller is checked.
@@ -203,7 +209,7 @@ impl AgentApi {
         path = "/users/:user_id/agent/analysis",
         method = "post",
         operation_id = "agentAnalysis",
-        transform = "idempotent"
+        transform = "idempotent_upload"
     )]
     async fn analysis(
         &self,

@@ -34,7 +34,7 @@ pub const BASE_PATH: &str = "/api/v1";
 use entity::users as user_rows;
 use poem_openapi::{OpenApiService, Tags};
 
-use self::error::ApiError;
+use self::{error::ApiError, middleware::policy::Metered};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -79,41 +79,47 @@ pub const TAG_ORDER: [ApiTags; 11] = [
     ApiTags::Sandbox,
 ];
 
+/// Every area, in the order of the spec. Each is [`Metered`] by the rate limiter but the
+/// probes (`Misc`) and Stripe's signed deliveries, whose own retry schedule a 429 would
+/// only delay; the sandbox's area, present only in sandbox mode, is not metered either
+/// (this server's own clients call its doubles).
 pub type Apis = (
-    auth::AuthApi,
-    apple::AppleApi,
-    sessions::SessionsApi,
-    passkeys::PasskeysAuthApi,
-    users::UsersApi,
-    passkeys::PasskeysApi,
-    api_keys::ApiKeysApi,
-    transactions::TransactionsApi,
-    tasks::TasksApi,
-    task_events::TaskEventsApi,
-    agent::AgentApi,
-    stripe::StripeApi,
+    Metered<auth::AuthApi>,
+    Metered<apple::AppleApi>,
+    Metered<sessions::SessionsApi>,
+    Metered<passkeys::PasskeysAuthApi>,
+    Metered<users::UsersApi>,
+    Metered<passkeys::PasskeysApi>,
+    Metered<api_keys::ApiKeysApi>,
+    Metered<transactions::TransactionsApi>,
+    Metered<tasks::TasksApi>,
+    Metered<task_events::TaskEventsApi>,
+    Metered<agent::AgentApi>,
+    Metered<stripe::StripeApi>,
+    stripe::StripeDeliveriesApi,
     misc::MiscApi,
-    admin::AdminApi,
-    webhooks::WebhooksApi,
+    Metered<admin::AdminApi>,
+    Metered<webhooks::WebhooksApi>,
 );
 
 fn apis(state: &AppState) -> Apis {
     (
-        auth::AuthApi { state: state.clone() },
-        apple::AppleApi { state: state.clone() },
-        sessions::SessionsApi { state: state.clone() },
-        passkeys::PasskeysAuthApi { state: state.clone() },
-        users::UsersApi { state: state.clone() },
-        passkeys::PasskeysApi { state: state.clone() },
-        api_keys::ApiKeysApi { state: state.clone() },
-        transactions::TransactionsApi { state: state.clone() },
-        tasks::TasksApi { state: state.clone() },
-        task_events::TaskEventsApi { state: state.clone() },
-        agent::AgentApi { state: state.clone() },
-        stripe::StripeApi { state: state.clone() },
+        Metered(auth::AuthApi { state: state.clone() }),
+        Metered(apple::AppleApi { state: state.clone() }),
+        Metered(sessions::SessionsApi { state: state.clone() }),
+        Metered(passkeys::PasskeysAuthApi { state: state.clone() }),
+        Metered(users::UsersApi { state: state.clone() }),
+        Metered(passkeys::PasskeysApi { state: state.clone() }),
+        Metered(api_keys::ApiKeysApi { state: state.clone() }),
+        Metered(transactions::TransactionsApi { state: state.clone() }),
+        Metered(tasks::TasksApi { state: state.clone() }),
+        Metered(task_events::TaskEventsApi { state: state.clone() }),
+        Metered(agent::AgentApi { state: state.clone() }),
+        Metered(stripe::StripeApi { state: state.clone() }),
+        stripe::StripeDeliveriesApi { state: state.clone() },
         misc::MiscApi { state: state.clone() },
-        admin::AdminApi { state: state.clone() },
-        webhooks::WebhooksApi { state: state.clone() },
+        Metered(admin::AdminApi { state: state.clone() }),
+        Metered(webhooks::WebhooksApi { state: state.clone() }),
     )
 }
 

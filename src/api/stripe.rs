@@ -139,7 +139,15 @@ impl StripeApi {
             "Checkout session created successfully.",
         ))))
     }
+}
 
+/// Stripe's signed deliveries: not metered (see `crate::api::Apis`).
+pub struct StripeDeliveriesApi {
+    pub state: AppState,
+}
+
+#[OpenApi(tag = "ApiTags::Stripe")]
+impl StripeDeliveriesApi {
     /// Webhook
     ///
     /// Stripe's deliveries. The body is verified against `STRIPE_WEBHOOK_SECRET` with the

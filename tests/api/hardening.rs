@@ -105,6 +105,7 @@ async fn metrics_count_requests_by_operation_and_status() {
     app.get(&format!("/users/{user_id}"), Some(&bearer)).await;
     app.get(&format!("/users/{user_id}"), Some("Bearer nope")).await;
     app.get("/nowhere", None).await;
+    app.raw(Method::GET, "/openapi.json", &[], None).await;
 
     let refused = app.raw(Method::GET, "/metrics", &[], None).await;
     refused.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
@@ -122,6 +123,7 @@ async fn metrics_count_requests_by_operation_and_status() {
         r#"clara_http_requests_total{operation="usersGet",status="200"} 1"#,
         r#"clara_http_requests_total{operation="usersGet",status="401"} 1"#,
         r#"clara_http_requests_total{operation="unmatched",status="404"} 1"#,
+        r#"clara_http_requests_total{operation="openapi",status="200"} 1"#,
         r#"clara_emails_total{result="sent"} 1"#,
         r#"clara_tasks{status="PENDING"} 0"#,
         "clara_task_queue_age_seconds 0",

@@ -45,6 +45,33 @@ async fn the_per_credential_limit_is_hit_and_recovers() {
 }
 
 #[tokio::test]
+async fn stripes_deliveries_are_never_limited_and_mcp_is() {
+    let app = TestApp::with_env(&[("RATE_LIMIT_PER_SECOND", "2")]).await;
+    // Unsigned deliveries are refused by their signature, never by the limiter.
+    for path in ["/api/v1/stripe/webhook", "/api/v1/stripe/settle"] {
+        let replies = futures_util::future::join_all(
+            (0..6).map(|_| app.raw(Method::POST, path, &[("Stripe-Signature", "t=1,v1=00")], Some("{}".into()))),
+        )
+        .await;
+        assert!(
+            replies.iter().all(|r| r.status != 429),
+            "{path}: {:?}",
+            replies.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
+    }
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let headers = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")];
+    let replies =
+        futures_util::future::join_all((0..6).map(|_| app.raw(Method::POST, "/mcp", &headers, Some(ping.into()))))
+            .await;
+    let limited: Vec<&Reply> = replies.iter().filter(|r| r.status == 429).collect();
+    assert!(!limited.is_empty(), "statuses: {:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    for reply in limited {
+        assert_limited(reply);
+    }
+}
+
+#[tokio::test]
 async fn anonymous_calls_are_limited_per_address() {
     let app = TestApp::with_env(&[("RATE_LIMIT_PER_SECOND", "2")]).await;
     let body = |i: usize| json!({"first_name": "ann", "email": format!("anon{i}@example.com"), "password": PASSWORD});

@@ -1,0 +1,97 @@
+//! Route policy that differs from one route to another, declared with the route rather
+//! than in a table of paths:
+//! - **metering**: an area (an `#[OpenApi]` struct) is composed as [`Metered`] when the
+//!   rate limiter spends the caller's budget on its routes (`crate::api::apis` says it
+//!   for every area; other routes say it where they are mounted, `crate::app`);
+//! - **running long**: `transform = "long_running"` on a route (or [`long_running`] around
+//!   an endpoint where it is mounted) stretches the request's [`Deadline`];
+//! - **the body cap** follows from the media type the route declares (see [`super::BodyLimit`]);
+//! - **`Idempotency-Key`**: `transform = "idempotent"` (`crate::api::idempotency`).
+//!
+//! Routes outside the API (the spec, the docs page, MCP, the metrics) are named with
+//! [`named`] where they are mounted, so their log lines and metrics say what they are.
+
+use std::collections::HashMap;
+
+use poem::{Endpoint, EndpointExt, Request, Response, endpoint::BoxEndpoint, http::Method};
+use poem_openapi::{
+    OpenApi, OperationId,
+    registry::{MetaApi, Registry},
+};
+
+use super::{Deadline, RateLimit};
+
+/// An area whose every route is metered by [`RateLimit`].
+pub struct Metered<T>(pub T);
+
+impl<T: OpenApi> OpenApi for Metered<T> {
+    fn meta() -> Vec<MetaApi> {
+        T::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn add_routes(self, route_table: &mut HashMap<String, HashMap<Method, BoxEndpoint<'static>>>) {
+        let mut own = HashMap::new();
+        self.0.add_routes(&mut own);
+        for (path, methods) in own {
+            let entry = route_table.entry(path).or_default();
+            for (method, endpoint) in methods {
+                entry.insert(method, endpoint.with(RateLimit).boxed());
+            }
+        }
+    }
+}
+
+/// A route that may take [`super::LONG_RUNNING_FACTOR`] times `REQUEST_TIMEOUT_SECS`: an
+/// upload, or an MCP call that starts an analysis.
+pub fn long_running<E: Endpoint>(endpoint: E) -> impl Endpoint<Output = E::Output> {
+    endpoint.before(|req: Request| async move {
+        if let Some(deadline) = req.extensions().get::<Deadline>() {
+            deadline.stretch();
+        }
+        Ok(req)
+    })
+}
+
+/// An endpoint outside the API, named as an operation for the log line and the metrics.
+pub fn named<E: Endpoint>(name: &'static str, endpoint: E) -> impl Endpoint<Output = Response> {
+    endpoint.map_to_response().after(move |mut answered| async move {
+        match &mut answered {
+            Ok(response) => response.set_data(OperationId(name)),
+            Err(err) => err.set_data(OperationId(name)),
+        }
+        answered
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use poem::{Route, get, handler, test::TestClient};
+
+    use super::*;
+    use crate::api::middleware::Harden;
+
+    #[handler]
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        "done"
+    }
+
+    #[tokio::test]
+    async fn a_long_running_route_outlives_the_request_timeout_and_others_do_not() {
+        let app = Route::new()
+            .at("/slow", get(slow))
+            .at("/long", long_running(get(slow)))
+            .with(Harden { timeout: Duration::from_millis(100) });
+        let client = TestClient::new(app);
+        client.get("/slow").send().await.assert_status(poem::http::StatusCode::SERVICE_UNAVAILABLE);
+        let long = client.get("/long").send().await;
+        long.assert_status_is_ok();
+        long.assert_text("done").await;
+    }
+}
