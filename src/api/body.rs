@@ -48,45 +48,36 @@ fn request_meta<T: Type>(required: bool) -> Option<MetaRequest> {
     })
 }
 
-impl<'a, T: ParseFromJSON + Type + Send> ApiExtractor<'a> for JsonBody<T> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
+/// The two extractors differ only in what an empty body means.
+macro_rules! json_extractor {
+    ($extractor:ident, required: $required:expr, |$value:ident| $from_value:expr) => {
+        impl<'a, T: ParseFromJSON + Type + Send> ApiExtractor<'a> for $extractor<T> {
+            const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+            type ParamType = ();
+            type ParamRawType = ();
 
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
+            fn register(registry: &mut Registry) {
+                T::register(registry);
+            }
 
-    fn request_meta() -> Option<MetaRequest> {
-        request_meta::<T>(true)
-    }
+            fn request_meta() -> Option<MetaRequest> {
+                request_meta::<T>($required)
+            }
 
-    async fn from_request(req: &'a Request, body: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
-        let value = read(req, body).await?.ok_or_else(ApiError::empty_body)?;
-        Ok(Self(parse(value)?))
-    }
-}
-
-impl<'a, T: ParseFromJSON + Type + Send> ApiExtractor<'a> for OptionalJsonBody<T> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn request_meta() -> Option<MetaRequest> {
-        request_meta::<T>(false)
-    }
-
-    async fn from_request(req: &'a Request, body: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
-        match read(req, body).await? {
-            None => Ok(Self(None)),
-            Some(value) => Ok(Self(Some(parse(value)?))),
+            async fn from_request(
+                req: &'a Request,
+                body: &mut RequestBody,
+                _: ExtractParamOptions<()>,
+            ) -> poem::Result<Self> {
+                let $value = read(req, body).await?;
+                Ok(Self($from_value))
+            }
         }
-    }
+    };
 }
+
+json_extractor!(JsonBody, required: true, |value| parse(value.ok_or_else(ApiError::empty_body)?)?);
+json_extractor!(OptionalJsonBody, required: false, |value| value.map(parse).transpose()?);
 
 /// A JSON string and nothing else: poem-openapi's `String` also takes numbers and
 /// booleans (`7` would become `"7"`), which the contract calls a wrong type.

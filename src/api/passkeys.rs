@@ -144,21 +144,25 @@ pub struct PasskeyRegisterRequest {
     pub name: Option<Text>,
 }
 
+/// The examples' `PublicKeyCredential`, around the ceremony's `response`.
+fn example_credential(response: Value) -> BTreeMap<String, Value> {
+    let id = "o3mm9u6vuaVeN4wRgDTidR5oL6ufLTCrE9ISVYbOGUc";
+    BTreeMap::from([
+        ("id".to_string(), json!(id)),
+        ("rawId".to_string(), json!(id)),
+        ("type".to_string(), json!("public-key")),
+        ("response".to_string(), response),
+        ("clientExtensionResults".to_string(), json!({})),
+    ])
+}
+
 impl poem_openapi::types::Example for PasskeyRegisterRequest {
     fn example() -> Self {
-        let Value::Object(credential) = json!({
-            "id": "o3mm9u6vuaVeN4wRgDTidR5oL6ufLTCrE9ISVYbOGUc",
-            "rawId": "o3mm9u6vuaVeN4wRgDTidR5oL6ufLTCrE9ISVYbOGUc",
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoi…",
-                "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjF…"
-            },
-            "clientExtensionResults": {}
-        }) else {
-            unreachable!()
-        };
-        Self { credential: credential.into_iter().collect(), name: Some("MacBook".into()) }
+        let credential = example_credential(json!({
+            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoi…",
+            "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjF…"
+        }));
+        Self { credential, name: Some("MacBook".into()) }
     }
 }
 
@@ -177,24 +181,13 @@ pub struct PasskeySignInRequest {
 
 impl poem_openapi::types::Example for PasskeySignInRequest {
     fn example() -> Self {
-        let Value::Object(credential) = json!({
-            "id": "o3mm9u6vuaVeN4wRgDTidR5oL6ufLTCrE9ISVYbOGUc",
-            "rawId": "o3mm9u6vuaVeN4wRgDTidR5oL6ufLTCrE9ISVYbOGUc",
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoi…",
-                "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ",
-                "signature": "MEUCIQDx…",
-                "userHandle": "q83vEjRWeJCrze8SNFZ4kA"
-            },
-            "clientExtensionResults": {}
-        }) else {
-            unreachable!()
-        };
-        Self {
-            credential: credential.into_iter().collect(),
-            challenge_id: "passkey_challenge_9a8b7c6d5e4f30211f2e3d4c5b6a7988".into(),
-        }
+        let credential = example_credential(json!({
+            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoi…",
+            "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAAQ",
+            "signature": "MEUCIQDx…",
+            "userHandle": "q83vEjRWeJCrze8SNFZ4kA"
+        }));
+        Self { credential, challenge_id: "passkey_challenge_9a8b7c6d5e4f30211f2e3d4c5b6a7988".into() }
     }
 }
 

@@ -45,13 +45,8 @@ pub struct WebhookEndpoint {
 /// An endpoint with its signing secret, shown only when created or rotated.
 #[derive(Debug, Clone, Object)]
 pub struct WebhookEndpointWithSecret {
-    pub id: String,
-    pub url: String,
-    pub events: Vec<String>,
-    #[oai(nullable)]
-    pub description: Option<String>,
-    pub enabled: bool,
-    pub created_at: String,
+    #[oai(flatten)]
+    pub endpoint: WebhookEndpoint,
     /// `whsec_` + base64 of 32 random bytes: verify each delivery's `webhook-signature` with
     /// it (Standard Webhooks). Shown only here.
     pub secret: String,
@@ -99,16 +94,7 @@ fn endpoint(row: &endpoint_rows::Model) -> WebhookEndpoint {
 }
 
 fn with_secret(created: webhooks::Created) -> WebhookEndpointWithSecret {
-    let e = endpoint(&created.endpoint);
-    WebhookEndpointWithSecret {
-        id: e.id,
-        url: e.url,
-        events: e.events,
-        description: e.description,
-        enabled: e.enabled,
-        created_at: e.created_at,
-        secret: created.secret,
-    }
+    WebhookEndpointWithSecret { endpoint: endpoint(&created.endpoint), secret: created.secret }
 }
 
 fn delivery(row: &delivery_rows::Model) -> WebhookDelivery {

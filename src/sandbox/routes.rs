@@ -32,9 +32,15 @@ fn returned(_req: &Request, Query(query): Query<Returned>) -> Html<String> {
 pub fn mount(route: Route, sandbox: Arc<Sandbox>) -> Route {
     let with = |endpoint: poem::RouteMethod| endpoint.data(sandbox.clone());
     route
-        .at("/api/v1/sandbox/stripe/v1/customers", with(post(stripe_api::create_customer)))
-        .at("/api/v1/sandbox/stripe/v1/checkout/sessions", with(post(stripe_api::create_checkout_session)))
-        .at("/api/v1/sandbox/stripe/v1/billing_portal/sessions", with(post(stripe_api::create_portal_session)))
+        .at("/api/v1/sandbox/stripe/v1/customers", stripe_api::keyed(with(post(stripe_api::create_customer))))
+        .at(
+            "/api/v1/sandbox/stripe/v1/checkout/sessions",
+            stripe_api::keyed(with(post(stripe_api::create_checkout_session))),
+        )
+        .at(
+            "/api/v1/sandbox/stripe/v1/billing_portal/sessions",
+            stripe_api::keyed(with(post(stripe_api::create_portal_session))),
+        )
         .at("/api/v1/sandbox/model/v1/chat/completions", post(model::chat_completions))
         .at("/api/v1/sandbox/model/v1/audio/transcriptions", post(model::transcriptions))
         .at(super::GOOGLE_CERTS_PATH, get(certs))

@@ -6,7 +6,7 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use poem::{
-    Request, Response, handler,
+    Endpoint, EndpointExt, Request, Response, handler,
     http::StatusCode,
     web::{Data, Form},
 };
@@ -88,6 +88,17 @@ fn stripe_json(value: Value) -> Response {
     Response::builder().content_type("application/json").body(value.to_string())
 }
 
+/// The double's routes, each answering a wrong secret key as Stripe does before it reads
+/// anything.
+pub fn keyed<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint<Output = Response> {
+    endpoint.map_to_response().around(|endpoint, req| async move {
+        match check_key(&req) {
+            Ok(()) => endpoint.call(req).await,
+            Err(refused) => Ok(refused.into_response()),
+        }
+    })
+}
+
 /// Stripe's answer to a wrong secret key.
 fn check_key(req: &Request) -> Result<(), Refusal> {
     let expected = format!("Bearer {}", super::STRIPE_SECRET_KEY);
@@ -108,10 +119,7 @@ fn required<'a>(form: &'a [(String, String)], name: &str) -> Result<&'a str, Ref
 }
 
 #[handler]
-pub fn create_customer(req: &Request, Form(form): Form<Vec<(String, String)>>) -> Response {
-    if let Err(refused) = check_key(req) {
-        return refused.into_response();
-    }
+pub fn create_customer(Form(form): Form<Vec<(String, String)>>) -> Response {
     stripe_json(json!({
         "id": new_id("cus"),
         "object": "customer",
@@ -122,13 +130,9 @@ pub fn create_customer(req: &Request, Form(form): Form<Vec<(String, String)>>) -
 
 #[handler]
 pub fn create_checkout_session(
-    req: &Request,
     Form(form): Form<Vec<(String, String)>>,
     sandbox: Data<&std::sync::Arc<Sandbox>>,
 ) -> Response {
-    if let Err(refused) = check_key(req) {
-        return refused.into_response();
-    }
     match checkout_record(&form) {
         Ok(record) => {
             let url = format!("{}{}/checkout/{}", sandbox.public_url, super::PREFIX, record.id);
@@ -186,13 +190,9 @@ fn checkout_record(form: &[(String, String)]) -> Result<CheckoutRecord, Refusal>
 
 #[handler]
 pub fn create_portal_session(
-    req: &Request,
     Form(form): Form<Vec<(String, String)>>,
     sandbox: Data<&std::sync::Arc<Sandbox>>,
 ) -> Response {
-    if let Err(refused) = check_key(req) {
-        return refused.into_response();
-    }
     let (customer, return_url) = match (required(&form, "customer"), required(&form, "return_url")) {
         (Ok(c), Ok(r)) => (c, r),
         (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),

@@ -60,42 +60,20 @@ impl From<&users::Model> for User {
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct UserWithToken {
-    pub id: String,
-    pub email: String,
-    pub first_name: String,
-    #[oai(nullable)]
-    pub last_name: Option<String>,
-    pub credits: f64,
-    pub is_active: bool,
-    pub is_2fa_enabled: bool,
-    pub is_dark_mode: bool,
-    pub created_at: String,
-    pub updated_at: String,
+    #[oai(flatten)]
+    pub user: User,
     /// `clara_user_<JWT>`: send it as `Authorization: Bearer <token>`.
     pub token: String,
 }
 
 impl UserWithToken {
     pub fn new(user: &users::Model, token: String) -> Self {
-        let u = User::from(user);
-        Self {
-            id: u.id,
-            email: u.email,
-            first_name: u.first_name,
-            last_name: u.last_name,
-            credits: u.credits,
-            is_active: u.is_active,
-            is_2fa_enabled: u.is_2fa_enabled,
-            is_dark_mode: u.is_dark_mode,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-            token,
-        }
+        Self { user: User::from(user), token }
     }
 
     fn example_value() -> Self {
         let mut user = Self::new(&users_example(), String::new());
-        user.is_active = false;
+        user.user.is_active = false;
         user.token = "clara_user_eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyXzVlNWNlMTFhZDhlZDRhMzI4ZGYwM2ZmZDE5ZmE4MGVjIn0.sig".into();
         user
     }
