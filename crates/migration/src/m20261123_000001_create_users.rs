@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -29,11 +31,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create().name("idx_users_created_at").table(Users::Table).col(Users::CreatedAt).to_owned(),
-            )
-            .await
+        manager.create_index(index("idx_users_created_at", Users::Table, [Users::CreatedAt])).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

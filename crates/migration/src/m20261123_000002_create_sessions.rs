@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{cascade, index};
+
 use crate::m20261123_000001_create_users::Users;
 
 #[derive(DeriveMigrationName)]
@@ -17,21 +19,15 @@ impl MigrationTrait for Migration {
                     .col(string(Sessions::UserId))
                     .col(big_integer(Sessions::CreatedAt))
                     .col(big_integer(Sessions::ExpiresAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_sessions_user")
-                            .from(Sessions::Table, Sessions::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_sessions_user",
+                        (Sessions::Table, Sessions::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create().name("idx_sessions_user_id").table(Sessions::Table).col(Sessions::UserId).to_owned(),
-            )
-            .await
+        manager.create_index(index("idx_sessions_user_id", Sessions::Table, [Sessions::UserId])).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{cascade, unique_index};
+
 use crate::m20261123_000001_create_users::Users;
 
 #[derive(DeriveMigrationName)]
@@ -20,27 +22,21 @@ impl MigrationTrait for Migration {
                     .col(integer(OtpCodes::FailedAttempts).default(0))
                     .col(big_integer(OtpCodes::ExpiresAt))
                     .col(big_integer(OtpCodes::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_otp_codes_user")
-                            .from(OtpCodes::Table, OtpCodes::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_otp_codes_user",
+                        (OtpCodes::Table, OtpCodes::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         // One live code per user and type.
         manager
-            .create_index(
-                Index::create()
-                    .name("uq_otp_codes_user_type")
-                    .table(OtpCodes::Table)
-                    .col(OtpCodes::UserId)
-                    .col(OtpCodes::OtpType)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "uq_otp_codes_user_type",
+                OtpCodes::Table,
+                [OtpCodes::UserId, OtpCodes::OtpType],
+            ))
             .await
     }
 

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::unique_index;
+
 use crate::m20261123_000001_create_users::Users;
 
 #[derive(DeriveMigrationName)]
@@ -20,14 +22,7 @@ impl MigrationTrait for Migration {
             .await?;
         // Unique, so two users can never share one Stripe customer (NULLs do not collide).
         manager
-            .create_index(
-                Index::create()
-                    .name("uq_users_stripe_customer_id")
-                    .table(Users::Table)
-                    .col(StripeColumns::StripeCustomerId)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index("uq_users_stripe_customer_id", Users::Table, [StripeColumns::StripeCustomerId]))
             .await
     }
 

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{cascade, index};
+
 use crate::m20261123_000001_create_users::Users;
 
 #[derive(DeriveMigrationName)]
@@ -28,25 +30,20 @@ impl MigrationTrait for Migration {
                     .check(Expr::col(Transactions::ValueInCredits).gt(0))
                     .check(Expr::col(Transactions::ValueInFiat).gte(0))
                     .check(Expr::col(Transactions::Kind).is_in(["CREDIT", "DEBIT"]))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_transactions_user")
-                            .from(Transactions::Table, Transactions::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_transactions_user",
+                        (Transactions::Table, Transactions::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_transactions_user_seq")
-                    .table(Transactions::Table)
-                    .col(Transactions::UserId)
-                    .col(Transactions::Seq)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_transactions_user_seq",
+                Transactions::Table,
+                [Transactions::UserId, Transactions::Seq],
+            ))
             .await
     }
 

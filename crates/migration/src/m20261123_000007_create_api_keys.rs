@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::cascade;
+
 use crate::m20261123_000001_create_users::Users;
 
 #[derive(DeriveMigrationName)]
@@ -18,13 +20,11 @@ impl MigrationTrait for Migration {
                     .col(string_uniq(ApiKeys::UserId))
                     .col(big_integer(ApiKeys::CreatedAt))
                     .col(big_integer(ApiKeys::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_api_keys_user")
-                            .from(ApiKeys::Table, ApiKeys::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_api_keys_user",
+                        (ApiKeys::Table, ApiKeys::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{cascade, index};
+
 use crate::m20261123_000001_create_users::Users;
 
 #[derive(DeriveMigrationName)]
@@ -28,37 +30,17 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Tasks::CreatedAt))
                     .col(big_integer(Tasks::UpdatedAt))
                     .check(Expr::col(Tasks::Status).is_in(["PENDING", "RUNNING", "COMPLETED", "FAILED"]))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_tasks_user")
-                            .from(Tasks::Table, Tasks::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_tasks_user",
+                        (Tasks::Table, Tasks::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_tasks_user_seq")
-                    .table(Tasks::Table)
-                    .col(Tasks::UserId)
-                    .col(Tasks::Seq)
-                    .to_owned(),
-            )
-            .await?;
+        manager.create_index(index("idx_tasks_user_seq", Tasks::Table, [Tasks::UserId, Tasks::Seq])).await?;
         // The worker's queue scan.
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_tasks_status_seq")
-                    .table(Tasks::Table)
-                    .col(Tasks::Status)
-                    .col(Tasks::Seq)
-                    .to_owned(),
-            )
-            .await
+        manager.create_index(index("idx_tasks_status_seq", Tasks::Table, [Tasks::Status, Tasks::Seq])).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

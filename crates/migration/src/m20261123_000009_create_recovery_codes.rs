@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{cascade, unique_index};
+
 use crate::m20261123_000001_create_users::Users;
 
 #[derive(DeriveMigrationName)]
@@ -18,26 +20,20 @@ impl MigrationTrait for Migration {
                     .col(string(RecoveryCodes::CodeHash))
                     .col(big_integer_null(RecoveryCodes::UsedAt))
                     .col(big_integer(RecoveryCodes::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_recovery_codes_user")
-                            .from(RecoveryCodes::Table, RecoveryCodes::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_recovery_codes_user",
+                        (RecoveryCodes::Table, RecoveryCodes::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("uq_recovery_codes_user_hash")
-                    .table(RecoveryCodes::Table)
-                    .col(RecoveryCodes::UserId)
-                    .col(RecoveryCodes::CodeHash)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "uq_recovery_codes_user_hash",
+                RecoveryCodes::Table,
+                [RecoveryCodes::UserId, RecoveryCodes::CodeHash],
+            ))
             .await
     }
 

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -24,14 +26,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_security_events_user_seq")
-                    .table(SecurityEvents::Table)
-                    .col(SecurityEvents::UserId)
-                    .col(SecurityEvents::Seq)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_security_events_user_seq",
+                SecurityEvents::Table,
+                [SecurityEvents::UserId, SecurityEvents::Seq],
+            ))
             .await
     }
 

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::unique_index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -28,14 +30,11 @@ impl MigrationTrait for Migration {
             manager.alter_table(Table::alter().table(SecurityEvents::Table).add_column(&mut column).to_owned()).await?;
         }
         manager
-            .create_index(
-                Index::create()
-                    .name("uq_security_events_aggregate_key")
-                    .table(SecurityEvents::Table)
-                    .col(SecurityEvents::AggregateKey)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "uq_security_events_aggregate_key",
+                SecurityEvents::Table,
+                [SecurityEvents::AggregateKey],
+            ))
             .await
     }
 

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{index, unique_index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -28,26 +30,14 @@ impl MigrationTrait for Migration {
             .await?;
         // Claiming a key is an INSERT: this index decides which of racing requests runs.
         manager
-            .create_index(
-                Index::create()
-                    .name("uq_idempotency_keys_scope_method_path_key")
-                    .table(IdempotencyKeys::Table)
-                    .col(IdempotencyKeys::Scope)
-                    .col(IdempotencyKeys::Method)
-                    .col(IdempotencyKeys::Path)
-                    .col(IdempotencyKeys::Key)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "uq_idempotency_keys_scope_method_path_key",
+                IdempotencyKeys::Table,
+                [IdempotencyKeys::Scope, IdempotencyKeys::Method, IdempotencyKeys::Path, IdempotencyKeys::Key],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_idempotency_keys_expires_at")
-                    .table(IdempotencyKeys::Table)
-                    .col(IdempotencyKeys::ExpiresAt)
-                    .to_owned(),
-            )
+            .create_index(index("ix_idempotency_keys_expires_at", IdempotencyKeys::Table, [IdempotencyKeys::ExpiresAt]))
             .await
     }
 

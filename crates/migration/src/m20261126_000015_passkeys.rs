@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{cascade, index};
+
 use crate::m20261123_000001_create_users::Users;
 
 #[derive(DeriveMigrationName)]
@@ -22,21 +24,15 @@ impl MigrationTrait for Migration {
                     .col(text(Passkeys::Credential))
                     .col(big_integer(Passkeys::CreatedAt))
                     .col(big_integer_null(Passkeys::LastUsedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_passkeys_user")
-                            .from(Passkeys::Table, Passkeys::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_passkeys_user",
+                        (Passkeys::Table, Passkeys::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create().name("ix_passkeys_user_id").table(Passkeys::Table).col(Passkeys::UserId).to_owned(),
-            )
-            .await?;
+        manager.create_index(index("ix_passkeys_user_id", Passkeys::Table, [Passkeys::UserId])).await?;
         // A started ceremony: the webauthn-rs state kept server-side until it is finished
         // (single use: finishing deletes the row) or expires.
         manager
@@ -52,24 +48,20 @@ impl MigrationTrait for Migration {
                     .col(text(PasskeyChallenges::State))
                     .col(big_integer(PasskeyChallenges::CreatedAt))
                     .col(big_integer(PasskeyChallenges::ExpiresAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_passkey_challenges_user")
-                            .from(PasskeyChallenges::Table, PasskeyChallenges::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_passkey_challenges_user",
+                        (PasskeyChallenges::Table, PasskeyChallenges::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_passkey_challenges_expires_at")
-                    .table(PasskeyChallenges::Table)
-                    .col(PasskeyChallenges::ExpiresAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_passkey_challenges_expires_at",
+                PasskeyChallenges::Table,
+                [PasskeyChallenges::ExpiresAt],
+            ))
             .await
     }
 

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::index;
+
 /// Sign in with Apple's single-use values: the nonces this server issued (until used or
 /// expired) and the identity tokens already used (until they expire). In the database, not
 /// in memory, so that every server process sees them.
@@ -22,13 +24,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_apple_single_use_expires_at")
-                    .table(AppleSingleUse::Table)
-                    .col(AppleSingleUse::ExpiresAt)
-                    .to_owned(),
-            )
+            .create_index(index("ix_apple_single_use_expires_at", AppleSingleUse::Table, [AppleSingleUse::ExpiresAt]))
             .await
     }
 

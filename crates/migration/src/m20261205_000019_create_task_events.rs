@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{cascade, unique_index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -21,27 +23,21 @@ impl MigrationTrait for Migration {
                     // The event's `data:` as sent, JSON.
                     .col(text(TaskEvents::Data))
                     .col(big_integer(TaskEvents::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_task_events_task")
-                            .from(TaskEvents::Table, TaskEvents::TaskId)
-                            .to(Tasks::Table, Tasks::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_task_events_task",
+                        (TaskEvents::Table, TaskEvents::TaskId),
+                        (Tasks::Table, Tasks::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         // Two writers can never give one task the same number: the second insert fails.
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_task_events_task_number")
-                    .table(TaskEvents::Table)
-                    .col(TaskEvents::TaskId)
-                    .col(TaskEvents::Number)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "idx_task_events_task_number",
+                TaskEvents::Table,
+                [TaskEvents::TaskId, TaskEvents::Number],
+            ))
             .await
     }
 

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::shape::{cascade, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -26,24 +28,16 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(WebhookEndpoints::PreviousSecretUntil))
                     .col(big_integer(WebhookEndpoints::CreatedAt))
                     .col(big_integer(WebhookEndpoints::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_webhook_endpoints_user")
-                            .from(WebhookEndpoints::Table, WebhookEndpoints::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_webhook_endpoints_user",
+                        (WebhookEndpoints::Table, WebhookEndpoints::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_webhook_endpoints_user")
-                    .table(WebhookEndpoints::Table)
-                    .col(WebhookEndpoints::UserId)
-                    .to_owned(),
-            )
+            .create_index(index("idx_webhook_endpoints_user", WebhookEndpoints::Table, [WebhookEndpoints::UserId]))
             .await?;
         manager
             .create_table(
@@ -69,35 +63,27 @@ impl MigrationTrait for Migration {
                     .col(text_null(WebhookDeliveries::TraceContext))
                     .col(big_integer(WebhookDeliveries::CreatedAt))
                     .col(big_integer(WebhookDeliveries::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_webhook_deliveries_endpoint")
-                            .from(WebhookDeliveries::Table, WebhookDeliveries::EndpointId)
-                            .to(WebhookEndpoints::Table, WebhookEndpoints::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_webhook_deliveries_endpoint",
+                        (WebhookDeliveries::Table, WebhookDeliveries::EndpointId),
+                        (WebhookEndpoints::Table, WebhookEndpoints::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_webhook_deliveries_due")
-                    .table(WebhookDeliveries::Table)
-                    .col(WebhookDeliveries::Status)
-                    .col(WebhookDeliveries::NextAttemptAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_webhook_deliveries_due",
+                WebhookDeliveries::Table,
+                [WebhookDeliveries::Status, WebhookDeliveries::NextAttemptAt],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_webhook_deliveries_endpoint_seq")
-                    .table(WebhookDeliveries::Table)
-                    .col(WebhookDeliveries::EndpointId)
-                    .col(WebhookDeliveries::Seq)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_webhook_deliveries_endpoint_seq",
+                WebhookDeliveries::Table,
+                [WebhookDeliveries::EndpointId, WebhookDeliveries::Seq],
+            ))
             .await
     }
 
