@@ -393,8 +393,8 @@ impl From<ServiceError> for ApiError {
                 tracing::error!("a ledger conflict reached the API unhandled");
                 Self::internal()
             }
-            ServiceError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            ServiceError::Internal(fault) => {
+                tracing::error!(error = %crate::clients::error_chain(&fault), "internal error");
                 Self::internal()
             }
         }

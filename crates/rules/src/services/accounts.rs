@@ -204,7 +204,7 @@ pub async fn google(
         let first = claims.given_name.as_deref().or(claims.name.as_deref()).unwrap_or(local_part);
         let first_name = PersonName::parse(&first.chars().take(50).collect::<String>())
             .or_else(|_| PersonName::parse("User"))
-            .map_err(|_| ServiceError::Internal("default name".into()))?;
+            .map_err(|_| ServiceError::invariant("the default name parses"))?;
         let last_name =
             claims.family_name.as_deref().and_then(|n| PersonName::parse(&n.chars().take(50).collect::<String>()).ok());
         Ok((first_name, last_name))
@@ -262,7 +262,7 @@ pub async fn apple(
                 let local_part = email.as_str().split('@').next().unwrap_or("User");
                 PersonName::parse(&local_part.chars().take(50).collect::<String>())
                     .or_else(|_| PersonName::parse("User"))
-                    .map_err(|_| ServiceError::Internal("default name".into()))?
+                    .map_err(|_| ServiceError::invariant("the default name parses"))?
             }
         };
         Ok((first_name, names.last_name))

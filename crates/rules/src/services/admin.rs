@@ -71,7 +71,7 @@ pub async fn set_credits(state: &Core, user_id: &str, credits: i64) -> ServiceRe
             Err(err) => return Err(err),
         }
     }
-    Err(ServiceError::Internal(format!("balance of {user_id} kept changing")))
+    Err(ServiceError::invariant("a balance settles within the retries"))
 }
 
 /// Deletes the account and everything that belongs to it: the rows through the

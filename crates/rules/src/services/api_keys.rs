@@ -45,7 +45,8 @@ pub async fn view(state: &Core, user: &users::Model) -> ServiceResult<IssuedKey>
     match new_row(state, &user.id).insert(&state.db).await {
         Ok(key) => Ok(issued(state, key)),
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            let key = current(state, &user.id).await?.ok_or(ServiceError::Internal("API key vanished".into()))?;
+            let key =
+                current(state, &user.id).await?.ok_or(ServiceError::invariant("an API key just made is there"))?;
             Ok(issued(state, key))
         }
         Err(err) => Err(err.into()),

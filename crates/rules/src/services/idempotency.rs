@@ -63,7 +63,7 @@ fn sealing_key(state: &Core, target: &Target) -> [u8; 32] {
 }
 
 fn outcome(state: &Core, target: &Target, row: keys::Model) -> ServiceResult<Outcome> {
-    let broken = || ServiceError::Internal(format!("idempotency record {} is incomplete", row.id));
+    let broken = || ServiceError::invariant("an idempotency record is complete");
     let headers = match &row.response_headers {
         Some(json) => serde_json::from_str(json).map_err(|_| broken())?,
         None => vec![],
@@ -132,9 +132,10 @@ pub async fn claim(state: &Core, target: &Target, lease: Duration) -> ServiceRes
 
 /// Keeps the answer of the claimed request for [`KEEP_FOR`], its body sealed.
 pub async fn finish(state: &Core, id: &str, target: &Target, outcome: &Outcome) -> ServiceResult<()> {
-    let headers = serde_json::to_string(&outcome.headers).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let headers =
+        serde_json::to_string(&outcome.headers).map_err(|e| ServiceError::internal("kept headers as JSON", e))?;
     let body = super::sealed::seal(&sealing_key(state, target), &outcome.body)
-        .ok_or_else(|| ServiceError::Internal("sealing an idempotent answer failed".into()))?;
+        .ok_or_else(|| ServiceError::invariant("sealing an idempotent answer"))?;
     keys::Entity::update_many()
         .col_expr(Column::State, Expr::value(DONE))
         .col_expr(Column::Fingerprint, Expr::value(outcome.fingerprint.clone()))

@@ -99,7 +99,39 @@ pub enum ServiceError {
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(Fault),
+}
+
+/// A fault the caller cannot fix: what the server was doing, and the error behind it when
+/// there was one, kept as the error's source (logged with its causes, never shown).
+#[derive(Debug)]
+pub struct Fault {
+    doing: &'static str,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.doing)
+    }
+}
+
+impl std::error::Error for Fault {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|err| err as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl ServiceError {
+    /// A fault while `doing` something, caused by `source`.
+    pub fn internal(doing: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(Fault { doing, source: Some(source.into()) })
+    }
+
+    /// A broken invariant: nothing failed, but what must hold did not.
+    pub fn invariant(what: &'static str) -> Self {
+        Self::Internal(Fault { doing: what, source: None })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,11 +176,7 @@ impl std::fmt::Display for Resource {
 
 impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
-        if is_unreachable(&err) {
-            Self::DatabaseUnavailable(err.to_string())
-        } else {
-            Self::Internal(format!("database: {err}"))
-        }
+        if is_unreachable(&err) { Self::DatabaseUnavailable(err.to_string()) } else { Self::internal("database", err) }
     }
 }
 
@@ -248,6 +276,22 @@ mod tests {
         for err in bugs {
             assert!(matches!(ServiceError::from(err.clone()), ServiceError::Internal(_)), "{err:?}");
         }
+    }
+
+    #[test]
+    fn an_internal_fault_keeps_its_cause_as_the_source() {
+        use std::error::Error;
+        let ServiceError::Internal(fault) = ServiceError::from(DbErr::Type("a column that did not decode".into()))
+        else {
+            panic!("a decoding error is internal");
+        };
+        assert_eq!(fault.to_string(), "database");
+        let cause = fault.source().expect("the database error is kept").to_string();
+        assert!(cause.contains("a column that did not decode"), "{cause}");
+        let ServiceError::Internal(broken) = ServiceError::invariant("a setting just written is there") else {
+            unreachable!()
+        };
+        assert!(broken.source().is_none());
     }
 
     #[tokio::test]

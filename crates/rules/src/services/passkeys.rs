@@ -59,7 +59,7 @@ impl From<ServiceError> for SignInFailure {
 
 fn relying_party(state: &Core) -> ServiceResult<Webauthn> {
     let config = state.config.webauthn.as_ref().ok_or(ServiceError::NotConfigured(VARIABLES))?;
-    config.build().map_err(|err| ServiceError::Internal(format!("webauthn relying party: {err}")))
+    config.build().map_err(|err| ServiceError::internal("webauthn relying party", err))
 }
 
 /// Fails with the 503 when passkeys are not configured.
@@ -77,11 +77,11 @@ pub fn user_handle(user_id: &str) -> Uuid {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> ServiceResult<String> {
-    serde_json::to_string(value).map_err(|err| ServiceError::Internal(format!("passkey state: {err}")))
+    serde_json::to_string(value).map_err(|err| ServiceError::internal("passkey state", err))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> ServiceResult<T> {
-    serde_json::from_str(raw).map_err(|err| ServiceError::Internal(format!("passkey state: {err}")))
+    serde_json::from_str(raw).map_err(|err| ServiceError::internal("passkey state", err))
 }
 
 /// Drops ceremonies that were never finished.
@@ -160,7 +160,7 @@ pub async fn start_registration(
     };
     let (mut options, registration) = rp
         .start_passkey_registration(user_handle(&user.id), &user.email, &display, Some(existing))
-        .map_err(|err| ServiceError::Internal(format!("passkey registration: {err}")))?;
+        .map_err(|err| ServiceError::internal("passkey registration", err))?;
     // Sign-in is discoverable (no e-mail asked first), so the credential must be one the
     // authenticator can find by itself. Only what the browser is told changes: webauthn-rs
     // checks no resident-key requirement when the registration finishes.
@@ -270,9 +270,8 @@ pub async fn delete(state: &Core, user: &users::Model, passkey_id: &str) -> Serv
 /// for `navigator.credentials.get`.
 pub async fn start_sign_in(state: &Core) -> ServiceResult<(String, RequestChallengeResponse)> {
     let rp = relying_party(state)?;
-    let (options, authentication) = rp
-        .start_discoverable_authentication()
-        .map_err(|err| ServiceError::Internal(format!("passkey sign-in: {err}")))?;
+    let (options, authentication) =
+        rp.start_discoverable_authentication().map_err(|err| ServiceError::internal("passkey sign-in", err))?;
     let id = keep_challenge(state, AUTHENTICATION, None, None, to_json(&authentication)?).await?;
     Ok((id, options))
 }

@@ -40,7 +40,7 @@ impl PasswordHasher {
     ) -> ServiceResult<T> {
         let _permit = self.cores.acquire(client.map(AddressKey::of)).await;
         self.counted.with_label_values(&[kind]).inc();
-        tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Internal(format!("hashing task: {e}")))
+        tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::internal("hashing task", e))
     }
 
     pub async fn hash(&self, password: &Password, client: Client) -> ServiceResult<String> {
@@ -48,7 +48,7 @@ impl PasswordHasher {
         let cost = self.cost;
         self.run(client, "hash", move || bcrypt::hash(password, cost))
             .await?
-            .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))
+            .map_err(|e| ServiceError::internal("bcrypt", e))
     }
 
     /// True when `password` matches `hash`; with no hash, spends the same time and says no.
@@ -68,7 +68,7 @@ impl PasswordHasher {
             .get_or_try_init(|| async move {
                 self.run(None, "dummy", move || bcrypt::hash("not a password of anyone", cost))
                     .await?
-                    .map_err(|e| ServiceError::Internal(format!("bcrypt: {e}")))
+                    .map_err(|e| ServiceError::internal("bcrypt", e))
             })
             .await
             .cloned()

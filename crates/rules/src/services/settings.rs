@@ -22,6 +22,6 @@ pub async fn get_or_insert(
     let row = settings::Entity::find_by_id(key.to_string())
         .one(db)
         .await?
-        .ok_or_else(|| super::ServiceError::Internal(format!("setting {key} vanished")))?;
+        .ok_or_else(|| super::ServiceError::invariant("a setting just written is there"))?;
     Ok(row.value)
 }

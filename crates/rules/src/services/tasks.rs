@@ -86,7 +86,7 @@ pub async fn store_attachment(
     let category = supported(state).category_of(&name).ok_or_else(invalid)?;
     let extension = extension(&name).ok_or_else(invalid)?;
     let stored_as = format!("{index}{extension}");
-    let io = |e: std::io::Error| ServiceError::Internal(format!("attachment file: {e}"));
+    let io = |e: std::io::Error| ServiceError::internal("attachment file", e);
     tokio::fs::create_dir_all(dir).await.map_err(io)?;
     let mut out = tokio::fs::File::create(dir.join(&stored_as)).await.map_err(io)?;
     let mut chunk = vec![0u8; 64 * 1024];
@@ -125,7 +125,8 @@ pub async fn create_analysis(
     upload: &UploadDir,
 ) -> ServiceResult<tasks::Model> {
     let cost = state.config.analysis_cost;
-    let attachments = serde_json::to_string(&attachments).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let attachments =
+        serde_json::to_string(&attachments).map_err(|e| ServiceError::internal("attachments as JSON", e))?;
     let txn = state.db.begin().await?;
     let movement = Movement {
         user_id: user.id.clone(),

@@ -83,7 +83,7 @@ pub async fn sweep(state: &Core, older_than: Duration) -> ServiceResult<usize> {
     let (candidates, unfinished) =
         tokio::task::spawn_blocking(move || (old_task_dirs(&root, older_than), taken_dirs(&root)))
             .await
-            .map_err(|e| super::ServiceError::Internal(format!("sweep: {e}")))?;
+            .map_err(|e| super::ServiceError::internal("sweeping old uploads", e))?;
     for path in unfinished {
         remove_taken(&path).await;
     }

@@ -51,7 +51,7 @@ fn sealing_key(state: &Core, endpoint_id: &str) -> [u8; 32] {
 
 fn seal(state: &Core, endpoint_id: &str, secret: &[u8; 32]) -> ServiceResult<Vec<u8>> {
     super::sealed::seal(&sealing_key(state, endpoint_id), secret)
-        .ok_or_else(|| ServiceError::Internal("sealing a webhook secret failed".into()))
+        .ok_or_else(|| ServiceError::invariant("sealing a webhook secret"))
 }
 
 /// The secrets that sign now: the current one, and the previous one within its overlap.
