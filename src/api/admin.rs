@@ -8,6 +8,7 @@ use poem_openapi::{
 
 use poem::Request;
 
+use super::outcomes::*;
 use super::{ApiTags, auth::origin, body::JsonBody, default_limit, error::ApiError, models::*, security::AdminKey};
 use crate::{
     services::{
@@ -56,6 +57,14 @@ pub enum AdminTaskPage {
         u64,
     ),
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("adminUsersList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
+    ("adminUsersSetCredits", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(404, ErrorCode::UserNotFound)]]),
+    ("adminSecurityEventsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
+    ("adminTasksList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
+];
 
 #[OpenApi(tag = "ApiTags::Admin")]
 impl AdminApi {

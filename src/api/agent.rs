@@ -12,6 +12,7 @@ use poem_openapi::{
 };
 use tokio::io::AsyncReadExt;
 
+use super::outcomes::*;
 use super::{
     ApiTags, error::ApiError, idempotency::idempotent, middleware::policy::long_running, models::*, own_active_user,
     own_user, security::Caller,
@@ -161,6 +162,26 @@ async fn read_form(
     }
     Ok((text, files))
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("agentSupportedAttachments", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
+    (
+        "agentAnalysis",
+        &[
+            SERVER,
+            DATABASE,
+            LIMITED,
+            JSON_BODY,
+            CREDENTIALS,
+            ACTIVE,
+            NOT_YOURS,
+            &[(403, ErrorCode::InsufficientCredits)],
+            NOT_CONFIGURED,
+            IDEMPOTENCY,
+        ],
+    ),
+];
 
 #[OpenApi(tag = "ApiTags::Agent")]
 impl AgentApi {

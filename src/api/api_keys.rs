@@ -6,6 +6,7 @@ use poem_openapi::{
     payload::Json,
 };
 
+use super::outcomes::*;
 use super::{ApiTags, error::ApiError, idempotency::idempotent, models::*, own_active_user, security::UserSession};
 use crate::{
     services::{
@@ -25,6 +26,12 @@ pub enum ApiKeyCreated {
     #[oai(status = 201)]
     Created(Json<ApiKeyEnvelope>),
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("apiKeysGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    ("apiKeysReset", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, IDEMPOTENCY]),
+];
 
 #[OpenApi(tag = "ApiTags::ApiKey")]
 impl ApiKeysApi {

@@ -4,6 +4,7 @@
 use poem::Request;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
+use super::outcomes::*;
 use super::{
     ApiTags,
     auth::{SignedInCreated, client, origin},
@@ -87,6 +88,12 @@ pub struct AppleNonceEnvelope {
 fn name(raw: Option<Text>) -> Result<Option<PersonName>, ApiError> {
     raw.map(|name| PersonName::parse(&name.0).map_err(|_| ApiError::invalid_parameters())).transpose()
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("authAppleNonce", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_CONFIGURED]),
+    ("authApple", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
+];
 
 #[OpenApi(tag = "ApiTags::Auth")]
 impl AppleApi {

@@ -7,6 +7,7 @@ use poem_openapi::{
     payload::Json,
 };
 
+use super::outcomes::*;
 use super::{
     ApiTags,
     body::{JsonBody, OptionalJsonBody},
@@ -85,6 +86,27 @@ pub fn origin(req: &Request) -> Origin {
 fn email_from_path(raw: &str) -> Result<Email> {
     raw.parse().map_err(|_| ApiError::invalid_parameters())
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    (
+        "authRegister",
+        &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, ErrorCode::UserExists)], MAIL, IDEMPOTENCY],
+    ),
+    ("authGoogle", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
+    ("authLogin", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR]),
+    ("authLogout", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
+    ("authChangePassword", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),
+    (
+        "authSendOtp",
+        &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, &[(400, ErrorCode::AlreadyActive)], NO_USER, MAIL],
+    ),
+    ("authActivate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, ErrorCode::AlreadyActive)], NO_USER]),
+    ("authEnable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("authDisable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+    ("authStartTotp", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, FRESH_PROOF, ACTIVE, NOT_YOURS, NO_USER]),
+    ("authRecoveryCodes", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
+];
 
 #[OpenApi(tag = "ApiTags::Auth")]
 impl AuthApi {

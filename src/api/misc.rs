@@ -4,6 +4,7 @@
 
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 
+use super::outcomes::*;
 use super::{ApiTags, error::ApiError, models::*};
 use crate::state::AppState;
 
@@ -25,6 +26,14 @@ impl MiscApi {
         HealthEnvelope::new(health, message)
     }
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("miscHealth", &[SERVER, DATABASE]),
+    ("miscLive", &[SERVER]),
+    ("miscReady", &[SERVER, DATABASE, &[(503, ErrorCode::RedisUnavailable), (503, ErrorCode::MigrationsPending)]]),
+    ("miscVersion", &[SERVER]),
+];
 
 #[OpenApi(tag = "ApiTags::Misc")]
 impl MiscApi {

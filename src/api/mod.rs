@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod misc;
 pub mod models;
 pub mod observed;
+pub mod outcomes;
 pub mod passkeys;
 pub mod sandbox;
 pub mod sandbox_auth;
@@ -122,6 +123,25 @@ fn apis(state: &AppState) -> Apis {
         Metered(webhooks::WebhooksApi { state: state.clone() }),
     )
 }
+
+/// Every area's statuses table, each written beside its routes.
+pub const STATUSES: &[outcomes::Statuses] = &[
+    auth::STATUSES,
+    apple::STATUSES,
+    passkeys::STATUSES,
+    sessions::STATUSES,
+    users::STATUSES,
+    api_keys::STATUSES,
+    transactions::STATUSES,
+    tasks::STATUSES,
+    webhooks::STATUSES,
+    task_events::STATUSES,
+    agent::STATUSES,
+    stripe::STATUSES,
+    misc::STATUSES,
+    admin::STATUSES,
+    sandbox::STATUSES,
+];
 
 const DESCRIPTION: &str = "The Clara back end: accounts, credits and AI fact-checking analyses. Every body is the envelope \
      `{data, message, status}`; errors add a stable `code`. Each operation lists the statuses it can \

@@ -10,6 +10,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Value, json};
 
 use super::models::envelope;
+use super::outcomes::*;
 use super::{
     ApiTags,
     auth::{client, origin},
@@ -236,6 +237,46 @@ fn as_object(map: BTreeMap<String, Value>) -> Value {
 pub struct PasskeysAuthApi {
     pub state: AppState,
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("authPasskeyOptions", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_CONFIGURED]),
+    ("authPasskey", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_CONFIGURED]),
+    (
+        "passkeysRegisterOptions",
+        &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, FRESH_PROOF, ACTIVE, NOT_YOURS, NOT_CONFIGURED],
+    ),
+    (
+        "passkeysRegister",
+        &[
+            SERVER,
+            DATABASE,
+            LIMITED,
+            JSON_BODY,
+            CREDENTIALS,
+            ACTIVE,
+            NOT_YOURS,
+            NOT_CONFIGURED,
+            &[(400, ErrorCode::PasskeyRejected)],
+            MAIL,
+        ],
+    ),
+    ("passkeysList", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NOT_CONFIGURED]),
+    (
+        "passkeysDelete",
+        &[
+            SERVER,
+            DATABASE,
+            LIMITED,
+            CREDENTIALS,
+            ACTIVE,
+            NOT_YOURS,
+            NOT_CONFIGURED,
+            NO_PASSKEY,
+            &[(409, ErrorCode::LastSignInMethod)],
+        ],
+    ),
+];
 
 #[OpenApi(tag = "ApiTags::Auth")]
 impl PasskeysAuthApi {

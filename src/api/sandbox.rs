@@ -11,6 +11,7 @@ use poem_openapi::{
     payload::{Html, Json},
 };
 
+use super::outcomes::*;
 use super::{
     ApiTags,
     body::{JsonBody, Text},
@@ -230,6 +231,19 @@ fn wants_html(req: &Request) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"))
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    // Sandbox mode only: no credential, no rate limit, and only the portal reads the database.
+    ("sandboxMailbox", &[SERVER, PARAMS]),
+    ("sandboxCheckoutPage", &[SERVER, NO_SESSION]),
+    ("sandboxCheckoutPay", &[SERVER, NO_SESSION]),
+    ("sandboxPortalPage", &[SERVER, DATABASE, &[(404, ErrorCode::CustomerNotFound)]]),
+    ("sandboxGoogleIdToken", &[SERVER, JSON_BODY]),
+    ("sandboxAppleIdToken", &[SERVER, JSON_BODY]),
+    ("sandboxPasskeyAttestation", &[SERVER, JSON_BODY]),
+    ("sandboxPasskeyAssertion", &[SERVER, JSON_BODY]),
+];
 
 #[OpenApi(tag = "ApiTags::Sandbox")]
 impl SandboxApi {

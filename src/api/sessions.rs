@@ -8,6 +8,7 @@ use poem_openapi::{
     payload::Json,
 };
 
+use super::outcomes::*;
 use super::{ApiTags, auth::origin, default_limit, error::ApiError, models::*, own_active_user, security::UserSession};
 use crate::{
     services::{
@@ -41,6 +42,16 @@ pub enum Ended {
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("sessionsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    (
+        "sessionsDelete",
+        &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, ErrorCode::SessionNotFound)]],
+    ),
+    ("sessionsDeleteOthers", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
+];
 
 #[OpenApi(tag = "ApiTags::Auth")]
 impl SessionsApi {

@@ -10,6 +10,7 @@ use poem_openapi::{
     types::Type,
 };
 
+use super::outcomes::*;
 use super::{ApiTags, active, body::JsonBody, error::ApiError, idempotency::idempotent, models::*, security::Caller};
 use crate::{
     domain::hundredths_to_number,
@@ -62,6 +63,29 @@ impl<'a> ApiExtractor<'a> for RawStripeEvent {
         Ok(Self(bytes.to_vec()))
     }
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("stripeRate", &[SERVER, DATABASE, LIMITED, CREDENTIALS]),
+    ("stripePortal", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, PAYMENT, NOT_CONFIGURED, IDEMPOTENCY]),
+    (
+        "stripeBuy",
+        &[
+            SERVER,
+            DATABASE,
+            LIMITED,
+            JSON_BODY,
+            CREDENTIALS,
+            ACTIVE,
+            &[(404, ErrorCode::RateNotFound)],
+            PAYMENT,
+            NOT_CONFIGURED,
+            IDEMPOTENCY,
+        ],
+    ),
+    ("stripeWebhook", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
+    ("stripeSettle", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
+];
 
 #[OpenApi(tag = "ApiTags::Stripe")]
 impl StripeApi {

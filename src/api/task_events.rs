@@ -12,6 +12,7 @@ use poem_openapi::{
     types::{ToJSON, Type},
 };
 
+use super::outcomes::*;
 use super::{ApiTags, error::ApiError, own_active_user, security::Caller};
 use crate::{
     services::{task_events, tasks},
@@ -26,6 +27,12 @@ const PAGE: u64 = 500;
 pub struct TaskEventsApi {
     pub state: AppState,
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[(
+    "tasksEvents",
+    &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, ErrorCode::TaskNotFound)]],
+)];
 
 #[OpenApi(tag = "ApiTags::Task")]
 impl TaskEventsApi {

@@ -6,6 +6,7 @@ use poem_openapi::{
     payload::Json,
 };
 
+use super::outcomes::*;
 use super::{ApiTags, default_limit, error::ApiError, models::*, own_active_user, security::Caller};
 use crate::{services::ledger, state::AppState};
 
@@ -24,6 +25,15 @@ pub enum TransactionPage {
         u64,
     ),
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("transactionsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    (
+        "transactionsGet",
+        &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, ErrorCode::TransactionNotFound)]],
+    ),
+];
 
 #[OpenApi(tag = "ApiTags::Transaction")]
 impl TransactionsApi {

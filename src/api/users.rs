@@ -4,6 +4,7 @@
 use poem::Request;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json, types::MaybeUndefined};
 
+use super::outcomes::*;
 use super::{
     ApiTags,
     auth::origin,
@@ -43,6 +44,14 @@ fn name(raw: &str) -> Result<PersonName> {
 }
 
 // Tagged per operation: Delete is an admin operation on the same path.
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    ("usersGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
+    // NO_USER: the account was deleted between the credential check and the write.
+    ("usersUpdate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),
+    ("usersDelete", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, &[(404, ErrorCode::UserNotFound)]]),
+];
+
 #[OpenApi]
 impl UsersApi {
     /// View

@@ -8,6 +8,7 @@ use poem_openapi::{
 };
 
 use super::models::envelope;
+use super::outcomes::*;
 use super::{
     ApiTags, body::JsonBody, default_limit, error::ApiError, models::NullEnvelope, own_active_user,
     security::UserSession,
@@ -155,6 +156,19 @@ pub enum RetryAccepted {
     #[oai(status = 202)]
     Accepted(Json<NullEnvelope>),
 }
+
+/// What each route of this area can answer besides its success (`super::outcomes`).
+pub const STATUSES: Statuses = &[
+    (
+        "webhooksCreate",
+        &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS, WEBHOOK_URL, WEBHOOK_LIMIT],
+    ),
+    ("webhooksList", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
+    ("webhooksDelete", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK]),
+    ("webhooksRotate", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK]),
+    ("webhooksDeliveries", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK]),
+    ("webhooksRetry", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK, NO_DELIVERY]),
+];
 
 #[OpenApi(tag = "ApiTags::Webhook")]
 impl WebhooksApi {
