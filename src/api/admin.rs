@@ -59,6 +59,7 @@ pub enum AdminTaskPage {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("adminUsersList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS]),
     ("adminUsersSetCredits", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(404, ErrorCode::UserNotFound)]]),

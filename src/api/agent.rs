@@ -164,23 +164,10 @@ async fn read_form(
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("agentSupportedAttachments", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
-    (
-        "agentAnalysis",
-        &[
-            SERVER,
-            DATABASE,
-            LIMITED,
-            JSON_BODY,
-            CREDENTIALS,
-            ACTIVE,
-            NOT_YOURS,
-            &[(403, ErrorCode::InsufficientCredits)],
-            NOT_CONFIGURED,
-            IDEMPOTENCY,
-        ],
-    ),
+    ("agentAnalysis", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS, &[(403, ErrorCode::InsufficientCredits)], NOT_CONFIGURED, IDEMPOTENCY]),
 ];
 
 #[OpenApi(tag = "ApiTags::Agent")]

@@ -90,6 +90,7 @@ fn name(raw: Option<Text>) -> Result<Option<PersonName>, ApiError> {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("authAppleNonce", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_CONFIGURED]),
     ("authApple", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),

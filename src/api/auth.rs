@@ -88,19 +88,14 @@ fn email_from_path(raw: &str) -> Result<Email> {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
-    (
-        "authRegister",
-        &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, ErrorCode::UserExists)], MAIL, IDEMPOTENCY],
-    ),
+    ("authRegister", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, ErrorCode::UserExists)], MAIL, IDEMPOTENCY]),
     ("authGoogle", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, NOT_CONFIGURED]),
     ("authLogin", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR]),
     ("authLogout", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
     ("authChangePassword", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_YOURS, NO_USER]),
-    (
-        "authSendOtp",
-        &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, &[(400, ErrorCode::AlreadyActive)], NO_USER, MAIL],
-    ),
+    ("authSendOtp", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, &[(400, ErrorCode::AlreadyActive)], NO_USER, MAIL]),
     ("authActivate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, &[(400, ErrorCode::AlreadyActive)], NO_USER]),
     ("authEnable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),
     ("authDisable2fa", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, TWO_FACTOR, ACTIVE, NOT_YOURS]),

@@ -28,6 +28,7 @@ impl MiscApi {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("miscHealth", &[SERVER, DATABASE]),
     ("miscLive", &[SERVER]),

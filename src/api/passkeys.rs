@@ -239,43 +239,14 @@ pub struct PasskeysAuthApi {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("authPasskeyOptions", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_CONFIGURED]),
     ("authPasskey", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, NOT_CONFIGURED]),
-    (
-        "passkeysRegisterOptions",
-        &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, FRESH_PROOF, ACTIVE, NOT_YOURS, NOT_CONFIGURED],
-    ),
-    (
-        "passkeysRegister",
-        &[
-            SERVER,
-            DATABASE,
-            LIMITED,
-            JSON_BODY,
-            CREDENTIALS,
-            ACTIVE,
-            NOT_YOURS,
-            NOT_CONFIGURED,
-            &[(400, ErrorCode::PasskeyRejected)],
-            MAIL,
-        ],
-    ),
+    ("passkeysRegisterOptions", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, FRESH_PROOF, ACTIVE, NOT_YOURS, NOT_CONFIGURED]),
+    ("passkeysRegister", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS, NOT_CONFIGURED, &[(400, ErrorCode::PasskeyRejected)], MAIL]),
     ("passkeysList", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NOT_CONFIGURED]),
-    (
-        "passkeysDelete",
-        &[
-            SERVER,
-            DATABASE,
-            LIMITED,
-            CREDENTIALS,
-            ACTIVE,
-            NOT_YOURS,
-            NOT_CONFIGURED,
-            NO_PASSKEY,
-            &[(409, ErrorCode::LastSignInMethod)],
-        ],
-    ),
+    ("passkeysDelete", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NOT_CONFIGURED, NO_PASSKEY, &[(409, ErrorCode::LastSignInMethod)]]),
 ];
 
 #[OpenApi(tag = "ApiTags::Auth")]

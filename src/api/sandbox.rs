@@ -233,6 +233,7 @@ fn wants_html(req: &Request) -> bool {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     // Sandbox mode only: no credential, no rate limit, and only the portal reads the database.
     ("sandboxMailbox", &[SERVER, PARAMS]),

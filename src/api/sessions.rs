@@ -44,12 +44,10 @@ pub enum Ended {
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("sessionsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
-    (
-        "sessionsDelete",
-        &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, ErrorCode::SessionNotFound)]],
-    ),
+    ("sessionsDelete", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, ErrorCode::SessionNotFound)]]),
     ("sessionsDeleteOthers", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
 ];
 

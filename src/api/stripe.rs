@@ -65,24 +65,11 @@ impl<'a> ApiExtractor<'a> for RawStripeEvent {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("stripeRate", &[SERVER, DATABASE, LIMITED, CREDENTIALS]),
     ("stripePortal", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, PAYMENT, NOT_CONFIGURED, IDEMPOTENCY]),
-    (
-        "stripeBuy",
-        &[
-            SERVER,
-            DATABASE,
-            LIMITED,
-            JSON_BODY,
-            CREDENTIALS,
-            ACTIVE,
-            &[(404, ErrorCode::RateNotFound)],
-            PAYMENT,
-            NOT_CONFIGURED,
-            IDEMPOTENCY,
-        ],
-    ),
+    ("stripeBuy", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, &[(404, ErrorCode::RateNotFound)], PAYMENT, NOT_CONFIGURED, IDEMPOTENCY]),
     ("stripeWebhook", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
     ("stripeSettle", &[SERVER, DATABASE, WEBHOOK, NO_USER, NOT_CONFIGURED]),
 ];

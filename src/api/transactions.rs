@@ -27,12 +27,10 @@ pub enum TransactionPage {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("transactionsList", &[SERVER, DATABASE, LIMITED, PARAMS, CREDENTIALS, ACTIVE, NOT_YOURS]),
-    (
-        "transactionsGet",
-        &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, ErrorCode::TransactionNotFound)]],
-    ),
+    ("transactionsGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, &[(404, ErrorCode::TransactionNotFound)]]),
 ];
 
 #[OpenApi(tag = "ApiTags::Transaction")]

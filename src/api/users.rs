@@ -45,6 +45,7 @@ fn name(raw: &str) -> Result<PersonName> {
 
 // Tagged per operation: Delete is an admin operation on the same path.
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
     ("usersGet", &[SERVER, DATABASE, LIMITED, CREDENTIALS, NOT_YOURS]),
     // NO_USER: the account was deleted between the credential check and the write.

@@ -158,11 +158,9 @@ pub enum RetryAccepted {
 }
 
 /// What each route of this area can answer besides its success (`super::outcomes`).
+#[rustfmt::skip]
 pub const STATUSES: Statuses = &[
-    (
-        "webhooksCreate",
-        &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS, WEBHOOK_URL, WEBHOOK_LIMIT],
-    ),
+    ("webhooksCreate", &[SERVER, DATABASE, LIMITED, JSON_BODY, CREDENTIALS, ACTIVE, NOT_YOURS, WEBHOOK_URL, WEBHOOK_LIMIT]),
     ("webhooksList", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS]),
     ("webhooksDelete", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK]),
     ("webhooksRotate", &[SERVER, DATABASE, LIMITED, CREDENTIALS, ACTIVE, NOT_YOURS, NO_WEBHOOK]),
