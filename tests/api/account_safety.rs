@@ -6,30 +6,11 @@ use serde_json::json;
 
 use crate::support::*;
 
-/// An active user with 2FA on (through an e-mailed code); returns (id, bearer).
-async fn two_factor_user(app: &TestApp, email: &str) -> (String, String) {
-    let (id, bearer) = app.active_user(email).await;
-    app.post(&format!("/users/{email}/otp/TWO_FACTOR_AUTH"), None, None)
-        .await
-        .assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for(email).await;
-    app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code})))
-        .await
-        .assert_success(200, "User 2FA enabled successfully.");
-    (id, bearer)
-}
-
-async fn mailed_code(app: &TestApp, email: &str, kind: &str) -> String {
-    app.state.clock.advance(std::time::Duration::from_secs(61));
-    app.post(&format!("/users/{email}/otp/{kind}"), None, None).await.assert_success(201, "OTP sent successfully.");
-    app.smtp.last_code_for(email).await
-}
-
 #[tokio::test]
 async fn a_recovery_code_works_once_and_a_new_set_kills_the_old() {
     let app = TestApp::new().await;
-    let (id, bearer) = two_factor_user(&app, "recover@example.com").await;
-    let code = mailed_code(&app, "recover@example.com", "TWO_FACTOR_AUTH").await;
+    let (id, bearer) = app.two_factor_user("recover@example.com").await;
+    let code = app.mailed_code("recover@example.com", "TWO_FACTOR_AUTH").await;
     let reply = app.post(&format!("/users/{id}/2fa/recovery_codes"), Some(&bearer), Some(json!({"code": code}))).await;
     reply.assert_success(201, "Recovery codes created successfully.");
     let codes: Vec<String> =
@@ -73,7 +54,7 @@ async fn recovery_codes_need_two_factor_on_and_a_valid_factor() {
         app.post(&format!("/users/{id}/2fa/recovery_codes"), Some(&bearer), Some(json!({"code": "123456"}))).await;
     reply.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
     assert_eq!(reply.data(), &json!({"is_2fa_enabled": false}));
-    let (id, bearer) = two_factor_user(&app, "guarded@example.com").await;
+    let (id, bearer) = app.two_factor_user("guarded@example.com").await;
     for code in [json!("000000"), json!("abcde-23456")] {
         let reply =
             app.post(&format!("/users/{id}/2fa/recovery_codes"), Some(&bearer), Some(json!({"code": code}))).await;
@@ -106,7 +87,7 @@ async fn a_user_deletes_their_own_account_with_a_mailed_code() {
         "unauthorized",
         MSG_UNAUTHORIZED,
     );
-    let wrong_kind = mailed_code(&app, "selfdelete@example.com", "CHANGE_PASSWORD").await;
+    let wrong_kind = app.mailed_code("selfdelete@example.com", "CHANGE_PASSWORD").await;
     app.call(Method::DELETE, &path, Some(&bearer), Some(json!({"code": wrong_kind}))).await.assert_error(
         401,
         "unauthorized",
@@ -119,7 +100,7 @@ async fn a_user_deletes_their_own_account_with_a_mailed_code() {
     assert_eq!(app.balance(&doomed).await, 500);
 
     let before = app.snapshot().await;
-    let code = mailed_code(&app, "selfdelete@example.com", "DELETE_ACCOUNT").await;
+    let code = app.mailed_code("selfdelete@example.com", "DELETE_ACCOUNT").await;
     let reply = app.call(Method::DELETE, &path, Some(&bearer), Some(json!({"code": code}))).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
     // Every row of the user went (user, session, codes, transaction, API key) and nothing else.
@@ -148,20 +129,20 @@ async fn a_user_deletes_their_own_account_with_a_mailed_code() {
 #[tokio::test]
 async fn the_security_trail_records_each_kind_of_event() {
     let (app, _stripe) = TestApp::with_stripe(&[]).await;
-    let (id, bearer) = two_factor_user(&app, "trail@example.com").await;
+    let (id, bearer) = app.two_factor_user("trail@example.com").await;
     let agent = [("User-Agent", "trail-test/1.0")];
     // login_failed, login_succeeded (with a 2FA code), api_key_reset, recovery codes.
     app.login("trail@example.com", "wrong password!", None).await;
-    let code = mailed_code(&app, "trail@example.com", "TWO_FACTOR_AUTH").await;
+    let code = app.mailed_code("trail@example.com", "TWO_FACTOR_AUTH").await;
     let login = app.login("trail@example.com", PASSWORD, Some(&code)).await;
     login.assert_success(200, "User logged in successfully.");
     let session = format!("Bearer {}", login.data()["token"].as_str().unwrap());
     app.raw(Method::POST, &format!("/api/v1/users/{id}/api_key"), &[("Authorization", &session), agent[0]], None).await;
-    let code = mailed_code(&app, "trail@example.com", "TWO_FACTOR_AUTH").await;
+    let code = app.mailed_code("trail@example.com", "TWO_FACTOR_AUTH").await;
     app.post(&format!("/users/{id}/2fa/recovery_codes"), Some(&bearer), Some(json!({"code": code}))).await;
-    let code = mailed_code(&app, "trail@example.com", "TWO_FACTOR_AUTH").await;
+    let code = app.mailed_code("trail@example.com", "TWO_FACTOR_AUTH").await;
     app.call(Method::DELETE, &format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code}))).await;
-    let code = mailed_code(&app, "trail@example.com", "CHANGE_PASSWORD").await;
+    let code = app.mailed_code("trail@example.com", "CHANGE_PASSWORD").await;
     app.call(
         Method::PATCH,
         "/users/trail@example.com/password",
@@ -176,7 +157,7 @@ async fn the_security_trail_records_each_kind_of_event() {
     }
     app.call(Method::PUT, &format!("/users/{id}/credits"), Some(ADMIN_KEY), Some(json!({"credits": 3}))).await;
     let (other, other_bearer) = app.active_user("trail2@example.com").await;
-    let code = mailed_code(&app, "trail2@example.com", "DELETE_ACCOUNT").await;
+    let code = app.mailed_code("trail2@example.com", "DELETE_ACCOUNT").await;
     app.call(Method::DELETE, &format!("/users/{other}"), Some(&other_bearer), Some(json!({"code": code}))).await;
     app.call(Method::DELETE, &format!("/users/{id}"), Some(ADMIN_KEY), None).await;
 

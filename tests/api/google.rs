@@ -157,13 +157,7 @@ async fn google_sign_in_honours_two_factor_like_login() {
     let (app, _jwks) = app_with_google().await;
     let (id, bearer) = app.active_user("grace@example.com").await;
     app.state.clock.advance(std::time::Duration::from_secs(61));
-    app.post("/users/grace@example.com/otp/TWO_FACTOR_AUTH", None, None)
-        .await
-        .assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for("grace@example.com").await;
-    app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code})))
-        .await
-        .assert_success(200, "User 2FA enabled successfully.");
+    app.enable_mailed_2fa(&id, "grace@example.com", &bearer).await;
     let token = keys()[0].sign(&claims("grace@example.com", CLIENT_ID, 600));
     let sessions = app.count(entity::sessions::Entity).await;
 

@@ -25,14 +25,6 @@ fn app_code(app: &TestApp, secret: &str, offset_steps: i64) -> String {
     totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, &key, at)
 }
 
-async fn mailed_2fa_code(app: &TestApp, email: &str) -> String {
-    app.state.clock.advance(std::time::Duration::from_secs(61));
-    app.post(&format!("/users/{email}/otp/TWO_FACTOR_AUTH"), None, None)
-        .await
-        .assert_success(201, "OTP sent successfully.");
-    app.smtp.last_code_for(email).await
-}
-
 /// 2FA on through an authenticator app; returns the app's secret.
 async fn enable_app_2fa(app: &TestApp, id: &str, bearer: &str) -> String {
     let enrol = app.post(&format!("/users/{id}/2fa/totp"), Some(bearer), Some(json!({"password": PASSWORD}))).await;
@@ -231,13 +223,13 @@ async fn mailed_codes_do_not_pass_once_an_app_is_enrolled() {
     let app = TestApp::new().await;
     let (id, bearer) = app.active_user("mailbox@example.com").await;
     let secret = enable_app_2fa(&app, &id, &bearer).await;
-    let mailed = mailed_2fa_code(&app, "mailbox@example.com").await;
+    let mailed = app.mailed_code("mailbox@example.com", "TWO_FACTOR_AUTH").await;
     app.login("mailbox@example.com", PASSWORD, Some(&mailed)).await.assert_error(
         401,
         "two_factor_required",
         MSG_UNAUTHORIZED,
     );
-    let mailed = mailed_2fa_code(&app, "mailbox@example.com").await;
+    let mailed = app.mailed_code("mailbox@example.com", "TWO_FACTOR_AUTH").await;
     let off = app.call(Method::DELETE, &format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": mailed}))).await;
     off.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
     app.login("mailbox@example.com", PASSWORD, Some(&app_code(&app, &secret, 0)))

@@ -126,15 +126,6 @@ pub async fn sign_in(app: &TestApp, device: &mut Device) -> Reply {
     sign_in_with(app, &challenge_id, &credential).await
 }
 
-/// A TWO_FACTOR_AUTH code mailed now (one a minute per address and type).
-pub async fn mailed_code(app: &TestApp, email: &str) -> String {
-    app.state.clock.advance(std::time::Duration::from_secs(61));
-    app.post(&format!("/users/{email}/otp/TWO_FACTOR_AUTH"), None, None)
-        .await
-        .assert_success(201, "OTP sent successfully.");
-    app.smtp.last_code_for(email).await
-}
-
 async fn stored_counter(app: &TestApp, passkey_id: &str) -> u64 {
     let row = passkeys::Entity::find_by_id(passkey_id.to_string()).one(&app.state.db).await.unwrap().unwrap();
     let credential: Value = serde_json::from_str(&row.credential).unwrap();
@@ -294,14 +285,10 @@ async fn two_factor_accounts_sign_in_with_a_passkey_without_a_code() {
     let app = app().await;
     let email = "twofa@example.com";
     let (id, bearer) = app.active_user(email).await;
-    app.post(&format!("/users/{email}/otp/TWO_FACTOR_AUTH"), None, None).await;
-    let code = app.smtp.last_code_for(email).await;
-    app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code})))
-        .await
-        .assert_success(200, "User 2FA enabled successfully.");
+    app.enable_mailed_2fa(&id, email, &bearer).await;
     app.login(email, PASSWORD, None).await.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
     // Adding the passkey needs a current second factor (here a mailed one: no app).
-    let code = mailed_code(&app, email).await;
+    let code = app.mailed_code(email, "TWO_FACTOR_AUTH").await;
     let mut device = Device::new();
     register_proving(&app, &mut device, &id, &bearer, None, json!({"code": code}))
         .await
@@ -375,7 +362,7 @@ async fn the_last_way_to_sign_in_cannot_be_deleted() {
     let (mut first, mut second) = (Device::new(), Device::new());
     let mut added = vec![];
     for device in [&mut first, &mut second] {
-        let code = mailed_code(&app, "grace@example.com").await;
+        let code = app.mailed_code("grace@example.com", "TWO_FACTOR_AUTH").await;
         let reply = register_proving(&app, device, &id, &bearer, None, json!({"code": code})).await;
         reply.assert_success(201, "Passkey added successfully.");
         added.push(reply.data()["id"].as_str().unwrap().to_string());

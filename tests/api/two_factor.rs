@@ -3,20 +3,11 @@ use serde_json::json;
 
 use crate::support::*;
 
-async fn email_code(app: &TestApp, email: &str) -> String {
-    // One code per minute per e-mail and type.
-    app.state.clock.advance(std::time::Duration::from_secs(61));
-    app.post(&format!("/users/{email}/otp/TWO_FACTOR_AUTH"), None, None)
-        .await
-        .assert_success(201, "OTP sent successfully.");
-    app.smtp.last_code_for(email).await
-}
-
 #[tokio::test]
 async fn enable_with_mailed_code_then_login_needs_a_code() {
     let app = TestApp::new().await;
     let (id, bearer) = app.active_user("ada@example.com").await;
-    let code = email_code(&app, "ada@example.com").await;
+    let code = app.mailed_code("ada@example.com", "TWO_FACTOR_AUTH").await;
     let reply = app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code}))).await;
     reply.assert_success(200, "User 2FA enabled successfully.");
     assert!(reply.data().is_null());
@@ -34,12 +25,12 @@ async fn enable_with_mailed_code_then_login_needs_a_code() {
         MSG_UNAUTHORIZED,
     );
 
-    let code = email_code(&app, "ada@example.com").await;
+    let code = app.mailed_code("ada@example.com", "TWO_FACTOR_AUTH").await;
     let ok = app.login("ada@example.com", PASSWORD, Some(&code)).await;
     ok.assert_success(200, "User logged in successfully.");
     assert_eq!(ok.data()["is_2fa_enabled"], true);
 
-    let code = email_code(&app, "ada@example.com").await;
+    let code = app.mailed_code("ada@example.com", "TWO_FACTOR_AUTH").await;
     let off = app.call(Method::DELETE, &format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code}))).await;
     assert_eq!(off.status, 204);
     app.login("ada@example.com", PASSWORD, None).await.assert_success(200, "User logged in successfully.");
@@ -52,7 +43,7 @@ async fn wrong_code_on_enable_or_disable_reports_the_state() {
     let reply = app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": "000000"}))).await;
     reply.assert_error(401, "two_factor_required", MSG_UNAUTHORIZED);
     assert_eq!(reply.data(), &json!({"is_2fa_enabled": false}));
-    let code = email_code(&app, "ada@example.com").await;
+    let code = app.mailed_code("ada@example.com", "TWO_FACTOR_AUTH").await;
     app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code})))
         .await
         .assert_success(200, "User 2FA enabled successfully.");
@@ -113,7 +104,7 @@ async fn authenticator_app_enrolment_and_login() {
         MSG_UNAUTHORIZED,
     );
     // Once an app is enrolled, the e-mailed code no longer passes (issue 11, item 9).
-    let mailed = email_code(&app, "ada@example.com").await;
+    let mailed = app.mailed_code("ada@example.com", "TWO_FACTOR_AUTH").await;
     app.login("ada@example.com", PASSWORD, Some(&mailed)).await.assert_error(
         401,
         "two_factor_required",

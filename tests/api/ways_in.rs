@@ -8,9 +8,7 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::{
-    passkeys::{
-        Device, REJECTED, app as passkey_app, creation_options, mailed_code, register, register_proving, sign_in, vars,
-    },
+    passkeys::{Device, REJECTED, app as passkey_app, creation_options, register, register_proving, sign_in, vars},
     support::{google::*, *},
 };
 
@@ -84,7 +82,7 @@ async fn with_two_factor_on_adding_a_passkey_needs_a_current_second_factor() {
     let app = passkey_app().await;
     let email = "twofa@example.com";
     let (id, bearer) = app.active_user(email).await;
-    let code = mailed_code(&app, email).await;
+    let code = app.mailed_code(email, "TWO_FACTOR_AUTH").await;
     app.post(&format!("/users/{id}/2fa"), Some(&bearer), Some(json!({"code": code})))
         .await
         .assert_success(200, "User 2FA enabled successfully.");
@@ -98,7 +96,7 @@ async fn with_two_factor_on_adding_a_passkey_needs_a_current_second_factor() {
         "code",
     );
     // A mailed code while no app is enrolled, as for Login; used once.
-    let code = mailed_code(&app, email).await;
+    let code = app.mailed_code(email, "TWO_FACTOR_AUTH").await;
     creation_options(&app, &id, &bearer, json!({"code": code}))
         .await
         .assert_success(200, "Passkey creation options created successfully.");
@@ -108,7 +106,7 @@ async fn with_two_factor_on_adding_a_passkey_needs_a_current_second_factor() {
         true,
         "code",
     );
-    let code = mailed_code(&app, email).await;
+    let code = app.mailed_code(email, "TWO_FACTOR_AUTH").await;
     register_proving(&app, &mut Device::new(), &id, &bearer, None, json!({"code": code}))
         .await
         .assert_success(201, "Passkey added successfully.");
@@ -141,12 +139,12 @@ async fn a_google_only_account_proves_with_a_mailed_code() {
     let enrol = app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), None).await;
     proof_wanted(&enrol, "proof_required", false, "code");
 
-    let code = mailed_code(&app, email).await;
+    let code = app.mailed_code(email, "TWO_FACTOR_AUTH").await;
     let mut device = Device::new();
     register_proving(&app, &mut device, &id, &bearer, None, json!({"code": code}))
         .await
         .assert_success(201, "Passkey added successfully.");
-    let code = mailed_code(&app, email).await;
+    let code = app.mailed_code(email, "TWO_FACTOR_AUTH").await;
     app.post(&format!("/users/{id}/2fa/totp"), Some(&bearer), Some(json!({"code": code})))
         .await
         .assert_success(201, "TOTP enrolment started successfully.");

@@ -264,6 +264,31 @@ impl TestApp {
         (id, self.session(email).await)
     }
 
+    /// As [`Self::active_user`], with 2FA on (through an e-mailed code).
+    pub async fn two_factor_user(&self, email: &str) -> (String, String) {
+        let (id, bearer) = self.active_user(email).await;
+        self.enable_mailed_2fa(&id, email, &bearer).await;
+        (id, bearer)
+    }
+
+    /// A code of `kind` (`TWO_FACTOR_AUTH`, `DELETE_ACCOUNT`, …) mailed to `email` now: the
+    /// clock moves past the minute that must pass between two codes of a kind.
+    pub async fn mailed_code(&self, email: &str, kind: &str) -> String {
+        self.state.clock.advance(std::time::Duration::from_secs(61));
+        self.post(&format!("/users/{email}/otp/{kind}"), None, None)
+            .await
+            .assert_success(201, "OTP sent successfully.");
+        self.smtp.last_code_for(email).await
+    }
+
+    /// Turns 2FA on for the user with a code mailed to `email`.
+    pub async fn enable_mailed_2fa(&self, id: &str, email: &str, bearer: &str) {
+        let code = self.mailed_code(email, "TWO_FACTOR_AUTH").await;
+        self.post(&format!("/users/{id}/2fa"), Some(bearer), Some(json!({"code": code})))
+            .await
+            .assert_success(200, "User 2FA enabled successfully.");
+    }
+
     /// Logs in with the test password (no 2FA); returns the bearer header.
     pub async fn session(&self, email: &str) -> String {
         let reply = self.login(email, PASSWORD, None).await;
