@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 
 use crate::{
     api::{error::ApiError, models},
-    domain::{IdPrefix, hundredths_to_number, new_id, parse_hundredths},
-    services::{ServiceError, billing, ledger, tasks, uploads::UploadDir},
+    domain::{hundredths_to_number, parse_hundredths},
+    services::{ServiceError, billing, ledger, tasks},
     state::AppState,
 };
 
@@ -284,36 +284,22 @@ impl ClaraMcp {
             let text = args.text.filter(|t| !t.trim().is_empty());
             if files.len() > self.state.config.max_attachments
                 || (text.is_none() && files.is_empty())
-                || text.as_ref().is_some_and(|t| t.len() > 100_000)
+                || text.as_ref().is_some_and(|t| t.len() > tasks::MAX_TEXT_BYTES)
             {
                 return Err(ApiError::invalid_parameters());
             }
-            if user.credits < self.state.config.analysis_cost {
-                return Err(ServiceError::InsufficientCredits.into());
-            }
-            let task_id = new_id(IdPrefix::Task);
-            // Removes the files on every way out but a committed task, a timeout included.
-            let upload = UploadDir::new(tasks::task_dir(&self.state, &task_id));
-            let created = async {
+            let read = async |dir: &std::path::Path| {
                 let mut stored = vec![];
                 for (index, file) in files.iter().enumerate() {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(file.content_base64.trim())
                         .map_err(|_| ServiceError::InvalidInput("content_base64"))?;
-                    stored.push(
-                        tasks::store_attachment(&self.state, upload.path(), index, &file.name, &bytes[..]).await?,
-                    );
+                    stored.push(tasks::store_attachment(&self.state, dir, index, &file.name, &bytes[..]).await?);
                 }
-                tasks::create_analysis(&self.state, &user, task_id, text, stored, &upload).await
-            }
-            .await;
-            match created {
-                Ok(task) => Ok(crate::views::task(&task).to_json().unwrap_or_default()),
-                Err(err) => {
-                    upload.discard().await;
-                    Err(err.into())
-                }
-            }
+                Ok::<_, ApiError>((text, stored))
+            };
+            let task = tasks::start_analysis(&self.state, &user, read).await?;
+            Ok(crate::views::task(&task).to_json().unwrap_or_default())
         };
         run.await.map_or_else(tool_error, ok)
     }

@@ -18,21 +18,13 @@ use super::{
     own_user, security::Caller,
 };
 use crate::{
-    domain::{
-        IdPrefix,
-        attachments::{Category, Supported},
-        new_id,
-    },
+    domain::attachments::{Category, Supported},
     services::{
         ServiceError,
-        tasks::{self, StoredAttachment},
-        uploads::UploadDir,
+        tasks::{self, MAX_TEXT_BYTES, StoredAttachment},
     },
     state::AppState,
 };
-
-/// Longest `text` accepted, in bytes.
-const MAX_TEXT_BYTES: usize = 100_000;
 
 pub struct AgentApi {
     pub state: AppState,
@@ -237,28 +229,8 @@ impl AgentApi {
         if self.state.agent.is_none() {
             return Err(ServiceError::NotConfigured("AGENT_API_BASE and AGENT_MODEL").into());
         }
-        // Refuse before reading a large upload; the debit below checks again atomically.
-        if user.credits < self.state.config.analysis_cost {
-            return Err(ServiceError::InsufficientCredits.into());
-        }
-        let task_id = new_id(IdPrefix::Task);
-        // Removes the files on every way out but a committed task, a timeout included.
-        let upload = UploadDir::new(tasks::task_dir(&self.state, &task_id));
-        let created = match read_form(&self.state, form.0, upload.path()).await {
-            Ok((text, files)) => {
-                tasks::create_analysis(&self.state, user, task_id, text, files, &upload).await.map_err(ApiError::from)
-            }
-            Err(err) => Err(err),
-        };
-        match created {
-            Ok(task) => Ok(TaskCreated::Created(Json(TaskEnvelope::new(
-                crate::views::task(&task),
-                "Task created successfully.",
-            )))),
-            Err(err) => {
-                upload.discard().await;
-                Err(err)
-            }
-        }
+        let task =
+            tasks::start_analysis(&self.state, user, async |dir| read_form(&self.state, form.0, dir).await).await?;
+        Ok(TaskCreated::Created(Json(TaskEnvelope::new(crate::views::task(&task), "Task created successfully."))))
     }
 }

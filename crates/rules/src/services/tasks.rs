@@ -114,6 +114,35 @@ pub async fn store_attachment(
     Ok(StoredAttachment { name, category, extension, size, stored_as })
 }
 
+/// Longest analysis text, in bytes (the form's `text`, MCP's `text`).
+pub const MAX_TEXT_BYTES: usize = 100_000;
+
+/// Starting an analysis, as every face does it: a caller without the credits is refused
+/// before anything is read; `read` then stores the input's files in the new task's
+/// directory and returns the text and the files; the debit and the task follow in one
+/// transaction ([`create_analysis`]). On any failure, `read`'s included, the directory is
+/// removed; a timeout that drops this future removes it too.
+pub async fn start_analysis<E: From<ServiceError>>(
+    state: &Core,
+    user: &users::Model,
+    read: impl AsyncFnOnce(&std::path::Path) -> Result<(Option<String>, Vec<StoredAttachment>), E>,
+) -> Result<tasks::Model, E> {
+    // The debit checks again, atomically; this spares reading a large upload for nothing.
+    if user.credits < state.config.analysis_cost {
+        return Err(ServiceError::InsufficientCredits.into());
+    }
+    let task_id = crate::domain::new_id(crate::domain::IdPrefix::Task);
+    let upload = UploadDir::new(task_dir(state, &task_id));
+    let created = match read(upload.path()).await {
+        Ok((text, files)) => create_analysis(state, user, task_id, text, files, &upload).await.map_err(E::from),
+        Err(err) => Err(err),
+    };
+    if created.is_err() {
+        upload.discard().await;
+    }
+    created
+}
+
 /// Debits the analysis cost and creates the task at PENDING, in one transaction. The
 /// upload's files belong to the task from the commit on.
 pub async fn create_analysis(
