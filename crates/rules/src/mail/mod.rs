@@ -1,6 +1,7 @@
 //! Mail as the rules see it: what a mail says (the templates) and the port that sends it.
 //! SMTP, the log and the sandbox's mailbox are adapters behind [`SendMail`].
 
+pub mod kinds;
 pub mod templates;
 
 /// What to send: a subject, a plain-text body and its HTML twin.

@@ -12,103 +12,15 @@ use std::{
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 
-use super::{Mail, MailError};
-use crate::{config::Config, domain::OtpType};
-
-/// What a mail is about; each kind has its own three templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MailKind {
-    /// The activation code sent on sign-up, with a greeting.
-    Welcome,
-    /// An activation code asked for again.
-    Activation,
-    /// A second factor by e-mail: signing in, turning two-factor authentication on or off.
-    TwoFactorAuth,
-    ChangePassword,
-    DeleteAccount,
-    /// A notice, without a code: a passkey was added to the account (a new way in, so its
-    /// owner hears of it even when a stolen session added it).
-    PasskeyAdded,
-}
-
-impl MailKind {
-    pub const ALL: [MailKind; 6] = [
-        Self::Welcome,
-        Self::Activation,
-        Self::TwoFactorAuth,
-        Self::ChangePassword,
-        Self::DeleteAccount,
-        Self::PasskeyAdded,
-    ];
-
-    /// The stem of its template files: `<name>.subject.txt`, `<name>.txt`, `<name>.html`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Welcome => "welcome",
-            Self::Activation => "activation",
-            Self::TwoFactorAuth => "two_factor_auth",
-            Self::ChangePassword => "change_password",
-            Self::DeleteAccount => "delete_account",
-            Self::PasskeyAdded => "passkey_added",
-        }
-    }
-
-    /// The kind of the mail carrying a code of `otp_type`; `welcome` on sign-up.
-    pub fn for_code(otp_type: OtpType, welcome: bool) -> Self {
-        match otp_type {
-            OtpType::Activation if welcome => Self::Welcome,
-            OtpType::Activation => Self::Activation,
-            OtpType::TwoFactorAuth => Self::TwoFactorAuth,
-            OtpType::ChangePassword => Self::ChangePassword,
-            OtpType::DeleteAccount => Self::DeleteAccount,
-        }
-    }
-
-    /// The type of the code it carries; None for a notice.
-    pub fn otp_type(self) -> Option<OtpType> {
-        match self {
-            Self::Welcome | Self::Activation => Some(OtpType::Activation),
-            Self::TwoFactorAuth => Some(OtpType::TwoFactorAuth),
-            Self::ChangePassword => Some(OtpType::ChangePassword),
-            Self::DeleteAccount => Some(OtpType::DeleteAccount),
-            Self::PasskeyAdded => None,
-        }
-    }
-}
-
-/// The layouts the kinds extend: `base.*` for the mails with a code, `notice.*` for the
-/// notices (kept apart so that an operator's `base.*`, which shows a code, needs no change).
-pub const LAYOUTS: [&str; 4] = ["base.html", "base.txt", "notice.html", "notice.txt"];
-
-/// The built-in templates, by file name.
-const BUILT_IN: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../../../templates/email/base.html")),
-    ("base.txt", include_str!("../../../../templates/email/base.txt")),
-    ("notice.html", include_str!("../../../../templates/email/notice.html")),
-    ("notice.txt", include_str!("../../../../templates/email/notice.txt")),
-    ("welcome.subject.txt", include_str!("../../../../templates/email/welcome.subject.txt")),
-    ("welcome.txt", include_str!("../../../../templates/email/welcome.txt")),
-    ("welcome.html", include_str!("../../../../templates/email/welcome.html")),
-    ("activation.subject.txt", include_str!("../../../../templates/email/activation.subject.txt")),
-    ("activation.txt", include_str!("../../../../templates/email/activation.txt")),
-    ("activation.html", include_str!("../../../../templates/email/activation.html")),
-    ("two_factor_auth.subject.txt", include_str!("../../../../templates/email/two_factor_auth.subject.txt")),
-    ("two_factor_auth.txt", include_str!("../../../../templates/email/two_factor_auth.txt")),
-    ("two_factor_auth.html", include_str!("../../../../templates/email/two_factor_auth.html")),
-    ("change_password.subject.txt", include_str!("../../../../templates/email/change_password.subject.txt")),
-    ("change_password.txt", include_str!("../../../../templates/email/change_password.txt")),
-    ("change_password.html", include_str!("../../../../templates/email/change_password.html")),
-    ("delete_account.subject.txt", include_str!("../../../../templates/email/delete_account.subject.txt")),
-    ("delete_account.txt", include_str!("../../../../templates/email/delete_account.txt")),
-    ("delete_account.html", include_str!("../../../../templates/email/delete_account.html")),
-    ("passkey_added.subject.txt", include_str!("../../../../templates/email/passkey_added.subject.txt")),
-    ("passkey_added.txt", include_str!("../../../../templates/email/passkey_added.txt")),
-    ("passkey_added.html", include_str!("../../../../templates/email/passkey_added.html")),
-];
+use super::{
+    Mail, MailError,
+    kinds::{self, Kind},
+};
+use crate::config::Config;
 
 /// Every template file name the server knows, layouts first.
 pub fn template_names() -> Vec<String> {
-    BUILT_IN.iter().map(|(name, _)| name.to_string()).collect()
+    kinds::built_in().map(|(name, _)| name.to_string()).collect()
 }
 
 /// A template that does not compile or render, or an override directory that cannot be used.
@@ -134,6 +46,9 @@ impl Brand {
         }
     }
 }
+
+/// A kind with sample data, and how it renders.
+pub type Sample = (Box<dyn Kind>, Rendered);
 
 /// One rendered mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,12 +81,9 @@ impl std::fmt::Display for Origin {
     }
 }
 
-/// The sample a template is checked with at start-up (and rendered with by `render-emails`).
-pub const SAMPLE_CODE: &str = "428163";
+/// The recipient a sample is rendered for, at start-up and by `render-emails`.
 const SAMPLE_FIRST_NAME: &str = "Ada";
 const SAMPLE_EMAIL: &str = "ada@example.com";
-/// The passkey name a notice is checked with.
-pub const SAMPLE_PASSKEY_NAME: &str = "MacBook";
 
 impl MailTemplates {
     /// The built-ins, overridden by `EMAIL_TEMPLATES_DIR`, checked by rendering every kind once.
@@ -195,7 +107,7 @@ impl MailTemplates {
     /// (with codes living `ttl_minutes`).
     pub fn load(brand: Brand, dir: Option<&Path>, ttl_minutes: u64) -> Result<Self, TemplateError> {
         let mut sources: BTreeMap<String, (String, Origin)> =
-            BUILT_IN.iter().map(|(name, source)| (name.to_string(), (source.to_string(), Origin::BuiltIn))).collect();
+            kinds::built_in().map(|(name, source)| (name.to_string(), (source.to_string(), Origin::BuiltIn))).collect();
         if let Some(dir) = dir {
             for (name, path, source) in read_overrides(dir)? {
                 sources.insert(name, (source, Origin::Operator(path)));
@@ -231,12 +143,9 @@ impl MailTemplates {
         let templates = Self { env, brand, origins };
         for (kind, rendered) in templates.samples(ttl_minutes)? {
             // A code mail must show its code; a passkey notice, the passkey's name.
-            let (needle, variable) = match kind.otp_type() {
-                Some(_) => (SAMPLE_CODE, "the code ({{ code }})"),
-                None => (SAMPLE_PASSKEY_NAME, "the passkey's name ({{ passkey_name }})"),
-            };
+            let (needle, variable) = kind.must_show();
             for (part, body) in [("txt", &rendered.text), ("html", &rendered.html)] {
-                if !body.contains(needle) {
+                if !body.contains(&needle) {
                     let name = format!("{}.{part}", kind.name());
                     return Err(TemplateError(format!(
                         "{}: does not show {variable}",
@@ -257,55 +166,19 @@ impl MailTemplates {
         matches!(self.origins.get(name), Some(Origin::Operator(_)))
     }
 
-    /// What every mail's templates get: the brand, the kind, the recipient.
-    fn common(&self, kind: MailKind, email: &str, first_name: &str) -> Value {
-        context! {
+    /// The subject, text and HTML of `kind` to `email`.
+    pub fn render(&self, kind: &dyn Kind, email: &str, first_name: &str) -> Result<Rendered, TemplateError> {
+        let name = kind.name();
+        let base = context! {
             app_name => &self.brand.app_name,
             app_url => &self.brand.app_url,
             support_email => &self.brand.support_email,
-            kind => kind.name(),
+            kind => name,
             email => email,
             first_name => first_name,
-        }
-    }
-
-    /// The subject, text and HTML of a `kind` mail (one that carries a code) to `email`.
-    pub fn render(
-        &self,
-        kind: MailKind,
-        email: &str,
-        first_name: &str,
-        code: &str,
-        ttl_minutes: u64,
-    ) -> Result<Rendered, TemplateError> {
-        let Some(otp_type) = kind.otp_type() else {
-            return Err(TemplateError(format!("{} carries no code", kind.name())));
+            ..kind.context()
         };
-        let ctx = context! {
-            otp_type => otp_type.as_str(),
-            purpose => otp_type.purpose(),
-            code => code,
-            ttl_minutes => ttl_minutes,
-            ttl => ttl_text(ttl_minutes),
-            ..self.common(kind, email, first_name)
-        };
-        self.render_with(kind, ctx)
-    }
-
-    /// The notice that a passkey named `passkey_name` was added to the account of `email`.
-    pub fn render_passkey_added(
-        &self,
-        email: &str,
-        first_name: &str,
-        passkey_name: &str,
-    ) -> Result<Rendered, TemplateError> {
-        let kind = MailKind::PasskeyAdded;
-        let ctx = context! { passkey_name => passkey_name, ..self.common(kind, email, first_name) };
-        self.render_with(kind, ctx)
-    }
-
-    fn render_with(&self, kind: MailKind, base: Value) -> Result<Rendered, TemplateError> {
-        let subject_name = format!("{}.subject.txt", kind.name());
+        let subject_name = format!("{name}.subject.txt");
         let subject = self.render_one(&subject_name, base.clone())?;
         // One line, whatever the template's line breaks: a header cannot hold more.
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -316,56 +189,23 @@ impl MailTemplates {
             )));
         }
         let with_subject = context! { subject => &subject, ..base };
-        let text = self.render_one(&format!("{}.txt", kind.name()), with_subject.clone())?;
-        let html = self.render_one(&format!("{}.html", kind.name()), with_subject)?;
+        let text = self.render_one(&format!("{name}.txt"), with_subject.clone())?;
+        let html = self.render_one(&format!("{name}.html"), with_subject)?;
         Ok(Rendered { subject, text, html })
     }
 
-    /// The mail that carries a one-time code (`welcome`: the one sent on sign-up).
-    pub fn code_mail(
-        &self,
-        to: &str,
-        first_name: &str,
-        code: &str,
-        otp_type: OtpType,
-        welcome: bool,
-        ttl_minutes: u64,
-    ) -> Result<Mail, TemplateError> {
-        let kind = MailKind::for_code(otp_type, welcome);
-        let Rendered { subject, text, html } = self.render(kind, to, first_name, code, ttl_minutes)?;
-        let otp_type = otp_type.as_str();
-        Ok(Mail {
-            to: to.to_string(),
-            subject,
-            text,
-            html,
-            log_line: format!("{otp_type} code for {to}: {code} (no SMTP_URL set, so it is logged instead of mailed)"),
-            code: Some((otp_type.to_string(), code.to_string())),
-        })
-    }
-
-    /// The mail that tells the account's owner a passkey was added.
-    pub fn passkey_added_mail(&self, to: &str, first_name: &str, passkey_name: &str) -> Result<Mail, TemplateError> {
-        let Rendered { subject, text, html } = self.render_passkey_added(to, first_name, passkey_name)?;
-        Ok(Mail {
-            to: to.to_string(),
-            subject,
-            text,
-            html,
-            log_line: format!("passkey \"{passkey_name}\" added to the account of {to} (no SMTP_URL set, so logged)"),
-            code: None,
-        })
+    /// `kind` as a mail to `to`.
+    pub fn mail(&self, kind: &dyn Kind, to: &str, first_name: &str) -> Result<Mail, TemplateError> {
+        let Rendered { subject, text, html } = self.render(kind, to, first_name)?;
+        Ok(Mail { to: to.to_string(), subject, text, html, log_line: kind.log_line(to), code: kind.code() })
     }
 
     /// Every kind rendered with sample data (`render-emails`, the screenshots in CI).
-    pub fn samples(&self, ttl_minutes: u64) -> Result<Vec<(MailKind, Rendered)>, TemplateError> {
-        MailKind::ALL
-            .iter()
-            .map(|&kind| {
-                let rendered = match kind.otp_type() {
-                    Some(_) => self.render(kind, SAMPLE_EMAIL, SAMPLE_FIRST_NAME, SAMPLE_CODE, ttl_minutes)?,
-                    None => self.render_passkey_added(SAMPLE_EMAIL, SAMPLE_FIRST_NAME, SAMPLE_PASSKEY_NAME)?,
-                };
+    pub fn samples(&self, ttl_minutes: u64) -> Result<Vec<Sample>, TemplateError> {
+        kinds::samples(ttl_minutes)
+            .into_iter()
+            .map(|kind| {
+                let rendered = self.render(kind.as_ref(), SAMPLE_EMAIL, SAMPLE_FIRST_NAME)?;
                 Ok((kind, rendered))
             })
             .collect()
@@ -471,6 +311,14 @@ impl From<TemplateError> for MailError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        domain::OtpType,
+        mail::kinds::{CodeMail, PasskeyAdded, SAMPLE_CODE},
+    };
+
+    fn code(otp_type: OtpType, welcome: bool, code: &str, ttl_minutes: u64) -> CodeMail {
+        CodeMail::new(otp_type, welcome, code, ttl_minutes)
+    }
 
     fn brand() -> Brand {
         Brand {
@@ -488,29 +336,30 @@ mod tests {
     fn every_kind_says_who_sends_it_in_text_and_html() {
         let templates = built_in();
         for (kind, mail) in templates.samples(10).unwrap() {
-            let shown: &[&str] = match kind.otp_type() {
-                Some(_) => &[SAMPLE_CODE, "10 minutes"],
-                None => &[SAMPLE_PASSKEY_NAME],
-            };
-            for (part, body) in [("text", &mail.text), ("html", &mail.html)] {
-                for needle in ["Acme Checks", "https://app.acme.test/start", "help@acme.test"].iter().chain(shown) {
-                    assert!(body.contains(needle), "{kind:?} {part} lacks {needle}:\n{body}");
-                }
-                assert!(!body.contains("Clara"), "{kind:?} {part} names Clara:\n{body}");
+            let (must_show, _) = kind.must_show();
+            let mut shown = vec![must_show.as_str()];
+            if kind.code().is_some() {
+                shown.push("10 minutes");
             }
-            assert!(mail.subject.contains("Acme Checks"), "{kind:?}: {}", mail.subject);
+            for (part, body) in [("text", &mail.text), ("html", &mail.html)] {
+                for needle in ["Acme Checks", "https://app.acme.test/start", "help@acme.test"].iter().chain(&shown) {
+                    assert!(body.contains(needle), "{} {part} lacks {needle}:\n{body}", kind.name());
+                }
+                assert!(!body.contains("Clara"), "{} {part} names Clara:\n{body}", kind.name());
+            }
+            assert!(mail.subject.contains("Acme Checks"), "{}: {}", kind.name(), mail.subject);
             assert!(!mail.subject.contains('\n'));
-            assert!(mail.html.contains("mailto:help@acme.test"), "{kind:?}");
-            assert!(mail.html.contains(r#"href="https://app.acme.test/start""#), "{kind:?}");
+            assert!(mail.html.contains("mailto:help@acme.test"), "{}", kind.name());
+            assert!(mail.html.contains(r#"href="https://app.acme.test/start""#), "{}", kind.name());
             // The plain text is ASCII (sent unencoded), with the code alone on an indented line.
-            assert!(mail.text.is_ascii(), "{kind:?}");
-            assert!(mail.text.contains(&format!("\n    {}\n", shown[0])), "{kind:?}");
+            assert!(mail.text.is_ascii(), "{}", kind.name());
+            assert!(mail.text.contains(&format!("\n    {}\n", shown[0])), "{}", kind.name());
         }
     }
 
     #[test]
     fn welcome_keeps_its_wording() {
-        let mail = built_in().render(MailKind::Welcome, "ada@example.com", "Ada", "245522", 10).unwrap();
+        let mail = built_in().render(&code(OtpType::Activation, true, "245522", 10), "ada@example.com", "Ada").unwrap();
         assert_eq!(mail.subject, "Welcome to Acme Checks: activate your account");
         assert!(mail.text.starts_with(
             "Hello Ada,\n\nWelcome to Acme Checks! Use this code to activate your account:\n\n    245522\n\nIt expires in 10 minutes"
@@ -520,7 +369,7 @@ mod tests {
     #[test]
     fn html_escapes_the_name_and_text_keeps_it() {
         let name = r#"<script>alert("x")</script> & 'co'"#;
-        let mail = built_in().render(MailKind::TwoFactorAuth, "a@example.com", name, "123456", 5).unwrap();
+        let mail = built_in().render(&code(OtpType::TwoFactorAuth, false, "123456", 5), "a@example.com", name).unwrap();
         assert!(!mail.html.contains("<script>"), "{}", mail.html);
         assert!(mail.html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;"));
         assert!(mail.text.contains(&format!("Hello {name},")));
@@ -529,7 +378,7 @@ mod tests {
     #[test]
     fn code_mail_keeps_the_code_apart_for_the_sandbox() {
         let mail =
-            built_in().code_mail("ada@example.com", "Ada", "654321", OtpType::ChangePassword, false, 10).unwrap();
+            built_in().mail(&code(OtpType::ChangePassword, false, "654321", 10), "ada@example.com", "Ada").unwrap();
         assert_eq!(mail.code, Some(("CHANGE_PASSWORD".to_string(), "654321".to_string())));
         assert!(mail.subject.contains("654321"));
         assert!(mail.log_line.contains("654321"));
@@ -538,7 +387,7 @@ mod tests {
     #[test]
     fn the_passkey_notice_names_the_passkey_and_carries_no_code() {
         let name = "<b>Phone</b>";
-        let mail = built_in().passkey_added_mail("ada@example.com", "Ada", name).unwrap();
+        let mail = built_in().mail(&PasskeyAdded { passkey_name: name.into() }, "ada@example.com", "Ada").unwrap();
         assert_eq!(mail.subject, "A passkey was added to your Acme Checks account");
         assert_eq!(mail.code, None);
         assert!(mail.text.contains("\n    <b>Phone</b>\n"), "{}", mail.text);
@@ -548,15 +397,18 @@ mod tests {
 
     #[test]
     fn kinds_follow_the_code_type() {
-        assert_eq!(MailKind::for_code(OtpType::Activation, true), MailKind::Welcome);
-        assert_eq!(MailKind::for_code(OtpType::Activation, false), MailKind::Activation);
-        for kind in MailKind::ALL {
-            match kind.otp_type() {
-                Some(otp_type) => assert_eq!(MailKind::for_code(otp_type, kind == MailKind::Welcome), kind),
-                None => assert_eq!(kind, MailKind::PasskeyAdded),
+        let names: Vec<&str> = kinds::samples(10).iter().map(|kind| kind.name()).collect();
+        let expected =
+            ["welcome", "activation", "two_factor_auth", "change_password", "delete_account", "passkey_added"];
+        assert_eq!(names, expected);
+        assert_eq!(code(OtpType::Activation, true, "1", 10).name(), "welcome");
+        assert_eq!(code(OtpType::Activation, false, "1", 10).name(), "activation");
+        assert_eq!(template_names().len(), kinds::LAYOUT_COUNT + 3 * names.len());
+        for name in names {
+            for part in ["subject.txt", "txt", "html"] {
+                assert!(template_names().contains(&format!("{name}.{part}")), "{name}.{part}");
             }
         }
-        assert_eq!(template_names().len(), LAYOUTS.len() + 3 * MailKind::ALL.len());
     }
 
     #[test]
@@ -571,7 +423,7 @@ mod tests {
         std::fs::write(dir.path().join(".keep"), "not a template").unwrap();
         let templates = MailTemplates::load(brand(), Some(dir.path()), 10).unwrap();
         assert!(templates.is_overridden("activation.subject.txt") && !templates.is_overridden("activation.html"));
-        let mail = templates.render(MailKind::Activation, "a@example.com", "Bo", "111222", 10).unwrap();
+        let mail = templates.render(&code(OtpType::Activation, false, "111222", 10), "a@example.com", "Bo").unwrap();
         assert_eq!(mail.subject, "Acme Checks code 111222");
         assert_eq!(mail.text, "Hi Bo: Use this code to activate your Acme Checks account: 111222 / help@acme.test");
         assert!(mail.html.contains("Activate your account"));

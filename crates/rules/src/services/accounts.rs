@@ -16,6 +16,7 @@ use super::{
 use crate::{
     domain::{Email, IdPrefix, OtpType, Password, PersonName, new_id},
     identity::JwksError,
+    mail::kinds::CodeMail,
     state::Core,
 };
 
@@ -62,11 +63,11 @@ async fn send_code(state: &Core, user: &users::Model, otp_type: OtpType, welcome
             .await?;
     let ttl_minutes = state.config.otp_ttl.as_secs() / 60;
     // The templates were rendered once at start-up, so this fails only on a user's own data.
-    let sent =
-        match state.mail_templates.code_mail(&user.email, &user.first_name, &code, otp_type, welcome, ttl_minutes) {
-            Ok(mail) => state.mailer.send(mail).await,
-            Err(err) => Err(err.into()),
-        };
+    let kind = CodeMail::new(otp_type, welcome, &code, ttl_minutes);
+    let sent = match state.mail_templates.mail(&kind, &user.email, &user.first_name) {
+        Ok(mail) => state.mailer.send(mail).await,
+        Err(err) => Err(err.into()),
+    };
     state.metrics.emails.with_label_values(&[if sent.is_ok() { "sent" } else { "failed" }]).inc();
     sent.map_err(|err| {
         tracing::error!(user_id = %user.id, otp_type = otp_type.as_str(), %err, "mail not sent");

@@ -4,12 +4,13 @@
 use entity::users;
 
 use super::{ServiceError, ServiceResult};
-use crate::state::Core;
+use crate::{mail::kinds::PasskeyAdded, state::Core};
 
 /// Mails "a passkey was added" to the account's address. A mail that cannot be sent is
 /// the 503 `mail_unavailable` (the caller takes the passkey back).
 pub async fn passkey_added(state: &Core, user: &users::Model, passkey_name: &str) -> ServiceResult<()> {
-    let sent = match state.mail_templates.passkey_added_mail(&user.email, &user.first_name, passkey_name) {
+    let notice = PasskeyAdded { passkey_name: passkey_name.to_string() };
+    let sent = match state.mail_templates.mail(&notice, &user.email, &user.first_name) {
         Ok(mail) => state.mailer.send(mail).await,
         Err(err) => Err(err.into()),
     };
