@@ -144,12 +144,12 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
     }
     // Before the database is touched: a machine without CA certificates, or a broken
     // template (its file and line), stops the start at once.
-    let http = http_client(reqwest::Client::builder().timeout(config.outbound_timeout))?;
+    let http = http_client(reqwest::Client::builder().timeout(config.http.outbound_timeout))?;
     let mail_templates =
         clients::mail_templates::MailTemplates::from_config(&config).map_err(|e| StartError::Other(e.to_string()))?;
-    migrate(&config.database_url).await?;
-    let db = connect(&config.database_url).await?;
-    let secret = match &config.jwt_secret {
+    migrate(&config.storage.database_url).await?;
+    let db = connect(&config.storage.database_url).await?;
+    let secret = match &config.accounts.jwt_secret {
         Some(secret) => secret.clone(),
         None => services::settings::get_or_insert(&db, "jwt_secret", || {
             use base64::Engine;
@@ -167,46 +167,60 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
             mailbox: sandbox.mailbox.clone(),
             clock: clock.clone(),
         })),
-        None => Mailer::new(config.smtp_url.as_deref(), &config.mail_from, config.outbound_timeout)
+        None => Mailer::new(config.mail.smtp_url.as_deref(), &config.mail.mail_from, config.http.outbound_timeout)
             .map_err(|e| StartError::Other(e.to_string()))?,
     };
-    let google = GoogleVerifier::new(config.google_client_id.clone(), config.google_jwks_url.clone(), http.clone());
-    let apple = AppleVerifier::new(config.apple_client_ids.clone(), config.apple_jwks_url.clone(), http.clone());
-    let stripe =
-        config.stripe_secret_key.as_deref().map(|key| StripeClient::new(http.clone(), &config.stripe_api_base, key));
+    let google = GoogleVerifier::new(
+        config.sign_in.google_client_id.clone(),
+        config.sign_in.google_jwks_url.clone(),
+        http.clone(),
+    );
+    let apple = AppleVerifier::new(
+        config.sign_in.apple_client_ids.clone(),
+        config.sign_in.apple_jwks_url.clone(),
+        http.clone(),
+    );
+    let stripe = config
+        .billing
+        .stripe_secret_key
+        .as_deref()
+        .map(|key| StripeClient::new(http.clone(), &config.billing.stripe_api_base, key));
     // The provider client has no overall timeout of its own: each call sets AGENT_TIMEOUT_MS.
     let agent_http = http_client(reqwest::Client::builder())?;
-    let agent = config.agent.clone().map(|agent| AgentClient::new(agent_http, agent));
+    let agent = config.agent.provider.clone().map(|agent| AgentClient::new(agent_http, agent));
     if agent.is_none() {
         tracing::warn!("AGENT_API_BASE is not set: Analysis answers 503");
     }
-    let limits = match &config.redis_url {
-        Some(url) => limits::Limits::redis(url, &config.redis_prefix, config.rate_limit_per_second)
+    let limits = match &config.storage.redis_url {
+        Some(url) => limits::Limits::redis(url, &config.storage.redis_prefix, config.accounts.rate_limit_per_second)
             .await
             .map_err(|e| StartError::Other(format!("REDIS_URL: cannot connect: {e}")))?,
-        None => limits::Limits::memory(config.rate_limit_per_second),
+        None => limits::Limits::memory(config.accounts.rate_limit_per_second),
     };
-    let auth_cache = match &config.redis_url {
-        Some(url) => {
-            auth_cache::AuthCache::shared(config.auth_cache_ttl, config.auth_cache_capacity, url, &config.redis_prefix)
-                .await
-                .map_err(|e| StartError::Other(format!("REDIS_URL: cannot connect: {e}")))?
-        }
-        None => auth_cache::AuthCache::local(config.auth_cache_ttl, config.auth_cache_capacity),
+    let auth_cache = match &config.storage.redis_url {
+        Some(url) => auth_cache::AuthCache::shared(
+            config.accounts.auth_cache_ttl,
+            config.accounts.auth_cache_capacity,
+            url,
+            &config.storage.redis_prefix,
+        )
+        .await
+        .map_err(|e| StartError::Other(format!("REDIS_URL: cannot connect: {e}")))?,
+        None => auth_cache::AuthCache::local(config.accounts.auth_cache_ttl, config.accounts.auth_cache_capacity),
     };
-    tokio::fs::create_dir_all(&config.attachments_dir).await.map_err(|e| {
-        StartError::Other(format!("ATTACHMENTS_DIR: cannot create {}: {e}", config.attachments_dir.display()))
+    tokio::fs::create_dir_all(&config.analyses.attachments_dir).await.map_err(|e| {
+        StartError::Other(format!("ATTACHMENTS_DIR: cannot create {}: {e}", config.analyses.attachments_dir.display()))
     })?;
-    if config.public_api_keys.is_empty() {
+    if config.accounts.public_api_keys.is_empty() {
         tracing::warn!("PUBLIC_API_KEYS is empty: public routes accept calls without a key");
     }
     if sandbox.is_some() {
         sandbox::announce(&config);
     } else {
-        if stripe.is_none() || config.client_url.is_none() {
+        if stripe.is_none() || config.billing.client_url.is_none() {
             tracing::warn!("STRIPE_SECRET_KEY or CLIENT_URL is not set: Buy and Portal answer 503");
         }
-        if config.smtp_url.is_none() {
+        if config.mail.smtp_url.is_none() {
             tracing::warn!("SMTP_URL is not set: one-time codes are written to this log instead of mailed");
         }
     }
@@ -215,7 +229,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
     let core = Core::new(CoreInner {
         db,
         tokens: TokenKeys::new(&secret),
-        passwords: PasswordHasher::new(config.bcrypt_cost, metrics.password_hashes.clone()),
+        passwords: PasswordHasher::new(config.accounts.bcrypt_cost, metrics.password_hashes.clone()),
         mailer: Arc::new(mailer),
         mail_templates,
         identity: Arc::new(identity),
@@ -255,7 +269,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
     let docs_endpoint = make_sync(move |_| Html(docs.clone()));
     let metrics_endpoint = poem::endpoint::make(|req: poem::Request| async move { metrics_response(&req).await });
     let cors = {
-        let origins = &state.config.cors_allowed_origins;
+        let origins = &state.config.http.cors_allowed_origins;
         let mut cors = poem::middleware::Cors::new()
             .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
             .allow_headers([
@@ -273,8 +287,8 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
         }
         cors
     };
-    let timeout = state.config.request_timeout;
-    let cors_enabled = !state.config.cors_allowed_origins.is_empty();
+    let timeout = state.config.http.request_timeout;
+    let cors_enabled = !state.config.http.cors_allowed_origins.is_empty();
     let mut routes = Route::new().nest(api::BASE_PATH, service);
     if let Some(sandbox) = &state.sandbox {
         routes = sandbox::routes::mount(routes, sandbox.clone());
@@ -288,9 +302,10 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
         .at("/mcp", named("mcp", long_running(mcp::McpEndpoint::new(state.clone()).with(RateLimit))))
         .at("/metrics", named("metrics", metrics_endpoint))
         .with(api::middleware::BodyLimit {
-            limit: state.config.json_body_limit,
+            limit: state.config.http.json_body_limit,
             // Every file at its largest, plus the text and the multipart framing.
-            upload_limit: state.config.max_attachments as u64 * state.config.max_attachment_bytes + (1 << 20),
+            upload_limit: state.config.analyses.max_attachments as u64 * state.config.analyses.max_attachment_bytes
+                + (1 << 20),
         })
         .with(api::middleware::ResolveClient)
         .with(api::middleware::Observe)
@@ -323,17 +338,17 @@ where
     let sweeper = tokio::spawn(services::uploads::sweep_forever(state.core.clone()));
     let purger = tokio::spawn(services::idempotency::purge_forever(state.core.clone()));
     let limits = server::ConnectionLimits {
-        header_read_timeout: state.config.header_read_timeout,
-        idle_timeout: state.config.idle_timeout,
-        max_age: state.config.max_connection_age,
+        header_read_timeout: state.config.http.header_read_timeout,
+        idle_timeout: state.config.http.idle_timeout,
+        max_age: state.config.http.max_connection_age,
         // Uploads and MCP may run long (`api::middleware::policy::long_running`).
-        longest_request: state.config.request_timeout * api::middleware::LONG_RUNNING_FACTOR,
-        shutdown_grace: state.config.shutdown_grace,
+        longest_request: state.config.http.request_timeout * api::middleware::LONG_RUNNING_FACTOR,
+        shutdown_grace: state.config.http.shutdown_grace,
     };
     let admission = server::admission::Admission::new(
-        server::file_limit::effective_max_connections(state.config.max_connections),
-        state.config.max_connections_per_address,
-        state.config.trusted_proxies.clone(),
+        server::file_limit::effective_max_connections(state.config.http.max_connections),
+        state.config.http.max_connections_per_address,
+        state.config.http.trusted_proxies.clone(),
         state.metrics.connections_refused.clone(),
         state.metrics.connections_open.clone(),
     );

@@ -181,21 +181,21 @@ async fn run(command: &str, config: Config) -> Result<(), StartError> {
         "openapi" => {
             // The document does not depend on the database: describe an in-memory one.
             let mut config = config;
-            config.database_url = "sqlite::memory:".into();
-            config.jwt_secret = Some("x".repeat(32));
-            config.smtp_url = None;
-            config.attachments_dir = std::env::temp_dir();
+            config.storage.database_url = "sqlite::memory:".into();
+            config.accounts.jwt_secret = Some("x".repeat(32));
+            config.mail.smtp_url = None;
+            config.analyses.attachments_dir = std::env::temp_dir();
             let state = build_state(config, Clock::default()).await?;
             print!("{}", clara_backend::openapi_json(&state));
             Ok(())
         }
         "migrate" => {
-            clara_backend::migrate(&config.database_url).await?;
+            clara_backend::migrate(&config.storage.database_url).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
         _ => {
-            let address = (config.host, config.port);
+            let address = (config.http.host, config.http.port);
             // Bound first, so that the port is known (PORT=0 picks one): the sandbox's
             // doubles are reached at this server's own address.
             let acceptor = TcpListener::bind(address).into_acceptor().await.map_err(|e| {
@@ -203,9 +203,9 @@ async fn run(command: &str, config: Config) -> Result<(), StartError> {
             })?;
             let mut config = config;
             if let Some(port) = acceptor.local_addr().iter().find_map(|a| a.as_socket_addr().map(|s| s.port())) {
-                config.port = port;
+                config.http.port = port;
             }
-            let port = config.port;
+            let port = config.http.port;
             let sandbox = config.sandbox;
             let state = build_state(config, Clock::default()).await?;
             let mode = if sandbox { " in SANDBOX MODE" } else { "" };

@@ -282,7 +282,7 @@ impl ClaraMcp {
             }
             let files = args.files.unwrap_or_default();
             let text = args.text.filter(|t| !t.trim().is_empty());
-            if files.len() > self.state.config.max_attachments
+            if files.len() > self.state.config.analyses.max_attachments
                 || (text.is_none() && files.is_empty())
                 || text.as_ref().is_some_and(|t| t.len() > tasks::MAX_TEXT_BYTES)
             {
@@ -313,6 +313,7 @@ impl ClaraMcp {
         let bands: Vec<Value> = self
             .state
             .config
+            .billing
             .credit_bands
             .all()
             .iter()
@@ -415,7 +416,7 @@ impl McpEndpoint {
         // Stateless and plain JSON: any process can answer any request.
         config.legacy_session_mode = false;
         config.json_response = true;
-        config.max_request_body_bytes = state.config.json_body_limit;
+        config.max_request_body_bytes = state.config.http.json_body_limit;
         let service = StreamableHttpService::new(
             move || Ok(ClaraMcp::new(handler_state.clone())),
             Arc::new(NeverSessionManager::default()),

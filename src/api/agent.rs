@@ -142,7 +142,7 @@ async fn read_form(
             text = Some(String::from_utf8(bytes).map_err(|_| invalid())?);
             continue;
         };
-        if files.len() >= state.config.max_attachments {
+        if files.len() >= state.config.analyses.max_attachments {
             return Err(invalid());
         }
         let stored = tasks::store_attachment(state, dir, files.len(), &raw_name, field.into_async_read()).await?;

@@ -188,7 +188,7 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
         let fingerprint = SharedFingerprint::wrap(&mut req);
         // Longer than the request may take (uploads get ten times REQUEST_TIMEOUT_SECS),
         // so that only a claim whose process died lapses.
-        let lease = state.config.request_timeout * 10 + Duration::from_secs(60);
+        let lease = state.config.http.request_timeout * 10 + Duration::from_secs(60);
         match idempotency::claim(&state, &target, lease).await {
             Err(err) => Ok(refuse(err.into())),
             Ok(Claim::InProgress) => Ok(refuse(ApiError::idempotency_key_in_use())),

@@ -201,7 +201,7 @@ pub enum PageResponse {
 /// The origin the authenticator reports: the one asked for, else the relying party's first
 /// (sandbox mode always has one), else this server's.
 fn origin_for(state: &AppState, asked: Option<Text>) -> String {
-    match (asked, &state.config.webauthn) {
+    match (asked, &state.config.sign_in.webauthn) {
         (Some(origin), _) => origin.0,
         (None, Some(webauthn)) => webauthn.origins[0].origin().ascii_serialization(),
         (None, None) => state.config.public_base(),

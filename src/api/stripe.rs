@@ -81,7 +81,7 @@ impl StripeApi {
     /// The bands of amounts that can be bought and how many credits a dollar buys in each.
     #[oai(path = "/stripe/rate", method = "get", operation_id = "stripeRate")]
     async fn rate(&self, _caller: Caller) -> Result<Json<RateListEnvelope>, ApiError> {
-        let bands = self.state.config.credit_bands.all().iter().map(Rate::from).collect();
+        let bands = self.state.config.billing.credit_bands.all().iter().map(Rate::from).collect();
         Ok(Json(RateListEnvelope::new(
             bands,
             "Credits rate fetched successfully. Upper limit and lower limit are in fiat. Rate is in credits per \

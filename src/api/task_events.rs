@@ -143,7 +143,7 @@ fn message(id: i64, event: &str, data: String) -> Item {
 /// a wake-up (or the keep-alive), until the task is finished or the time limit is reached.
 pub fn follow(state: AppState, user_id: String, task_id: String, after: i64) -> impl Stream<Item = Item> {
     let subscription = state.task_events.subscribe(&state.db, &task_id);
-    let deadline = tokio::time::Instant::now() + state.config.request_timeout;
+    let deadline = tokio::time::Instant::now() + state.config.http.request_timeout;
     // Items ready to send, last first; `finished` once `done` is among them.
     let start = (state, user_id, task_id, after, subscription, Vec::<Item>::new(), false);
     futures_util::stream::unfold(start, move |(state, user, task_id, mut after, sub, mut ready, mut finished)| {

@@ -55,12 +55,12 @@ pub const MAX_REDIRECTS: usize = 5;
 impl FetchConfig {
     pub fn from_config(config: &Config) -> Self {
         Self {
-            allow_private_networks: config.fetch_allow_private_networks,
-            max_bytes: config.fetch_max_bytes,
-            timeout: config.fetch_timeout,
+            allow_private_networks: config.agent.fetch_allow_private_networks,
+            max_bytes: config.agent.fetch_max_bytes,
+            timeout: config.agent.fetch_timeout,
             max_redirects: MAX_REDIRECTS,
             own_pages: config.sandbox.then(|| {
-                let own = SocketAddr::new(config.loopback_ip(), config.port);
+                let own = SocketAddr::new(config.loopback_ip(), config.http.port);
                 (own, crate::config::sandbox::PAGES_PATH.to_string())
             }),
         }

@@ -117,16 +117,16 @@ impl Extractor {
 
     pub fn from_config(config: &Config) -> Self {
         // /proc/self/exe still runs this image after a deploy replaced the file on disk.
-        let program = config.extractor_program.clone().unwrap_or_else(|| {
+        let program = config.analyses.extractor_program.clone().unwrap_or_else(|| {
             let own = PathBuf::from("/proc/self/exe");
             if own.exists() { own } else { std::env::current_exe().unwrap_or(own) }
         });
         let limits = Limits {
-            memory_bytes: config.extract_max_memory_mb << 20,
-            timeout: config.extract_timeout,
-            max_output: config.extract_max_output_bytes,
+            memory_bytes: config.analyses.extract_max_memory_mb << 20,
+            timeout: config.analyses.extract_timeout,
+            max_output: config.analyses.extract_max_output_bytes,
         };
-        Self::new(program, limits, config.extract_concurrency)
+        Self::new(program, limits, config.analyses.extract_concurrency)
     }
 
     /// Turns `input` into text in a child process. Never parses `input` here.

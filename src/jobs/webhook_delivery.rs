@@ -233,7 +233,7 @@ async fn record(state: &AppState, delivery: &deliveries::Model, claim_id: &str, 
     let (status, next) = if outcome.delivered {
         (DELIVERED, None)
     } else {
-        match next_delay_micros(&state.config.webhook_retry_schedule, attempts as usize) {
+        match next_delay_micros(&state.config.webhooks.webhook_retry_schedule, attempts as usize) {
             Some(delay) => (PENDING, Some(now + delay)),
             None => (FAILED, None),
         }

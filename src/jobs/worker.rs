@@ -44,7 +44,7 @@ impl Workers {
         let retriever: Arc<dyn Retriever> = Arc::new(ServerRetriever::new(state, extractor.clone()));
         let handles = match &state.agent {
             None => vec![],
-            Some(agent) => (0..state.config.worker_concurrency)
+            Some(agent) => (0..state.config.analyses.worker_concurrency)
                 .map(|n| {
                     let tools =
                         Tools { agent: agent.clone(), extractor: extractor.clone(), retriever: retriever.clone() };

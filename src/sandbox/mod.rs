@@ -42,27 +42,27 @@ pub use crate::config::sandbox::{
 /// set (so a client team's own tests can sign deliveries too; it reaches nothing outside),
 /// otherwise one made for this process.
 pub fn webhook_secret(config: &Config) -> String {
-    config.stripe_webhook_secret.clone().unwrap_or_else(Sandbox::new_webhook_secret)
+    config.billing.stripe_webhook_secret.clone().unwrap_or_else(Sandbox::new_webhook_secret)
 }
 
 /// Points every integration of `config` at this server's doubles.
 pub fn wire(config: &mut Config, webhook_secret: &str) {
     let own = config.loopback_url();
-    config.smtp_url = None;
-    config.stripe_secret_key = Some(STRIPE_SECRET_KEY.into());
-    config.stripe_webhook_secret = Some(webhook_secret.into());
-    config.stripe_api_base = format!("{own}{STRIPE_API_PATH}");
-    if config.client_url.is_none() {
-        config.client_url = Some(format!("{}{APP_PATH}", config.public_base()));
+    config.mail.smtp_url = None;
+    config.billing.stripe_secret_key = Some(STRIPE_SECRET_KEY.into());
+    config.billing.stripe_webhook_secret = Some(webhook_secret.into());
+    config.billing.stripe_api_base = format!("{own}{STRIPE_API_PATH}");
+    if config.billing.client_url.is_none() {
+        config.billing.client_url = Some(format!("{}{APP_PATH}", config.public_base()));
     }
-    config.google_client_id = Some(GOOGLE_CLIENT_ID.into());
-    config.google_jwks_url = format!("{own}{GOOGLE_CERTS_PATH}");
-    config.apple_client_ids = vec![APPLE_CLIENT_ID.into()];
-    config.apple_jwks_url = format!("{own}{APPLE_KEYS_PATH}");
-    if config.webauthn.is_none() {
-        config.webauthn = relying_party(config);
+    config.sign_in.google_client_id = Some(GOOGLE_CLIENT_ID.into());
+    config.sign_in.google_jwks_url = format!("{own}{GOOGLE_CERTS_PATH}");
+    config.sign_in.apple_client_ids = vec![APPLE_CLIENT_ID.into()];
+    config.sign_in.apple_jwks_url = format!("{own}{APPLE_KEYS_PATH}");
+    if config.sign_in.webauthn.is_none() {
+        config.sign_in.webauthn = relying_party(config);
     }
-    config.agent = Some(AgentConfig {
+    config.agent.provider = Some(AgentConfig {
         api_base: format!("{own}{MODEL_API_PATH}"),
         api_key: None,
         model: MODEL.into(),
@@ -71,7 +71,7 @@ pub fn wire(config: &mut Config, webhook_secret: &str) {
         tools: crate::config::ToolsMode::Auto,
         max_steps: crate::config::DEFAULT_AGENT_MAX_STEPS,
     });
-    config.search = Some(crate::config::SearchConfig {
+    config.agent.search = Some(crate::config::SearchConfig {
         provider: crate::config::SearchProvider::Searxng,
         api_base: format!("{own}{SEARCH_PATH}"),
         api_key: None,
@@ -87,7 +87,7 @@ fn relying_party(config: &Config) -> Option<WebauthnConfig> {
         Some(url::Host::Domain(domain)) if domain != "localhost" => {
             (domain.to_string(), public.origin().ascii_serialization())
         }
-        _ => ("localhost".to_string(), format!("http://localhost:{}", config.port)),
+        _ => ("localhost".to_string(), format!("http://localhost:{}", config.http.port)),
     };
     let relying_party =
         WebauthnConfig { rp_id, rp_name: "Clara (sandbox)".into(), origins: vec![url::Url::parse(&origin).ok()?] };
@@ -111,7 +111,7 @@ pub fn announce(config: &Config) {
     tracing::warn!(
         "SANDBOX: Apple identity tokens from POST {public}{PREFIX}/apple/id_token are accepted (key set {own}{APPLE_KEYS_PATH})"
     );
-    if let Some(webauthn) = &config.webauthn {
+    if let Some(webauthn) = &config.sign_in.webauthn {
         tracing::warn!(
             "SANDBOX: passkeys for RP id {} ({}); the software authenticator answers at POST {public}{PREFIX}/passkey/attestation and /assertion",
             webauthn.rp_id,
@@ -253,25 +253,25 @@ mod tests {
     fn wiring_points_every_integration_at_this_server() {
         let mut config = parse(&[("SANDBOX", "true"), ("HOST", "127.0.0.1"), ("PORT", "9000")]).unwrap();
         wire(&mut config, "whsec_x");
-        assert_eq!(config.stripe_api_base, "http://127.0.0.1:9000/api/v1/sandbox/stripe");
-        assert_eq!(config.google_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/google/certs");
-        assert_eq!(config.apple_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/apple/auth/keys");
-        assert_eq!(config.apple_client_ids, [APPLE_CLIENT_ID]);
-        let webauthn = config.webauthn.clone().expect("passkeys on");
+        assert_eq!(config.billing.stripe_api_base, "http://127.0.0.1:9000/api/v1/sandbox/stripe");
+        assert_eq!(config.sign_in.google_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/google/certs");
+        assert_eq!(config.sign_in.apple_jwks_url, "http://127.0.0.1:9000/api/v1/sandbox/apple/auth/keys");
+        assert_eq!(config.sign_in.apple_client_ids, [APPLE_CLIENT_ID]);
+        let webauthn = config.sign_in.webauthn.clone().expect("passkeys on");
         assert_eq!((webauthn.rp_id.as_str(), webauthn.origins[0].as_str()), ("localhost", "http://localhost:9000/"));
-        assert_eq!(config.client_url.as_deref(), Some("http://127.0.0.1:9000/api/v1/sandbox/app"));
-        assert_eq!(config.agent.unwrap().api_base, "http://127.0.0.1:9000/api/v1/sandbox/model/v1");
-        assert!(config.smtp_url.is_none());
-        assert_eq!(config.stripe_webhook_secret.as_deref(), Some("whsec_x"));
+        assert_eq!(config.billing.client_url.as_deref(), Some("http://127.0.0.1:9000/api/v1/sandbox/app"));
+        assert_eq!(config.agent.provider.unwrap().api_base, "http://127.0.0.1:9000/api/v1/sandbox/model/v1");
+        assert!(config.mail.smtp_url.is_none());
+        assert_eq!(config.billing.stripe_webhook_secret.as_deref(), Some("whsec_x"));
     }
 
     #[test]
     fn public_url_leads_browsers_elsewhere() {
         let mut config = parse(&[("SANDBOX", "true"), ("PUBLIC_URL", "https://sandbox.example.com/")]).unwrap();
         wire(&mut config, "whsec_x");
-        assert_eq!(config.client_url.as_deref(), Some("https://sandbox.example.com/api/v1/sandbox/app"));
-        assert_eq!(config.stripe_api_base, "http://127.0.0.1:8000/api/v1/sandbox/stripe");
-        let webauthn = config.webauthn.expect("passkeys on");
+        assert_eq!(config.billing.client_url.as_deref(), Some("https://sandbox.example.com/api/v1/sandbox/app"));
+        assert_eq!(config.billing.stripe_api_base, "http://127.0.0.1:8000/api/v1/sandbox/stripe");
+        let webauthn = config.sign_in.webauthn.expect("passkeys on");
         assert_eq!(webauthn.rp_id, "sandbox.example.com");
         assert_eq!(webauthn.origins[0].as_str(), "https://sandbox.example.com/");
     }

@@ -209,7 +209,7 @@ fn agent_settings_are_checked() {
     {
         assert_eq!(parse(&[(name, value)]).unwrap_err().variable, name, "{value}");
     }
-    let agent = parse(&[]).unwrap().agent.unwrap();
+    let agent = parse(&[]).unwrap().agent.provider.unwrap();
     assert_eq!(agent.max_steps, clara_backend::config::DEFAULT_AGENT_MAX_STEPS);
     assert_eq!(agent.tools, clara_backend::config::ToolsMode::Auto);
 }

@@ -62,7 +62,7 @@ async fn parser_bombs_delay_another_users_text_by_at_most_one_parser_timeout() {
     let (alice, alice_bearer) = app.active_user("alice@example.com").await;
     app.give_credits(&mallory, 10_000).await;
     app.give_credits(&alice, 10_000).await;
-    let cost = app.state.config.analysis_cost;
+    let cost = app.state.config.analyses.analysis_cost;
     let workers = app.start_workers();
 
     // Alone, Alice's analysis takes this long.

@@ -18,11 +18,11 @@ async fn other_process(app: &TestApp) -> TestClient<poem::endpoint::BoxEndpoint<
 async fn processes_starting_together_on_a_new_database_migrate_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = TestApp::new().await.state.config.clone();
-    config.database_url = fresh_database(dir.path()).await;
-    config.attachments_dir = dir.path().join("files");
+    config.storage.database_url = fresh_database(dir.path()).await;
+    config.analyses.attachments_dir = dir.path().join("files");
     // The generated secret, as a local SQLite server keeps it (on PostgreSQL the
     // configuration insists on JWT_SECRET; the race is the same either way).
-    config.jwt_secret = None;
+    config.accounts.jwt_secret = None;
     // Three processes start at the same moment on an empty database.
     let (a, b, c) = tokio::join!(
         build_state(config.clone(), Clock::default()),

@@ -133,7 +133,7 @@ async fn each_session_shows_where_it_was_made_and_which_is_current() {
     assert_eq!(page.data().as_array().unwrap().len(), 1);
     assert_eq!(page.data()[0]["id"], session_of(&bearers[0]));
     // An expired session is not listed.
-    app.state.clock.advance(app.state.config.session_ttl);
+    app.state.clock.advance(app.state.config.accounts.session_ttl);
     let fresh = sign_in(&app, "devices@example.com").await;
     let listed = app.get(&format!("/users/{user_id}/sessions"), Some(&fresh)).await;
     assert_eq!(listed.total_count(), 1);

@@ -14,7 +14,7 @@ use crate::support::{
 
 /// Entries (files or directories) directly under the attachments directory.
 fn entries(app: &TestApp) -> Vec<String> {
-    std::fs::read_dir(&app.state.config.attachments_dir)
+    std::fs::read_dir(&app.state.config.analyses.attachments_dir)
         .map(|dir| dir.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default()
 }
@@ -26,7 +26,7 @@ async fn an_upload_cut_off_by_the_timeout_leaves_no_files() {
     app.give_credits(&user_id, 10_000).await;
     // The same database and files behind a short time limit (uploads get ten times it).
     let mut config = app.state.config.clone();
-    config.request_timeout = Duration::from_millis(100);
+    config.http.request_timeout = Duration::from_millis(100);
     let short = build_state(config, Clock::default()).await.expect("app builds");
     let client = TestClient::new(clara_backend::app(short).boxed());
 
@@ -68,7 +68,7 @@ async fn the_sweep_removes_orphans_and_keeps_waiting_tasks() {
     reply.assert_success(201, "Task created successfully.");
     let waiting = reply.data()["id"].as_str().unwrap().to_string();
 
-    let root = app.state.config.attachments_dir.clone();
+    let root = app.state.config.analyses.attachments_dir.clone();
     let orphan = format!("task_{}", uuid::Uuid::new_v4().simple());
     std::fs::create_dir_all(root.join(&orphan)).unwrap();
     std::fs::write(root.join(&orphan).join("0.png"), PNG).unwrap();

@@ -240,7 +240,7 @@ async fn a_passkey_whose_notice_cannot_be_mailed_is_not_added() {
     let (id, bearer) = app.active_user("unmailed@example.com").await;
     // Another process on the same database whose mail server refuses connections.
     let mut config = app.state.config.clone();
-    config.smtp_url = Some("smtp://127.0.0.1:9".into());
+    config.mail.smtp_url = Some("smtp://127.0.0.1:9".into());
     let broken = clara_backend::build_state(config, Default::default()).await.unwrap();
     let client = poem::test::TestClient::new(clara_backend::app(broken));
     let options = creation_options(&app, &id, &bearer, json!({"password": PASSWORD})).await;

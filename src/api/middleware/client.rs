@@ -49,7 +49,7 @@ impl<E: Endpoint> Endpoint for ResolveClientEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         if let Some(state) = req.data::<AppState>() {
-            let client = client_addr(&req, &state.config.trusted_proxies);
+            let client = client_addr(&req, &state.config.http.trusted_proxies);
             req.extensions_mut().insert(ClientAddr(client));
         }
         self.inner.call(req).await

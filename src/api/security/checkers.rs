@@ -80,7 +80,7 @@ pub async fn public_key_beside_session(req: &Request, key: ApiKey) -> poem::Resu
 
 /// `given` is one of the public keys, or none is configured.
 pub(crate) fn public_key_matches(state: &AppState, given: &str) -> Result<(), ApiError> {
-    let keys = &state.config.public_api_keys;
+    let keys = &state.config.accounts.public_api_keys;
     if keys.is_empty() || is_one_of(given, keys) { Ok(()) } else { Err(ApiError::unauthorized()) }
 }
 
@@ -95,8 +95,14 @@ pub async fn admin_key(req: &Request, key: ApiKey) -> poem::Result<()> {
     let state = state(req)?;
     let given = key.key.trim();
     let client = req.extensions().get::<ClientAddr>().and_then(|c| c.0);
-    let matches =
-        || state.config.admin_api_key.as_ref().is_some_and(|key| bool::from(given.as_bytes().ct_eq(key.as_bytes())));
+    let matches = || {
+        state
+            .config
+            .accounts
+            .admin_api_key
+            .as_ref()
+            .is_some_and(|key| bool::from(given.as_bytes().ct_eq(key.as_bytes())))
+    };
     Ok(throttle::admin_key(state, client, matches).await.map_err(ApiError::from)?)
 }
 

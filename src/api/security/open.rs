@@ -42,7 +42,7 @@ impl<'a, const ALWAYS: bool, const BESIDE_SESSION: bool> ApiExtractor<'a> for Pu
         body: &mut RequestBody,
         options: ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        let keyless = req.data::<AppState>().is_some_and(|state| state.config.public_api_keys.is_empty());
+        let keyless = req.data::<AppState>().is_some_and(|state| state.config.accounts.public_api_keys.is_empty());
         if authorization(req).is_none() && (ALWAYS || keyless) {
             return Ok(Self(false));
         }

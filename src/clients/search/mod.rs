@@ -153,8 +153,12 @@ impl EvidenceTools {
     /// [`http_client_builder`].
     pub fn from_config(config: &Config, http: reqwest::Client) -> Self {
         Self {
-            web: config.search.as_ref().map(|c| SearchClient::new(http.clone(), c, config.outbound_timeout)),
-            fact_check: config.fact_check.as_ref().map(|c| FactCheckClient::new(http, c, config.outbound_timeout)),
+            web: config.agent.search.as_ref().map(|c| SearchClient::new(http.clone(), c, config.http.outbound_timeout)),
+            fact_check: config
+                .agent
+                .fact_check
+                .as_ref()
+                .map(|c| FactCheckClient::new(http, c, config.http.outbound_timeout)),
         }
     }
 

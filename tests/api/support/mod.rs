@@ -388,7 +388,7 @@ impl TestApp {
                 .map(|entries| entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum())
                 .unwrap_or(0)
         }
-        count(&self.state.config.attachments_dir)
+        count(&self.state.config.analyses.attachments_dir)
     }
 
     /// The stored balance in hundredths.

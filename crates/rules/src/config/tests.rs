@@ -1,5 +1,7 @@
 //! The parser's refusals and defaults, variable by variable.
 
+use std::time::Duration;
+
 use super::*;
 
 fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -9,20 +11,20 @@ fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
 #[test]
 fn defaults_make_a_local_server() {
     let config = parse(&[]).unwrap();
-    assert_eq!(config.port, 8000);
-    assert_eq!(config.host.to_string(), "127.0.0.1");
-    assert_eq!(config.database_url, "sqlite://clara.db?mode=rwc");
-    assert_eq!(config.bcrypt_cost, 12);
-    assert!(config.public_api_keys.is_empty());
+    assert_eq!(config.http.port, 8000);
+    assert_eq!(config.http.host.to_string(), "127.0.0.1");
+    assert_eq!(config.storage.database_url, "sqlite://clara.db?mode=rwc");
+    assert_eq!(config.accounts.bcrypt_cost, 12);
+    assert!(config.accounts.public_api_keys.is_empty());
 }
 
 #[test]
 fn mails_name_the_app_its_address_and_support() {
     let config = parse(&[]).unwrap();
-    assert_eq!(config.app_name, "Clara");
+    assert_eq!(config.mail.app_name, "Clara");
     assert_eq!(config.app_url(), "http://127.0.0.1:8000");
-    assert_eq!(config.support_email, "no-reply@clara.local");
-    assert_eq!(config.email_templates_dir, None);
+    assert_eq!(config.mail.support_email, "no-reply@clara.local");
+    assert_eq!(config.mail.email_templates_dir, None);
     let config = parse(&[("PUBLIC_URL", "https://api.clara.example/")]).unwrap();
     assert_eq!(config.app_url(), "https://api.clara.example");
     let config =
@@ -37,17 +39,17 @@ fn mails_name_the_app_its_address_and_support() {
     ])
     .unwrap();
     assert_eq!(config.app_url(), "https://clara.example");
-    assert_eq!(config.app_name, "Clara Labs");
-    assert_eq!(config.support_email, "robot@clara.example");
-    assert_eq!(config.email_templates_dir, Some("/etc/clara/mail".into()));
+    assert_eq!(config.mail.app_name, "Clara Labs");
+    assert_eq!(config.mail.support_email, "robot@clara.example");
+    assert_eq!(config.mail.email_templates_dir, Some("/etc/clara/mail".into()));
     let config = parse(&[("SUPPORT_EMAIL", "help@clara.example")]).unwrap();
-    assert_eq!(config.support_email, "help@clara.example");
+    assert_eq!(config.mail.support_email, "help@clara.example");
 }
 
 #[test]
 fn passkeys_need_an_rp_id_and_origins_on_it() {
-    assert_eq!(parse(&[]).unwrap().webauthn, None);
-    let only_id = parse(&[("WEBAUTHN_RP_ID", "clara.example.com")]).unwrap().webauthn.unwrap();
+    assert_eq!(parse(&[]).unwrap().sign_in.webauthn, None);
+    let only_id = parse(&[("WEBAUTHN_RP_ID", "clara.example.com")]).unwrap().sign_in.webauthn.unwrap();
     assert_eq!(only_id.rp_name, "Clara");
     assert_eq!(only_id.origins, [url::Url::parse("https://clara.example.com").unwrap()]);
     let several = parse(&[
@@ -56,6 +58,7 @@ fn passkeys_need_an_rp_id_and_origins_on_it() {
         ("WEBAUTHN_ORIGINS", "https://clara.example.com, https://app.clara.example.com"),
     ])
     .unwrap()
+    .sign_in
     .webauthn
     .unwrap();
     assert_eq!(several.rp_name, "Clara Dev");
@@ -139,7 +142,7 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef";
 fn a_local_sqlite_server_may_keep_a_generated_secret() {
     for host in ["127.0.0.1", "::1"] {
         let config = parse(&[("HOST", host), ("ADMIN_API_KEY", "short")]).unwrap();
-        assert!(config.jwt_secret.is_none());
+        assert!(config.accounts.jwt_secret.is_none());
     }
 }
 
@@ -157,7 +160,7 @@ fn postgres_or_a_reachable_host_needs_jwt_secret() {
         assert!(err.to_string().contains("JWT_SECRET"));
         let mut with_secret = vars.clone();
         with_secret.push(("JWT_SECRET", SECRET));
-        assert_eq!(parse(&with_secret).unwrap().jwt_secret.as_deref(), Some(SECRET), "{vars:?}");
+        assert_eq!(parse(&with_secret).unwrap().accounts.jwt_secret.as_deref(), Some(SECRET), "{vars:?}");
     }
 }
 
@@ -187,19 +190,19 @@ fn postgres_or_a_reachable_host_needs_a_long_admin_key() {
         assert_eq!(parse(&vars).unwrap_err().variable, "ADMIN_API_KEY", "{base:?}");
         vars.pop();
         vars.push(("ADMIN_API_KEY", key_32.as_str()));
-        assert_eq!(parse(&vars).unwrap().admin_api_key.as_deref(), Some(key_32.as_str()));
+        assert_eq!(parse(&vars).unwrap().accounts.admin_api_key.as_deref(), Some(key_32.as_str()));
         vars.pop();
-        assert!(parse(&vars).unwrap().admin_api_key.is_none(), "no admin key at all is fine");
+        assert!(parse(&vars).unwrap().accounts.admin_api_key.is_none(), "no admin key at all is fine");
     }
 }
 
 #[test]
 fn connection_timeouts_have_defaults_and_bounds() {
     let config = parse(&[]).unwrap();
-    assert_eq!(config.header_read_timeout, Duration::from_secs(10));
-    assert_eq!(config.idle_timeout, Duration::from_secs(60));
-    assert_eq!(config.max_connection_age, Duration::from_secs(3600));
-    assert_eq!((config.max_connections, config.max_connections_per_address), (10_000, 256));
+    assert_eq!(config.http.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(config.http.idle_timeout, Duration::from_secs(60));
+    assert_eq!(config.http.max_connection_age, Duration::from_secs(3600));
+    assert_eq!((config.http.max_connections, config.http.max_connections_per_address), (10_000, 256));
     for (name, value) in [
         ("HEADER_READ_TIMEOUT_SECS", "0"),
         ("HEADER_READ_TIMEOUT_SECS", "301"),
@@ -219,10 +222,10 @@ fn connection_timeouts_have_defaults_and_bounds() {
 #[test]
 fn search_providers_need_their_settings() {
     let config = parse(&[]).unwrap();
-    assert!(config.search.is_none() && config.fact_check.is_none());
+    assert!(config.agent.search.is_none() && config.agent.fact_check.is_none());
 
     let searxng = parse(&[("SEARCH_PROVIDER", "SearXNG"), ("SEARCH_API_BASE", "http://127.0.0.1:8888/")]).unwrap();
-    let search = searxng.search.unwrap();
+    let search = searxng.agent.search.unwrap();
     assert_eq!(
         (search.provider, search.api_base.as_str(), search.api_key),
         (SearchProvider::Searxng, "http://127.0.0.1:8888", None)
@@ -233,11 +236,12 @@ fn search_providers_need_their_settings() {
         let err = parse(&[("SEARCH_PROVIDER", name)]).unwrap_err();
         assert_eq!(err.variable, "SEARCH_API_KEY", "{name}");
         assert!(err.to_string().contains(&format!("SEARCH_PROVIDER={name}")), "{err}");
-        let search = parse(&[("SEARCH_PROVIDER", name), ("SEARCH_API_KEY", "k")]).unwrap().search.unwrap();
+        let search = parse(&[("SEARCH_PROVIDER", name), ("SEARCH_API_KEY", "k")]).unwrap().agent.search.unwrap();
         assert_eq!((search.api_base.as_str(), search.api_key.as_deref()), (default, Some("k")));
         let search =
             parse(&[("SEARCH_PROVIDER", name), ("SEARCH_API_KEY", "k"), ("SEARCH_API_BASE", "http://127.0.0.1:9/")])
                 .unwrap()
+                .agent
                 .search
                 .unwrap();
         assert_eq!(search.api_base, "http://127.0.0.1:9");
@@ -250,7 +254,7 @@ fn search_providers_need_their_settings() {
         assert_eq!(err.variable, "SEARCH_PROVIDER", "{stray} alone");
     }
 
-    let fact_check = parse(&[("FACT_CHECK_API_KEY", "fact-key-123")]).unwrap().fact_check.unwrap();
+    let fact_check = parse(&[("FACT_CHECK_API_KEY", "fact-key-123")]).unwrap().agent.fact_check.unwrap();
     assert_eq!(
         (fact_check.api_base.as_str(), fact_check.api_key.as_str()),
         (DEFAULT_FACT_CHECK_API_BASE, "fact-key-123")
@@ -258,6 +262,7 @@ fn search_providers_need_their_settings() {
     assert!(!format!("{fact_check:?}").contains("fact-key-123"), "the key stays out of Debug");
     let fact_check = parse(&[("FACT_CHECK_API_KEY", "g"), ("FACT_CHECK_API_BASE", "http://127.0.0.1:7/")])
         .unwrap()
+        .agent
         .fact_check
         .unwrap();
     assert_eq!(fact_check.api_base, "http://127.0.0.1:7");
@@ -267,30 +272,75 @@ fn search_providers_need_their_settings() {
 #[test]
 fn fetch_defaults_are_closed_and_bounded() {
     let config = parse(&[]).unwrap();
-    assert!(!config.fetch_allow_private_networks);
-    assert_eq!(config.fetch_max_bytes, 2_097_152);
-    assert_eq!(config.fetch_timeout, Duration::from_secs(15));
+    assert!(!config.agent.fetch_allow_private_networks);
+    assert_eq!(config.agent.fetch_max_bytes, 2_097_152);
+    assert_eq!(config.agent.fetch_timeout, Duration::from_secs(15));
     let config =
         parse(&[("FETCH_ALLOW_PRIVATE_NETWORKS", "true"), ("FETCH_MAX_BYTES", "1024"), ("FETCH_TIMEOUT_SECS", "120")])
             .unwrap();
-    assert!(config.fetch_allow_private_networks);
-    assert_eq!(config.fetch_max_bytes, 1024);
-    assert_eq!(config.fetch_timeout, Duration::from_secs(120));
+    assert!(config.agent.fetch_allow_private_networks);
+    assert_eq!(config.agent.fetch_max_bytes, 1024);
+    assert_eq!(config.agent.fetch_timeout, Duration::from_secs(120));
 }
 
 #[test]
 fn public_keys_are_split_and_trimmed() {
     let config = parse(&[("PUBLIC_API_KEYS", " a, b ,,c ")]).unwrap();
-    assert_eq!(config.public_api_keys, vec!["a", "b", "c"]);
+    assert_eq!(config.accounts.public_api_keys, vec!["a", "b", "c"]);
 }
 
 #[test]
 fn apple_client_ids_are_split_and_its_key_set_url_checked() {
     let config = parse(&[]).unwrap();
-    assert!(config.apple_client_ids.is_empty());
-    assert_eq!(config.apple_jwks_url, DEFAULT_APPLE_JWKS_URL);
+    assert!(config.sign_in.apple_client_ids.is_empty());
+    assert_eq!(config.sign_in.apple_jwks_url, DEFAULT_APPLE_JWKS_URL);
     let config = parse(&[("APPLE_CLIENT_IDS", " co.crazi.clara, ,co.crazi.clara.web ")]).unwrap();
-    assert_eq!(config.apple_client_ids, vec!["co.crazi.clara", "co.crazi.clara.web"]);
+    assert_eq!(config.sign_in.apple_client_ids, vec!["co.crazi.clara", "co.crazi.clara.web"]);
     let err = parse(&[("APPLE_JWKS_URL", "not a url")]).unwrap_err();
     assert_eq!(err.variable, "APPLE_JWKS_URL");
+}
+
+#[test]
+fn the_configuration_document_is_generated_from_the_sections() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
+    let document = std::fs::read_to_string(path).unwrap();
+    let generated = settings::regenerate(&document);
+    if std::env::var_os("CLARA_WRITE_DOCS").is_some() {
+        std::fs::write(path, &generated).unwrap();
+        return;
+    }
+    assert!(
+        generated == document,
+        "docs/configuration.md is not what the settings tables in crates/rules/src/config/ make: \
+         run `CLARA_WRITE_DOCS=1 cargo test -p rules configuration_document` and commit the document"
+    );
+}
+
+/// The variables `source` reads with `get("…")`, before its settings table.
+fn read_by(source: &str) -> std::collections::BTreeSet<&str> {
+    let code = &source[..source.find("/// The settings of `docs/configuration.md`").unwrap_or(source.len())];
+    code.split("get(\"").skip(1).filter_map(|rest| rest.split('"').next()).collect()
+}
+
+#[test]
+fn each_section_documents_exactly_the_variables_it_reads() {
+    let files: [(&str, &str, &[&settings::Section]); 9] = [
+        ("http.rs", include_str!("http.rs"), &[&http::SECTION]),
+        ("storage.rs", include_str!("storage.rs"), &[&storage::DATABASE, &storage::REDIS]),
+        ("accounts.rs", include_str!("accounts.rs"), &[&accounts::SECTION]),
+        ("mail.rs", include_str!("mail.rs"), &[&mail::SECTION]),
+        ("billing.rs", include_str!("billing.rs"), &[&billing::SECTION]),
+        ("sign_in.rs", include_str!("sign_in.rs"), &[&sign_in::SECTION]),
+        ("agent.rs", include_str!("agent.rs"), &[&agent::SECTION]),
+        ("analyses.rs", include_str!("analyses.rs"), &[&analyses::SECTION]),
+        ("webhooks.rs", include_str!("webhooks.rs"), &[&webhooks::SECTION]),
+    ];
+    let mut every = 0;
+    for (file, source, sections) in files {
+        let documented: std::collections::BTreeSet<&str> =
+            sections.iter().flat_map(|section| section.settings.iter().map(|s| s.variable)).collect();
+        assert_eq!(read_by(source), documented, "{file}: the variables it reads and the ones its table lists");
+        every += documented.len();
+    }
+    assert_eq!(every, settings::SECTIONS.iter().map(|s| s.settings.len()).sum::<usize>());
 }

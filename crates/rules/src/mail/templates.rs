@@ -40,9 +40,9 @@ pub struct Brand {
 impl Brand {
     pub fn from_config(config: &Config) -> Self {
         Self {
-            app_name: config.app_name.clone(),
+            app_name: config.mail.app_name.clone(),
             app_url: config.app_url(),
-            support_email: config.support_email.clone(),
+            support_email: config.mail.support_email.clone(),
         }
     }
 }
@@ -88,8 +88,8 @@ const SAMPLE_EMAIL: &str = "ada@example.com";
 impl MailTemplates {
     /// The built-ins, overridden by `EMAIL_TEMPLATES_DIR`, checked by rendering every kind once.
     pub fn from_config(config: &Config) -> Result<Self, TemplateError> {
-        let dir = config.email_templates_dir.as_deref();
-        let templates = Self::load(Brand::from_config(config), dir, config.otp_ttl.as_secs() / 60)?;
+        let dir = config.mail.email_templates_dir.as_deref();
+        let templates = Self::load(Brand::from_config(config), dir, config.accounts.otp_ttl.as_secs() / 60)?;
         if let Some(dir) = dir {
             let overridden: Vec<&str> = templates
                 .origins
@@ -232,7 +232,7 @@ impl MailTemplates {
 /// rendered with sample data into `DIR/<kind>.html` and `DIR/<kind>.txt` (the subject on its
 /// first line), to look at in a browser or screenshot (`.ci/emails.sh`). Returns the files.
 pub fn write_samples(config: &Config, dir: &Path) -> Result<Vec<PathBuf>, TemplateError> {
-    let ttl_minutes = config.otp_ttl.as_secs() / 60;
+    let ttl_minutes = config.accounts.otp_ttl.as_secs() / 60;
     let templates = MailTemplates::from_config(config)?;
     let cannot = |path: &Path, e: std::io::Error| TemplateError(format!("cannot write {}: {e}", path.display()));
     std::fs::create_dir_all(dir).map_err(|e| cannot(dir, e))?;

@@ -41,7 +41,7 @@ pub async fn user_id_for_email(state: &Core, email: &str) -> Option<String> {
 pub(crate) async fn start_session(state: &Core, user_id: &str, origin: &Origin) -> ServiceResult<String> {
     let now_micros = state.clock.now_micros();
     let now = now_micros.div_euclid(1_000_000);
-    let expires_at = now + state.config.session_ttl.as_secs() as i64;
+    let expires_at = now + state.config.accounts.session_ttl.as_secs() as i64;
     let session_id = new_id(IdPrefix::Session);
     sessions::ActiveModel {
         id: Set(session_id.clone()),
@@ -58,10 +58,16 @@ pub(crate) async fn start_session(state: &Core, user_id: &str, origin: &Origin) 
 }
 
 async fn send_code(state: &Core, user: &users::Model, otp_type: OtpType, welcome: bool) -> ServiceResult<()> {
-    let code =
-        otp::issue(&state.db, &state.tokens, &state.clock, state.config.otp_ttl.as_secs() as i64, &user.id, otp_type)
-            .await?;
-    let ttl_minutes = state.config.otp_ttl.as_secs() / 60;
+    let code = otp::issue(
+        &state.db,
+        &state.tokens,
+        &state.clock,
+        state.config.accounts.otp_ttl.as_secs() as i64,
+        &user.id,
+        otp_type,
+    )
+    .await?;
+    let ttl_minutes = state.config.accounts.otp_ttl.as_secs() / 60;
     // The templates were rendered once at start-up, so this fails only on a user's own data.
     let kind = CodeMail::new(otp_type, welcome, &code, ttl_minutes);
     let sent = match state.mail_templates.mail(&kind, &user.email, &user.first_name) {
@@ -243,13 +249,13 @@ pub async fn apple(
     let identity =
         state.identity.apple(id_token, nonce).await.map_err(|err| provider_error(err, "apple", APPLE_VARIABLES))?;
     let nonce_claim = match identity.nonce.as_deref() {
-        Some(claim) if state.config.apple_require_nonce => {
+        Some(claim) if state.config.sign_in.apple_require_nonce => {
             if !apple_once::nonce_is_live(state, claim).await? {
                 return Err(ServiceError::Unauthorized);
             }
             Some(claim)
         }
-        None if state.config.apple_require_nonce => return Err(ServiceError::Unauthorized),
+        None if state.config.sign_in.apple_require_nonce => return Err(ServiceError::Unauthorized),
         _ => None,
     };
     if apple_once::token_was_used(state, id_token).await? {

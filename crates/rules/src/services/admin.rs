@@ -53,7 +53,7 @@ pub async fn set_credits(state: &Core, user_id: &str, credits: i64) -> ServiceRe
         let movement = Movement {
             user_id: user.id.clone(),
             credits: difference,
-            fiat_cents: state.config.credit_bands.first().cents_for(difference.abs()),
+            fiat_cents: state.config.billing.credit_bands.first().cents_for(difference.abs()),
             description: format!(
                 "Admin updated credits from {} to {}.",
                 format_decimal(user.credits),

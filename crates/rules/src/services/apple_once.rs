@@ -128,9 +128,9 @@ mod tests {
         let parse = |pairs: &[(&str, &str)]| {
             Config::from_map(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>())
         };
-        assert!(parse(&[]).unwrap().apple_require_nonce);
-        assert!(parse(&[("APPLE_REQUIRE_NONCE", "true")]).unwrap().apple_require_nonce);
-        assert!(!parse(&[("APPLE_REQUIRE_NONCE", "false")]).unwrap().apple_require_nonce);
+        assert!(parse(&[]).unwrap().sign_in.apple_require_nonce);
+        assert!(parse(&[("APPLE_REQUIRE_NONCE", "true")]).unwrap().sign_in.apple_require_nonce);
+        assert!(!parse(&[("APPLE_REQUIRE_NONCE", "false")]).unwrap().sign_in.apple_require_nonce);
         assert_eq!(parse(&[("APPLE_REQUIRE_NONCE", "sometimes")]).unwrap_err().variable, "APPLE_REQUIRE_NONCE");
     }
 }

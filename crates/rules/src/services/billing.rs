@@ -19,7 +19,7 @@ const STRIPE_VARIABLES: &str = "STRIPE_SECRET_KEY and CLIENT_URL";
 
 /// The Stripe client and the web app's URL, or the 503 that names what to set.
 fn stripe(state: &Core) -> ServiceResult<(&dyn Payments, &str)> {
-    match (&state.stripe, &state.config.client_url) {
+    match (&state.stripe, &state.config.billing.client_url) {
         (Some(client), Some(url)) => Ok((client.as_ref(), url)),
         _ => Err(ServiceError::NotConfigured(STRIPE_VARIABLES)),
     }
@@ -47,7 +47,7 @@ pub struct Checkout {
 
 /// The band an amount falls in, and the credits it buys.
 pub fn quote(state: &Core, cents: i64) -> ServiceResult<(&CreditBand, i64)> {
-    let band = state.config.credit_bands.find(cents).ok_or(ServiceError::NoRate)?;
+    let band = state.config.billing.credit_bands.find(cents).ok_or(ServiceError::NoRate)?;
     if band.stripe_price_id.is_some() && cents % 100 != 0 {
         // A one-dollar Price can only be sold in whole units.
         return Err(ServiceError::InvalidInput("whole dollars for this band"));
@@ -154,8 +154,12 @@ struct CheckoutSessionObject {
 
 /// Verifies and handles one webhook delivery. Returns the event id and what was done.
 pub async fn handle_webhook(state: &Core, payload: &[u8], signature: &str) -> ServiceResult<(String, WebhookOutcome)> {
-    let secret =
-        state.config.stripe_webhook_secret.as_deref().ok_or(ServiceError::NotConfigured("STRIPE_WEBHOOK_SECRET"))?;
+    let secret = state
+        .config
+        .billing
+        .stripe_webhook_secret
+        .as_deref()
+        .ok_or(ServiceError::NotConfigured("STRIPE_WEBHOOK_SECRET"))?;
     verify_webhook_signature(secret, signature, payload, state.clock.now_secs())?;
     let event: Event = serde_json::from_slice(payload).map_err(|e| ServiceError::InvalidEvent(e.to_string()))?;
     let outcome = match event.kind.as_str() {

@@ -58,7 +58,7 @@ impl From<ServiceError> for SignInFailure {
 }
 
 fn relying_party(state: &Core) -> ServiceResult<Webauthn> {
-    let config = state.config.webauthn.as_ref().ok_or(ServiceError::NotConfigured(VARIABLES))?;
+    let config = state.config.sign_in.webauthn.as_ref().ok_or(ServiceError::NotConfigured(VARIABLES))?;
     config.build().map_err(|err| ServiceError::internal("webauthn relying party", err))
 }
 

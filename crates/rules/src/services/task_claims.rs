@@ -18,7 +18,7 @@ use crate::{domain::task::TaskStatus, state::Core};
 
 /// A claim older than this belongs to a worker that stopped; the task is claimed again.
 pub fn lease_micros(state: &Core) -> i64 {
-    let call = state.config.agent.as_ref().map_or(120_000, |a| a.timeout.as_millis() as i64);
+    let call = state.config.agent.provider.as_ref().map_or(120_000, |a| a.timeout.as_millis() as i64);
     // Three provider attempts with backoff, transcriptions, and a margin.
     (call * 4 + 60_000) * 1_000
 }
@@ -50,7 +50,7 @@ async fn running_by_user(state: &Core, now: i64) -> ServiceResult<HashMap<String
 /// task belongs to a user at the limit.
 pub async fn candidate(state: &Core, now: i64, runnable: Condition) -> ServiceResult<Option<tasks::Model>> {
     let running = running_by_user(state, now).await?;
-    for level in 0..state.config.tasks_per_user_running {
+    for level in 0..state.config.analyses.tasks_per_user_running {
         let users = if level == 0 {
             // Users with nothing running (a handful of names: at most one per worker).
             Condition::all()
@@ -98,7 +98,7 @@ pub async fn claim_within_limit(
         .from(tasks::Entity)
         .cond_where(Condition::all().add(tasks::Column::UserId.eq(user_id)).add(live(state, now)))
         .to_owned();
-    let limit = state.config.tasks_per_user_running as i64;
+    let limit = state.config.analyses.tasks_per_user_running as i64;
     let update = update.filter(Expr::from(running).lt(limit));
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(

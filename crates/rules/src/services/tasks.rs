@@ -57,12 +57,12 @@ pub fn attachments_of(task: &tasks::Model) -> Vec<StoredAttachment> {
 }
 
 pub fn task_dir(state: &Core, task_id: &str) -> std::path::PathBuf {
-    state.config.attachments_dir.join(task_id)
+    state.config.analyses.attachments_dir.join(task_id)
 }
 
 /// What this server can read, given its configuration.
 pub fn supported(state: &Core) -> Supported {
-    Supported { transcription: state.config.agent.as_ref().is_some_and(|a| a.transcription_model.is_some()) }
+    Supported { transcription: state.config.agent.provider.as_ref().is_some_and(|a| a.transcription_model.is_some()) }
 }
 
 /// The last path component of a client's file name, if it is a usable name.
@@ -98,7 +98,7 @@ pub async fn store_attachment(
             break;
         }
         size += read as u64;
-        if size > state.config.max_attachment_bytes {
+        if size > state.config.analyses.max_attachment_bytes {
             return Err(invalid());
         }
         if head.len() < SNIFF_BYTES {
@@ -128,7 +128,7 @@ pub async fn start_analysis<E: From<ServiceError>>(
     read: impl AsyncFnOnce(&std::path::Path) -> Result<(Option<String>, Vec<StoredAttachment>), E>,
 ) -> Result<tasks::Model, E> {
     // The debit checks again, atomically; this spares reading a large upload for nothing.
-    if user.credits < state.config.analysis_cost {
+    if user.credits < state.config.analyses.analysis_cost {
         return Err(ServiceError::InsufficientCredits.into());
     }
     let task_id = crate::domain::new_id(crate::domain::IdPrefix::Task);
@@ -153,14 +153,14 @@ pub async fn create_analysis(
     attachments: Vec<StoredAttachment>,
     upload: &UploadDir,
 ) -> ServiceResult<tasks::Model> {
-    let cost = state.config.analysis_cost;
+    let cost = state.config.analyses.analysis_cost;
     let attachments =
         serde_json::to_string(&attachments).map_err(|e| ServiceError::internal("attachments as JSON", e))?;
     let txn = state.db.begin().await?;
     let movement = Movement {
         user_id: user.id.clone(),
         credits: -cost,
-        fiat_cents: state.config.credit_bands.first().cents_for(cost),
+        fiat_cents: state.config.billing.credit_bands.first().cents_for(cost),
         description: format!("Agent analysis {task_id}"),
         stripe_session_id: None,
         expected_balance: None,
@@ -333,7 +333,7 @@ pub async fn fail_with(state: &Core, task: &tasks::Model, error: &str, charge: C
         let movement = Movement {
             user_id: task.user_id.clone(),
             credits: task.credits_used,
-            fiat_cents: state.config.credit_bands.first().cents_for(task.credits_used),
+            fiat_cents: state.config.billing.credit_bands.first().cents_for(task.credits_used),
             description: format!("Refund for {}", task.id),
             stripe_session_id: None,
             expected_balance: None,

@@ -155,7 +155,7 @@ async fn settle(state: Core, now: i64, keys: Vec<(String, AttemptRule, Attempted
 /// Refuses a sign-up from an address that has made `SIGNUPS_PER_ADDRESS_HOUR` within
 /// the hour, before anything is hashed or written.
 pub async fn may_sign_up(state: &Core, client: Option<IpAddr>) -> ServiceResult<()> {
-    let max = i64::from(state.config.signups_per_address_hour);
+    let max = i64::from(state.config.accounts.signups_per_address_hour);
     state
         .limits
         .hit_window(&format!("signup:address:{}", address(client)), state.clock.now_secs(), 3600, max)

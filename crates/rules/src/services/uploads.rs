@@ -71,7 +71,7 @@ fn remove(path: &Path) {
 
 /// Longest an upload may stay in flight before the request timeout ends it.
 pub fn upload_time_limit(state: &Core) -> Duration {
-    state.config.request_timeout * 10
+    state.config.http.request_timeout * 10
 }
 
 /// Removes task directories older than `older_than` whose task is not PENDING or RUNNING
@@ -79,7 +79,7 @@ pub fn upload_time_limit(state: &Core) -> Duration {
 /// so a shared ATTACHMENTS_DIR keeps everything else. Several processes may sweep at once:
 /// a directory another one removed first is simply gone. Returns how many it removed.
 pub async fn sweep(state: &Core, older_than: Duration) -> ServiceResult<usize> {
-    let root = state.config.attachments_dir.clone();
+    let root = state.config.analyses.attachments_dir.clone();
     let (candidates, unfinished) =
         tokio::task::spawn_blocking(move || (old_task_dirs(&root, older_than), taken_dirs(&root)))
             .await
@@ -175,7 +175,7 @@ pub async fn sweep_forever(state: Core) {
         if let Err(err) = sweep(&state, grace).await {
             tracing::warn!(%err, "sweeping orphaned uploads failed");
         }
-        tokio::time::sleep(state.config.attachments_sweep_interval).await;
+        tokio::time::sleep(state.config.analyses.attachments_sweep_interval).await;
     }
 }
 

@@ -18,7 +18,7 @@ use crate::{
 pub const REFUSED: &str = "refused: the address is not public";
 
 fn allow_private(state: &Core) -> bool {
-    state.config.webhook_allow_private_networks
+    state.config.webhooks.webhook_allow_private_networks
 }
 
 /// Whether every address passes: the rules, or loopback in sandbox mode.
