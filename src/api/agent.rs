@@ -14,7 +14,7 @@ use tokio::io::AsyncReadExt;
 
 use super::outcomes::*;
 use super::{
-    ApiTags, error::ApiError, idempotency::idempotent, middleware::policy::long_running, models::*, own_active_user,
+    ApiTags, error::ApiError, idempotency::idempotent, middleware::policy::upload, models::*, own_active_user,
     own_user, security::Caller,
 };
 use crate::{
@@ -37,9 +37,10 @@ pub enum TaskCreated {
     Created(Json<TaskEnvelope>),
 }
 
-/// The analysis route's policy: `Idempotency-Key` honoured, and the time an upload takes.
+/// The analysis route's policy: `Idempotency-Key` honoured, and it takes an upload (a
+/// multipart body up to the upload cap, and the time that takes).
 fn idempotent_upload<E: poem::Endpoint>(endpoint: E) -> impl poem::Endpoint {
-    long_running(idempotent(endpoint))
+    upload(idempotent(endpoint))
 }
 
 /// The analysis form, not yet read: it is streamed only after the caller is checked.

@@ -1,5 +1,10 @@
 //! The body cap, with or without `Content-Length`.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, AtomicU64, Ordering},
+};
+
 use futures_util::StreamExt;
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result, http::header::CONTENT_LENGTH};
 
@@ -7,13 +12,12 @@ use crate::api::error::ApiError;
 
 /// Caps the body size: anything larger is a 413 in the envelope before a handler sees it.
 ///
-/// Which cap applies follows from the media type a route declares it takes, not from its
-/// path. A JSON (or any other non-multipart) body is buffered up to `limit`. A multipart
-/// body is streamed, never buffered: the only route that declares `multipart/form-data`
-/// reads it part by part and bounds each part itself, so here a declared
-/// `Content-Length` above `upload_limit` is refused up front and the stream is cut once it
-/// passes `upload_limit` (a route that declares no multipart body refuses one by its media
-/// type before reading it).
+/// A JSON (or any other non-multipart) body is buffered up to `limit`. A multipart body is
+/// streamed, never buffered: a declared `Content-Length` above `upload_limit` is refused up
+/// front, and the stream is cut past the request's [`StreamedBodyCap`]: `limit`, unless the
+/// route declares it takes an upload (`policy::upload`), which raises it to `upload_limit`
+/// before the route reads anything (the upload route then bounds each part itself). A cut
+/// body is answered 413, whatever the route made of what it read.
 pub struct BodyLimit {
     pub limit: usize,
     pub upload_limit: u64,
@@ -39,13 +43,44 @@ fn is_multipart(req: &Request) -> bool {
     })
 }
 
-/// `body`, ending in an error once more than `cap` bytes have come.
-fn capped(body: Body, cap: u64) -> Body {
+/// How much of a streamed (multipart) body the request may read, and whether it was cut.
+/// Put in the request by [`BodyLimit`]; raised by the route when it takes an upload.
+#[derive(Clone, Debug)]
+pub struct StreamedBodyCap(Arc<CapState>);
+
+#[derive(Debug)]
+struct CapState {
+    cap: AtomicU64,
+    upload_cap: u64,
+    cut: AtomicBool,
+}
+
+impl StreamedBodyCap {
+    fn new(cap: u64, upload_cap: u64) -> Self {
+        Self(Arc::new(CapState { cap: AtomicU64::new(cap), upload_cap, cut: AtomicBool::new(false) }))
+    }
+
+    /// The route takes an upload: the body may run to the upload cap.
+    pub fn allow_upload(&self) {
+        self.0.cap.store(self.0.upload_cap, Ordering::Relaxed);
+    }
+
+    fn was_cut(&self) -> bool {
+        self.0.cut.load(Ordering::Relaxed)
+    }
+}
+
+/// `body`, ending in an error (and marking the cap cut) once more than the cap has come.
+fn capped(body: Body, cap: StreamedBodyCap) -> Body {
     let mut seen = 0u64;
     Body::from_bytes_stream(body.into_bytes_stream().map(move |chunk| {
         let chunk = chunk?;
         seen += chunk.len() as u64;
-        if seen > cap { Err(std::io::Error::other("the body is over the upload limit")) } else { Ok(chunk) }
+        if seen > cap.0.cap.load(Ordering::Relaxed) {
+            cap.0.cut.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("the body is over its limit"));
+        }
+        Ok(chunk)
     }))
 }
 
@@ -59,9 +94,15 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             if declared.is_some_and(|len| len > self.upload_limit) {
                 return Ok(ApiError::payload_too_large().into_response());
             }
+            let cap = StreamedBodyCap::new(self.limit as u64, self.upload_limit);
+            req.extensions_mut().insert(cap.clone());
             let body = req.take_body();
-            req.set_body(capped(body, self.upload_limit));
-            return self.inner.call(req).await.map(IntoResponse::into_response);
+            req.set_body(capped(body, cap.clone()));
+            let answered = self.inner.call(req).await.map(IntoResponse::into_response);
+            if cap.was_cut() {
+                return Ok(ApiError::payload_too_large().into_response());
+            }
+            return answered;
         }
         if declared.is_some_and(|len| len > self.limit as u64) {
             return Ok(ApiError::payload_too_large().into_response());
@@ -93,9 +134,69 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_streamed_body_is_cut_past_the_cap() {
-        let within = capped(Body::from(vec![0u8; 10]), 10).into_vec().await;
+    async fn a_streamed_body_is_cut_past_the_cap_until_an_upload_is_allowed() {
+        let within = capped(Body::from(vec![0u8; 10]), StreamedBodyCap::new(10, 20)).into_vec().await;
         assert_eq!(within.map(|b| b.len()).ok(), Some(10));
-        assert!(capped(Body::from(vec![0u8; 11]), 10).into_vec().await.is_err());
+        let cap = StreamedBodyCap::new(10, 20);
+        assert!(capped(Body::from(vec![0u8; 11]), cap.clone()).into_vec().await.is_err());
+        assert!(cap.was_cut());
+        let upload = StreamedBodyCap::new(10, 20);
+        upload.allow_upload();
+        assert_eq!(capped(Body::from(vec![0u8; 20]), upload.clone()).into_vec().await.map(|b| b.len()).ok(), Some(20));
+        assert!(!upload.was_cut());
+    }
+}
+
+#[cfg(test)]
+mod route_tests {
+    use poem::{EndpointExt, Route, handler, post, test::TestClient};
+
+    use super::*;
+
+    /// Reads the whole body, as a JSON or raw-bytes route does; answers how much it got.
+    #[handler]
+    async fn reads_all(body: Body) -> String {
+        match body.into_bytes().await {
+            Ok(bytes) => bytes.len().to_string(),
+            Err(_) => "cut".to_string(),
+        }
+    }
+
+    fn app(upload_route: bool) -> impl Endpoint {
+        let route = if upload_route {
+            Route::new().at("/r", crate::api::middleware::policy::upload(post(reads_all))).boxed()
+        } else {
+            Route::new().at("/r", post(reads_all)).boxed()
+        };
+        route.with(BodyLimit { limit: 1024, upload_limit: 64 * 1024 })
+    }
+
+    fn multipart(len: usize) -> Body {
+        // Chunked: no Content-Length to refuse up front.
+        Body::from_bytes_stream(futures_util::stream::iter(
+            std::iter::repeat_n(bytes::Bytes::from(vec![b'x'; 512]), len / 512).map(Ok::<_, std::io::Error>),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_multipart_body_to_a_route_that_takes_no_upload_is_held_to_the_json_cap() {
+        let client = TestClient::new(app(false));
+        let over =
+            client.post("/r").content_type("multipart/form-data; boundary=x").body(multipart(8 * 1024)).send().await;
+        over.assert_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE);
+        let within =
+            client.post("/r").content_type("multipart/form-data; boundary=x").body(multipart(1024)).send().await;
+        within.assert_text("1024").await;
+    }
+
+    #[tokio::test]
+    async fn an_upload_route_takes_a_multipart_body_up_to_the_upload_cap() {
+        let client = TestClient::new(app(true));
+        let big =
+            client.post("/r").content_type("multipart/form-data; boundary=x").body(multipart(8 * 1024)).send().await;
+        big.assert_text("8192").await;
+        let over =
+            client.post("/r").content_type("multipart/form-data; boundary=x").body(multipart(128 * 1024)).send().await;
+        over.assert_status(poem::http::StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

@@ -3,7 +3,7 @@
 //! line and metrics), [`ResolveClient`] (the client's address) and [`BodyLimit`].
 //!
 //! What differs from one route to another is declared with the route, in [`policy`]:
-//! which areas the rate limiter meters, and which routes may run long. These layers hold
+//! which areas the rate limiter meters, which routes may run long, and which take an upload. These layers hold
 //! no table of paths.
 
 mod body_limit;
@@ -14,7 +14,7 @@ pub mod policy;
 mod rate_limit;
 
 pub use self::{
-    body_limit::BodyLimit,
+    body_limit::{BodyLimit, StreamedBodyCap},
     client::{ClientAddr, ResolveClient},
     harden::{Deadline, Harden, LONG_RUNNING_FACTOR, RequestId},
     observe::{Observe, RequestSpan, record_user},

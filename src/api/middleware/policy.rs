@@ -5,7 +5,8 @@
 //!   for every area; other routes say it where they are mounted, `crate::app`);
 //! - **running long**: `transform = "long_running"` on a route (or [`long_running`] around
 //!   an endpoint where it is mounted) stretches the request's [`Deadline`];
-//! - **the body cap** follows from the media type the route declares (see [`super::BodyLimit`]);
+//! - **taking an upload**: [`upload`] around a route lets a multipart body run to the upload
+//!   cap (others are held to the JSON cap, see [`super::BodyLimit`]), and runs long;
 //! - **`Idempotency-Key`**: `transform = "idempotent"` (`crate::api::idempotency`).
 //!
 //! Routes outside the API (the spec, the docs page, MCP, the metrics) are named with
@@ -19,7 +20,7 @@ use poem_openapi::{
     registry::{MetaApi, Registry},
 };
 
-use super::{Deadline, RateLimit};
+use super::{Deadline, RateLimit, StreamedBodyCap};
 
 /// An area whose every route is metered by [`RateLimit`].
 pub struct Metered<T>(pub T);
@@ -51,6 +52,17 @@ pub fn long_running<E: Endpoint>(endpoint: E) -> impl Endpoint<Output = E::Outpu
     endpoint.before(|req: Request| async move {
         if let Some(deadline) = req.extensions().get::<Deadline>() {
             deadline.stretch();
+        }
+        Ok(req)
+    })
+}
+
+/// A route that takes an upload: a multipart body up to the upload cap (other routes are
+/// held to the JSON cap, see [`super::BodyLimit`]), and as long as a long-running route.
+pub fn upload<E: Endpoint>(endpoint: E) -> impl Endpoint<Output = E::Output> {
+    long_running(endpoint).before(|req: Request| async move {
+        if let Some(cap) = req.extensions().get::<StreamedBodyCap>() {
+            cap.allow_upload();
         }
         Ok(req)
     })
