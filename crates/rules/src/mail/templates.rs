@@ -295,13 +295,6 @@ fn read_overrides(dir: &Path) -> Result<Vec<(String, PathBuf, String)>, Template
     Ok(found)
 }
 
-/// `10 minutes`, `1 minute`, `2 hours`.
-pub fn ttl_text(minutes: u64) -> String {
-    let (n, unit) =
-        if minutes >= 60 && minutes.is_multiple_of(60) { (minutes / 60, "hour") } else { (minutes, "minute") };
-    if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
-}
-
 impl From<TemplateError> for MailError {
     fn from(err: TemplateError) -> Self {
         Self(format!("template: {err}"))
@@ -466,14 +459,5 @@ mod tests {
     fn a_missing_directory_is_named() {
         let err = MailTemplates::load(brand(), Some(Path::new("/nonexistent/clara-mail")), 10).err().unwrap();
         assert!(err.to_string().starts_with("EMAIL_TEMPLATES_DIR: cannot read /nonexistent/clara-mail: "), "{err}");
-    }
-
-    #[test]
-    fn ttl_reads_naturally() {
-        assert_eq!(ttl_text(1), "1 minute");
-        assert_eq!(ttl_text(10), "10 minutes");
-        assert_eq!(ttl_text(60), "1 hour");
-        assert_eq!(ttl_text(90), "90 minutes");
-        assert_eq!(ttl_text(1440), "24 hours");
     }
 }

@@ -4,7 +4,7 @@
 use minijinja::{Value, context};
 
 use super::Kind;
-use crate::{domain::OtpType, mail::templates::ttl_text};
+use crate::domain::OtpType;
 
 /// The code a sample shows.
 pub const SAMPLE_CODE: &str = "428163";
@@ -89,4 +89,25 @@ pub(super) fn samples(ttl_minutes: u64) -> Vec<Box<dyn Kind>> {
     .into_iter()
     .map(|(otp_type, welcome)| Box::new(CodeMail::new(otp_type, welcome, SAMPLE_CODE, ttl_minutes)) as Box<dyn Kind>)
     .collect()
+}
+
+/// `10 minutes`, `1 minute`, `2 hours`.
+pub fn ttl_text(minutes: u64) -> String {
+    let (n, unit) =
+        if minutes >= 60 && minutes.is_multiple_of(60) { (minutes / 60, "hour") } else { (minutes, "minute") };
+    if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_reads_naturally() {
+        assert_eq!(ttl_text(1), "1 minute");
+        assert_eq!(ttl_text(10), "10 minutes");
+        assert_eq!(ttl_text(60), "1 hour");
+        assert_eq!(ttl_text(90), "90 minutes");
+        assert_eq!(ttl_text(1440), "24 hours");
+    }
 }
