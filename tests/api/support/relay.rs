@@ -45,9 +45,11 @@ impl Relay {
         }
     }
 
-    /// Listens again on the same port.
+    /// Listens again on the same port. While it was free, a client socket of a test running
+    /// alongside may have been given it as its local port; wait (up to 10 s) for that one to
+    /// close rather than fail the test (seen once on a loaded machine with a 1 s wait).
     pub async fn restore(self) -> Self {
-        for _ in 0..50 {
+        for _ in 0..500 {
             if let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
                 return self.listen(listener);
             }
