@@ -163,7 +163,7 @@ pub async fn build_state(mut config: Config, clock: Clock) -> Result<AppState, S
     let sandbox =
         sandbox_secret.map(|secret| std::sync::Arc::new(sandbox::Sandbox::new(&config, secret, http.clone())));
     let mailer = match &sandbox {
-        Some(sandbox) => Mailer::Kept(std::sync::Arc::new(crate::sandbox::mailbox::MailboxDrop {
+        Some(sandbox) => Mailer::Kept(std::sync::Arc::new(crate::sandbox::mail_drop::MailboxDrop {
             mailbox: sandbox.mailbox.clone(),
             clock: clock.clone(),
         })),

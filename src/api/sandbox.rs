@@ -22,16 +22,14 @@ use super::{
         SandboxCredentialEnvelope,
     },
 };
+use doubles::{
+    identity::{AppleToken, GoogleToken, apple_token, google_token},
+    keys::SigningKey,
+};
+
 use crate::{
     domain::{Email, http_date},
-    sandbox::{
-        Sandbox,
-        apple::{self, AppleMintRequest},
-        checkout,
-        google::MintRequest,
-        pages,
-        passkey::AuthenticatorError,
-    },
+    sandbox::{self, Sandbox, checkout, pages, passkey::AuthenticatorError},
     services::{Resource, ServiceError},
     state::AppState,
 };
@@ -287,7 +285,7 @@ impl SandboxApi {
     #[oai(path = "/sandbox/checkout/:session_id", method = "get", operation_id = "sandboxCheckoutPage")]
     async fn checkout_page(&self, session_id: Path<String>) -> Result<PageResponse, ApiError> {
         let session =
-            self.sandbox.sessions.get(&session_id.0).ok_or(ServiceError::NotFound(Resource::CheckoutSession))?;
+            self.sandbox.stripe.sessions.get(&session_id.0).ok_or(ServiceError::NotFound(Resource::CheckoutSession))?;
         Ok(PageResponse::Page(Html(pages::checkout(&session))))
     }
 
@@ -357,11 +355,15 @@ impl SandboxApi {
         body: JsonBody<SandboxIdTokenRequest>,
     ) -> Result<Json<SandboxIdTokenEnvelope>, ApiError> {
         let email: Email = body.0.email.0.parse().map_err(|_| ApiError::invalid_parameters())?;
-        let id_token = self.sandbox.google.mint(&MintRequest {
-            email: email.as_str(),
-            name: body.0.name.as_ref().map(|n| n.0.as_str()),
-            email_verified: body.0.email_verified.unwrap_or(true),
-        });
+        let id_token = google_token(
+            SigningKey::sandbox(),
+            &GoogleToken {
+                audience: sandbox::GOOGLE_CLIENT_ID,
+                email: email.as_str(),
+                name: body.0.name.as_ref().map(|n| n.0.as_str()),
+                email_verified: body.0.email_verified.unwrap_or(true),
+            },
+        );
         Ok(Json(SandboxIdTokenEnvelope {
             data: SandboxIdToken { id_token },
             message: "ID token minted successfully.".into(),
@@ -380,13 +382,14 @@ impl SandboxApi {
         body: JsonBody<SandboxAppleIdTokenRequest>,
     ) -> Result<Json<SandboxIdTokenEnvelope>, ApiError> {
         let email: Email = body.0.email.0.parse().map_err(|_| ApiError::invalid_parameters())?;
-        let request = AppleMintRequest {
+        let request = AppleToken {
+            audience: sandbox::APPLE_CLIENT_ID,
             email: email.as_str(),
             nonce: body.0.nonce.as_ref().map(|n| n.0.as_str()),
             email_verified: body.0.email_verified.unwrap_or(true),
         };
         Ok(Json(SandboxIdTokenEnvelope {
-            data: SandboxIdToken { id_token: apple::mint(&self.sandbox.google, &request) },
+            data: SandboxIdToken { id_token: apple_token(SigningKey::sandbox(), &request) },
             message: "ID token minted successfully.".into(),
             status: SuccessStatus::Success,
         }))

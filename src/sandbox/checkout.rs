@@ -4,11 +4,10 @@
 //! id is fixed per session, so paying twice delivers the same event twice, and the webhook's
 //! own de-duplication credits it once.
 
-use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
-use sha2::Sha256;
+use doubles::stripe::{CheckoutRecord, completed_event, signature};
+use serde_json::Value;
 
-use super::{Sandbox, stripe_api::CheckoutRecord};
+use super::Sandbox;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayError {
@@ -26,46 +25,11 @@ pub struct Paid {
     pub credited: bool,
 }
 
-/// `t=<now>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe signs.
-pub fn stripe_signature(secret: &str, now_secs: i64, payload: &[u8]) -> String {
-    // HMAC takes a key of any length.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key");
-    mac.update(format!("{now_secs}.").as_bytes());
-    mac.update(payload);
-    format!("t={now_secs},v1={}", data_encoding::HEXLOWER.encode(&mac.finalize().into_bytes()))
-}
-
-/// The event Stripe sends when a card payment completes.
-pub fn completed_event(session: &CheckoutRecord, now_secs: i64) -> Value {
-    let suffix = session.id.trim_start_matches("cs_");
-    json!({
-        "id": format!("evt_{suffix}"),
-        "object": "event",
-        "type": "checkout.session.completed",
-        "created": now_secs,
-        "livemode": false,
-        "data": {"object": {
-            "id": session.id,
-            "object": "checkout.session",
-            "mode": "payment",
-            "status": "complete",
-            "payment_status": "paid",
-            "amount_total": session.amount_cents,
-            "currency": "usd",
-            "customer": session.customer,
-            "client_reference_id": session.metadata.get("user_id"),
-            "metadata": session.metadata,
-            "success_url": session.success_url,
-            "cancel_url": session.cancel_url,
-        }},
-    })
-}
-
 /// Pays the session: delivers its signed event to this server's webhook.
 pub async fn pay(sandbox: &Sandbox, now_secs: i64, session_id: &str) -> Result<Paid, PayError> {
-    let session = sandbox.sessions.get(session_id).ok_or(PayError::UnknownSession)?;
+    let session = sandbox.stripe.sessions.get(session_id).ok_or(PayError::UnknownSession)?;
     let payload = completed_event(&session, now_secs).to_string();
-    let signature = stripe_signature(&sandbox.webhook_secret, now_secs, payload.as_bytes());
+    let signature = signature(&sandbox.webhook_secret, now_secs, payload.as_bytes());
     let request = sandbox
         .http
         .post(format!("{}/api/v1/stripe/webhook", sandbox.own_url))
@@ -89,9 +53,12 @@ mod tests {
     use super::*;
     use crate::clients::stripe::verify_webhook_signature;
 
+    // The double's signature is the one the server's verifier takes (a test here, where
+    // both are in reach).
+
     #[test]
     fn the_signature_is_what_the_real_verifier_accepts() {
-        let header = stripe_signature("whsec_sandbox_x", 1_000, b"{}");
+        let header = signature("whsec_sandbox_x", 1_000, b"{}");
         assert_eq!(verify_webhook_signature("whsec_sandbox_x", &header, b"{}", 1_000), Ok(()));
         assert!(verify_webhook_signature("whsec_other", &header, b"{}", 1_000).is_err());
     }

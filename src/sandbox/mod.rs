@@ -6,21 +6,20 @@
 //! server whose payments arrive as signed webhooks, Google ID tokens and Apple identity tokens
 //! are checked by the real verifiers against key sets this server serves, passkeys run their
 //! real ceremonies with a software authenticator, and analyses go to an OpenAI-compatible
-//! deterministic model on this server. Never on unless asked for (`--sandbox` or
-//! `SANDBOX=true`); see `docs/sandbox.md`.
+//! deterministic model on this server. The doubles are the `doubles` crate's, the same the
+//! tests serve on 127.0.0.1; this module wires them into the server. Never on unless asked
+//! for (`--sandbox` or `SANDBOX=true`); see `docs/sandbox.md`.
 
-pub mod apple;
 pub mod checkout;
-pub mod google;
-pub mod mailbox;
-pub mod model;
+pub mod mail_drop;
 pub mod pages;
 pub mod passkey;
 pub mod routes;
-pub mod search;
-pub mod stripe_api;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
+
+pub use doubles::model::{MODEL, TRANSCRIPTION_MODEL};
+use doubles::{keys::SigningKey, mail::Mailbox};
 
 use crate::config::{AgentConfig, Config, WebauthnConfig};
 
@@ -30,9 +29,6 @@ pub const STRIPE_SECRET_KEY: &str = "sk_test_sandbox";
 pub const GOOGLE_CLIENT_ID: &str = "clara-sandbox.apps.googleusercontent.com";
 /// The audience (service id) of the sandbox's Apple identity tokens.
 pub const APPLE_CLIENT_ID: &str = "co.clara.sandbox";
-/// The deterministic model's name.
-pub const MODEL: &str = "clara-sandbox-1";
-pub const TRANSCRIPTION_MODEL: &str = "clara-sandbox-transcriber-1";
 
 pub use crate::config::sandbox::{
     APP_PATH, APPLE_KEYS_PATH, GOOGLE_CERTS_PATH, MODEL_API_PATH, PAGES_PATH, PREFIX, SEARCH_PATH, STRIPE_API_PATH,
@@ -123,11 +119,14 @@ pub fn announce(config: &Config) {
     );
 }
 
-/// The sandbox's state, shared by its routes.
+/// The sandbox's state, shared by its routes: the doubles and what pays through them.
 pub struct Sandbox {
-    pub mailbox: std::sync::Arc<mailbox::Mailbox>,
-    pub sessions: stripe_api::Sessions,
-    pub google: google::SandboxKey,
+    pub mailbox: Arc<Mailbox>,
+    pub stripe: Arc<doubles::stripe::Stripe>,
+    pub model: Arc<doubles::model::Model>,
+    pub search: Arc<doubles::search::Search>,
+    /// Google's and Apple's key set: the sandbox key ([`SigningKey::sandbox`]).
+    pub keys: Arc<doubles::keys::KeySet>,
     /// Answers passkey options as a browser's authenticator would.
     pub authenticator: passkey::SoftAuthenticator,
     /// Signs the webhooks the payment simulator sends (made per process).
@@ -141,13 +140,17 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(config: &Config, webhook_secret: String, http: reqwest::Client) -> Self {
+        let own = config.loopback_url();
+        let pages = format!("{}{PREFIX}", config.public_base());
         Self {
             mailbox: Default::default(),
-            sessions: stripe_api::Sessions::default(),
-            google: google::SandboxKey::load(),
+            stripe: Arc::new(doubles::stripe::Stripe::new(STRIPE_SECRET_KEY, &pages)),
+            model: Default::default(),
+            search: Arc::new(doubles::search::Search::with_pages(&format!("{own}{PAGES_PATH}"))),
+            keys: Arc::new(doubles::keys::KeySet::of(&[SigningKey::sandbox()])),
             authenticator: passkey::SoftAuthenticator::default(),
             webhook_secret,
-            own_url: config.loopback_url(),
+            own_url: own,
             public_url: config.public_base(),
             http,
         }

@@ -5,12 +5,12 @@
 use entity::{transactions, users};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::stripe_api::CheckoutRecord;
 use crate::{
     domain::{escape_html as e, format_usd, http_date},
     services::ServiceResult,
     state::AppState,
 };
+use doubles::stripe::CheckoutRecord;
 
 fn layout(title: &str, body: &str) -> String {
     format!(

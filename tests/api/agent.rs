@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::support::{
-    provider::{Behaviour, FormPart, PNG, pdf, verdict},
+    provider::{FormPart, PNG, pdf, verdict},
     *,
 };
 
@@ -90,7 +90,7 @@ async fn a_text_analysis_is_debited_run_and_completed() {
     assert_eq!(chat["messages"][0]["role"], "system");
     let text = chat["messages"][1]["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("The Eiffel Tower was finished in 1999."), "{text}");
-    assert_eq!(provider.requests()[0].authorization.as_deref(), Some("Bearer provider-key"));
+    assert_eq!(provider.requests()[0].header("authorization"), Some("Bearer provider-key"));
     assert_eq!(app.balance(&user_id).await, 8_000, "no refund for a completed task");
 }
 
@@ -141,32 +141,38 @@ async fn audio_is_transcribed_when_a_transcription_model_is_set() {
     workers.shutdown(std::time::Duration::from_secs(30)).await;
     assert_eq!(task.status, "COMPLETED", "{:?}", task.error);
     let transcription = provider.requests().into_iter().find(|r| r.path.ends_with("/audio/transcriptions")).unwrap();
-    let raw = String::from_utf8_lossy(&transcription.raw);
+    let raw = String::from_utf8_lossy(&transcription.body);
     assert!(raw.contains("whisper-1") && raw.contains("talk.mp3"));
     let chat = &provider.chats()[0];
-    assert!(chat["messages"][1]["content"][0]["text"].as_str().unwrap().contains("This is the transcript."));
+    assert!(chat["messages"][1]["content"][0]["text"].as_str().unwrap().contains("transcript of talk.mp3"));
 }
 
 #[tokio::test]
 async fn provider_failures_end_failed_with_one_refund() {
     let cases = [
-        (Behaviour::Fail(500), "The model provider failed (HTTP 500).", 3),
-        (Behaviour::Fail(429), "The model provider failed (HTTP 429).", 3),
-        (Behaviour::Stall(Duration::from_secs(3)), "The model provider did not answer in time.", 3),
-        // Not a verdict at first: taken as the model's reasoning, then the verdict is asked for.
-        (Behaviour::Nonsense, "The model's answer was not a valid analysis", 2),
-        (Behaviour::Answer(json!({"verdict": "MAYBE"})), "The model's answer was not a valid analysis", 2),
+        (Fault::status(500), Script::Answer(verdict()), "The model provider failed (HTTP 500).", 3),
+        (Fault::status(429), Script::Answer(verdict()), "The model provider failed (HTTP 429).", 3),
         (
-            Behaviour::Answer(
-                json!({"verdict": "TRUE", "confidence": 7, "summary": "x", "findings": [], "sources": []}),
-            ),
+            Fault::Stall(Duration::from_secs(3)),
+            Script::Answer(verdict()),
+            "The model provider did not answer in time.",
+            3,
+        ),
+        // Not a verdict at first: taken as the model's reasoning, then the verdict is asked for.
+        (Fault::None, Script::Nonsense, "The model's answer was not a valid analysis", 2),
+        (Fault::None, Script::Answer(json!({"verdict": "MAYBE"})), "The model's answer was not a valid analysis", 2),
+        (
+            Fault::None,
+            Script::Answer(json!({"verdict": "TRUE", "confidence": 7, "summary": "x", "findings": [], "sources": []})),
             "confidence is outside 0..1",
             2,
         ),
     ];
-    for (behaviour, error, attempts) in cases {
+    for (fault, script, error, attempts) in cases {
+        let behaviour = (fault.clone(), script.clone());
         let (app, provider) = TestApp::with_agent(&[]).await;
-        provider.set(behaviour.clone());
+        provider.set(fault);
+        provider.script(script);
         let (user_id, bearer) = funded_user(&app, "failing@example.com", 100).await;
         let id = task_id(&app.analysis(&user_id, &bearer, &[("text", None, b"A claim.")]).await);
         let workers = app.start_workers();
@@ -261,7 +267,7 @@ async fn twenty_concurrent_analyses_against_credits_for_ten_make_ten_tasks() {
 #[tokio::test]
 async fn a_task_left_running_by_a_crash_is_finished_after_restart() {
     let (app, provider) = TestApp::with_agent(&[]).await;
-    provider.set(Behaviour::Stall(Duration::from_secs(30)));
+    provider.set(Fault::Stall(Duration::from_secs(30)));
     let (user_id, bearer) = funded_user(&app, "crash@example.com", 100).await;
     let id = task_id(&app.analysis(&user_id, &bearer, &[("text", None, b"A claim.")]).await);
     let workers = app.start_workers();
@@ -276,7 +282,7 @@ async fn a_task_left_running_by_a_crash_is_finished_after_restart() {
     assert_eq!(view.data()["status"], "RUNNING");
 
     // Restart: the stale claim's lease has run out.
-    provider.set(Behaviour::Answer(verdict()));
+    provider.set(Fault::None);
     app.state.clock.advance(Duration::from_secs(3600));
     let workers = app.start_workers();
     let task = app.finished_task(&id).await;

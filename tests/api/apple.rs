@@ -3,8 +3,6 @@
 //! SHA-256 of a nonce the server issued, as the server requires by default; the nonce and
 //! replay rules themselves are in `apple_once.rs`.
 
-use std::sync::atomic::Ordering;
-
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -23,7 +21,7 @@ pub async fn app_with_apple() -> (TestApp, FakeJwks) {
 
 /// An app with Apple configured and these variables on top.
 pub async fn app_with_apple_and(extra: &[(&str, &str)]) -> (TestApp, FakeJwks) {
-    let jwks = FakeJwks::start().await;
+    let jwks = google::start().await;
     let ids = format!("{BUNDLE_ID}, {SERVICE_ID}");
     let mut vars = vec![("APPLE_CLIENT_IDS", ids.as_str()), ("APPLE_JWKS_URL", jwks.url.as_str())];
     vars.extend_from_slice(extra);
@@ -216,20 +214,20 @@ async fn apple_unknown_key_id_makes_the_server_refetch() {
     sign_in(&app, json!({"id_token": token(&app, "a@example.com").await}))
         .await
         .assert_success(201, "User registered successfully.");
-    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(jwks.fetched(), 1);
     sign_in(&app, json!({"id_token": token(&app, "a@example.com").await}))
         .await
         .assert_success(201, "User logged in successfully.");
-    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 1, "the cached key set is used");
+    assert_eq!(jwks.fetched(), 1, "the cached key set is used");
     // A key Apple does not (yet) publish: refused.
     let nonce = server_nonce(&app).await;
     let rotated = keys()[1].sign(&apple_claims("b@example.com", BUNDLE_ID, 600, &nonce));
     sign_in(&app, json!({"id_token": rotated.clone()})).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
     // Apple rotates it in; after the refetch cooldown the unknown kid is fetched and accepted.
-    jwks.rotate();
+    jwks.add(&keys()[1]);
     tokio::time::sleep(std::time::Duration::from_secs(11)).await;
     sign_in(&app, json!({"id_token": rotated})).await.assert_success(201, "User registered successfully.");
-    assert!(jwks.fetches.load(Ordering::SeqCst) >= 2);
+    assert!(jwks.fetched() >= 2);
 }
 
 #[tokio::test]
@@ -309,7 +307,7 @@ async fn apple_sign_in_honours_two_factor_like_login() {
     app.post("/users/grace@example.com/otp/TWO_FACTOR_AUTH", None, None)
         .await
         .assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for("grace@example.com").await;
+    let code = app.last_code_for("grace@example.com").await;
     let ok = sign_in(&app, json!({"id_token": id_token, "code": code})).await;
     ok.assert_success(201, "User logged in successfully.");
     assert_eq!(ok.data()["id"], id.as_str());

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::{provider::Behaviour, *};
+use crate::support::*;
 
 fn hits(app: &TestApp) -> u64 {
     app.state.metrics.auth_cache.with_label_values(&["hit"]).get()
@@ -77,7 +77,7 @@ async fn repeated_reads_hit_the_cache_and_changes_show_at_once() {
     app.post("/users/cached@example.com/otp/CHANGE_PASSWORD", None, None)
         .await
         .assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for("cached@example.com").await;
+    let code = app.last_code_for("cached@example.com").await;
     app.call(
         poem::http::Method::PATCH,
         "/users/cached@example.com/password",
@@ -110,7 +110,7 @@ async fn activation_and_two_factor_show_in_the_next_read() {
     for _ in 0..2 {
         assert_eq!(view(&app, &user_id, &session).await.1["is_active"], json!(false));
     }
-    let code = app.smtp.last_code_for("fresh@example.com").await;
+    let code = app.last_code_for("fresh@example.com").await;
     app.post("/users/fresh@example.com/activate", None, Some(json!({"code": code})))
         .await
         .assert_success(200, "User activated successfully.");
@@ -125,7 +125,7 @@ async fn activation_and_two_factor_show_in_the_next_read() {
         app.post("/users/fresh@example.com/otp/TWO_FACTOR_AUTH", None, None)
             .await
             .assert_success(201, "OTP sent successfully.");
-        let code = app.smtp.last_code_for("fresh@example.com").await;
+        let code = app.last_code_for("fresh@example.com").await;
         let reply =
             app.call(method, &format!("/users/{user_id}/2fa"), Some(&session), Some(json!({"code": code}))).await;
         assert_eq!(reply.status, status, "{:?}", reply.body);
@@ -148,7 +148,7 @@ async fn an_expired_session_is_refused_even_when_cached() {
 #[tokio::test]
 async fn a_debit_and_its_refund_show_in_the_next_read() {
     let (app, provider) = TestApp::with_agent(&[]).await;
-    provider.set(Behaviour::Fail(400));
+    provider.set(Fault::status(400));
     let (user_id, session) = app.active_user("spender@example.com").await;
     app.give_credits(&user_id, 10_000).await;
     assert_eq!(view(&app, &user_id, &session).await.1["credits"].as_f64(), Some(100.0));
@@ -212,7 +212,7 @@ async fn a_revocation_that_cannot_publish_its_change_is_503_and_not_made() {
     let mut codes = vec![];
     for otp in ["CHANGE_PASSWORD", "DELETE_ACCOUNT"] {
         app.post(&format!("/users/{email}/otp/{otp}"), None, None).await.assert_success(201, "OTP sent successfully.");
-        codes.push(app.smtp.last_code_for(email).await);
+        codes.push(app.last_code_for(email).await);
     }
     let (password_code, delete_code) = (codes[0].clone(), codes[1].clone());
     let change_password = json!({"code": password_code, "password": "another horse battery"});

@@ -1,4 +1,4 @@
-//! Rate, Buy and Portal against a fake Stripe that records what it was sent.
+//! Rate, Buy and Portal against the Stripe double, which records what it was sent.
 
 use std::time::Duration;
 
@@ -6,7 +6,7 @@ use sea_orm::EntityTrait;
 use serde_json::json;
 
 use crate::support::{
-    stripe::{Behaviour, CLIENT_URL, SECRET_KEY},
+    stripe::{CLIENT_URL, SECRET_KEY},
     *,
 };
 
@@ -33,6 +33,12 @@ async fn rate_lists_the_bands_without_stripe_and_before_activation() {
     app.get("/stripe/rate", None).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
 }
 
+/// The Stripe customer stored for the user (the one Stripe made on the first Buy or Portal).
+async fn customer_of(app: &TestApp, user_id: &str) -> String {
+    let user = entity::users::Entity::find_by_id(user_id).one(&app.state.db).await.unwrap().expect("the user");
+    user.stripe_customer_id.expect("a Stripe customer")
+}
+
 #[tokio::test]
 async fn buy_sends_the_exact_checkout_and_reuses_the_customer() {
     let (app, stripe) = TestApp::with_stripe(&[]).await;
@@ -40,15 +46,14 @@ async fn buy_sends_the_exact_checkout_and_reuses_the_customer() {
 
     let reply = app.post("/stripe/buy", Some(&bearer), Some(json!({"amount": 5, "return_path": "/billing"}))).await;
     reply.assert_success(201, "Checkout session created successfully.");
+    let url = reply.data()["url"].as_str().unwrap().to_string();
+    let session_id = url.strip_prefix(&format!("{}/checkout/", stripe::PAGES)).expect("Stripe's checkout link");
+    assert!(stripe.sessions.get(session_id).is_some(), "the session Stripe made");
     assert_eq!(
         reply.data(),
-        &json!({
-            "url": "https://checkout.stripe.test/c/pay/cs_test_2",
-            "value_in_credits": 500.0,
-            "value_in_fiat": 5.0,
-            "return_path": "/billing",
-        })
+        &json!({"url": url, "value_in_credits": 500.0, "value_in_fiat": 5.0, "return_path": "/billing"})
     );
+    let customer_id = customer_of(&app, &user_id).await;
 
     let requests = stripe.requests();
     assert_eq!(requests.len(), 2, "a customer, then the session");
@@ -65,7 +70,7 @@ async fn buy_sends_the_exact_checkout_and_reuses_the_customer() {
     assert_eq!(checkout.path, "/v1/checkout/sessions");
     let expected: std::collections::BTreeMap<String, String> = [
         ("mode", "payment"),
-        ("customer", "cus_test_1"),
+        ("customer", customer_id.as_str()),
         ("client_reference_id", user_id.as_str()),
         ("metadata[user_id]", user_id.as_str()),
         ("metadata[credits]", "500"),
@@ -82,11 +87,11 @@ async fn buy_sends_the_exact_checkout_and_reuses_the_customer() {
     .collect();
     assert_eq!(checkout.fields(), expected);
     for request in &requests {
-        assert_eq!(request.authorization.as_deref(), Some(format!("Bearer {SECRET_KEY}").as_str()));
-        assert!(request.content_type.as_deref().unwrap().starts_with("application/x-www-form-urlencoded"));
-        assert!(request.idempotency_key.as_deref().is_some_and(|k| k.len() > 20));
+        assert_eq!(request.header("authorization"), Some(format!("Bearer {SECRET_KEY}").as_str()));
+        assert!(request.header("content-type").unwrap().starts_with("application/x-www-form-urlencoded"));
+        assert!(request.header("idempotency-key").is_some_and(|k| k.len() > 20));
     }
-    assert_ne!(requests[0].idempotency_key, requests[1].idempotency_key);
+    assert_ne!(requests[0].header("idempotency-key"), requests[1].header("idempotency-key"));
 
     // A second purchase and the portal reuse the stored customer.
     let reply = app.post("/stripe/buy", Some(&bearer), Some(json!({"amount": 12.5, "return_path": "/b?tab=1"}))).await;
@@ -95,17 +100,19 @@ async fn buy_sends_the_exact_checkout_and_reuses_the_customer() {
     assert_eq!(reply.data()["value_in_fiat"], 12.5);
     let portal = app.post("/stripe/portal", Some(&bearer), None).await;
     portal.assert_success(201, "Customer portal session created successfully.");
-    assert_eq!(portal.data(), &json!({"url": "https://billing.stripe.test/p/session/test_4"}));
+    let return_url =
+        url::form_urlencoded::Serializer::new(String::new()).append_pair("return_url", CLIENT_URL).finish();
+    assert_eq!(portal.data(), &json!({"url": format!("{}/portal/{customer_id}?{return_url}", stripe::PAGES)}));
 
     assert_eq!(stripe.requests_to("/v1/customers").len(), 1, "customer created once");
     let second = &stripe.requests_to("/v1/checkout/sessions")[1];
-    assert_eq!(second.field("customer"), Some("cus_test_1"));
+    assert_eq!(second.field("customer"), Some(customer_id.as_str()));
     assert_eq!(second.field("line_items[0][price_data][unit_amount]"), Some("1250"));
     assert_eq!(second.field("success_url"), Some(format!("{CLIENT_URL}/b?tab=1&stripe_status=success").as_str()));
     let portal_request = &stripe.requests_to("/v1/billing_portal/sessions")[0];
     assert_eq!(
         portal_request.fields(),
-        [("customer", "cus_test_1"), ("return_url", CLIENT_URL)]
+        [("customer", customer_id.as_str()), ("return_url", CLIENT_URL)]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
@@ -118,7 +125,7 @@ async fn buy_sends_the_exact_checkout_and_reuses_the_customer() {
 #[tokio::test]
 async fn portal_first_makes_the_customer_that_buy_then_uses() {
     let (app, stripe) = TestApp::with_stripe(&[]).await;
-    let (_, bearer) = app.active_user("portal@example.com").await;
+    let (user_id, bearer) = app.active_user("portal@example.com").await;
     app.post("/stripe/portal", Some(&bearer), None)
         .await
         .assert_success(201, "Customer portal session created successfully.");
@@ -127,7 +134,7 @@ async fn portal_first_makes_the_customer_that_buy_then_uses() {
         .assert_success(201, "Checkout session created successfully.");
     assert_eq!(stripe.requests_to("/v1/customers").len(), 1);
     let checkout = &stripe.requests_to("/v1/checkout/sessions")[0];
-    assert_eq!(checkout.field("customer"), Some("cus_test_1"));
+    assert_eq!(checkout.field("customer"), Some(customer_of(&app, &user_id).await.as_str()));
     assert_eq!(checkout.field("cancel_url"), Some(format!("{CLIENT_URL}?stripe_status=cancel").as_str()));
 }
 
@@ -226,22 +233,19 @@ async fn stripe_failures_are_502_and_change_nothing() {
     let body = json!({"amount": 5, "return_path": ""});
     let cases = [
         (
-            Behaviour::Fail {
-                status: 402,
-                body: json!({"error": {"type": "card_error", "code": "card_declined", "message": "Declined."}}),
-            },
+            Fault::body(402, json!({"error": {"type": "card_error", "code": "card_declined", "message": "Declined."}})),
             "The payment provider refused the request (card_declined). Nothing was charged; please try again later.",
         ),
         (
-            Behaviour::Fail { status: 500, body: json!({"error": {"type": "api_error", "message": "Boom."}}) },
+            Fault::body(500, json!({"error": {"type": "api_error", "message": "Boom."}})),
             "The payment provider refused the request (api_error). Nothing was charged; please try again later.",
         ),
         (
-            Behaviour::Fail { status: 503, body: json!("not the usual error body") },
+            Fault::body(503, json!("not the usual error body")),
             "The payment provider refused the request (api_error). Nothing was charged; please try again later.",
         ),
         (
-            Behaviour::Stall(Duration::from_secs(3)),
+            Fault::Stall(Duration::from_secs(3)),
             "The payment provider did not answer in time. Nothing was charged; please try again later.",
         ),
     ];
@@ -260,7 +264,7 @@ async fn stripe_failures_are_502_and_change_nothing() {
         assert_eq!(user.credits, 0);
     }
     // Stripe recovers: the next call works.
-    stripe.set(Behaviour::Succeed);
+    stripe.set(Fault::None);
     app.post("/stripe/buy", Some(&bearer), Some(body))
         .await
         .assert_success(201, "Checkout session created successfully.");

@@ -14,7 +14,6 @@ use crate::{
     slow_clients::{MARGIN, closed_within, serve},
     support::{
         h2_client::{CLIENT_A, CLIENT_B, H2, connect_from},
-        stripe::Behaviour,
         *,
     },
 };
@@ -89,7 +88,7 @@ async fn a_request_in_flight_at_the_maximum_age_is_answered_before_the_connectio
     ])
     .await;
     let (_, bearer) = app.active_user("patient@example.com").await;
-    stripe.set(Behaviour::Stall(Duration::from_millis(2500)));
+    stripe.set(Fault::Stall(Duration::from_millis(2500)));
     let served = serve(&app).await;
     let mut client = H2::connect(served.port, CLIENT_A).await;
     let started = Instant::now();

@@ -3,86 +3,17 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
 use clara_backend::{build_state, config::Config, state::Clock};
 use serde_json::json;
 
 use crate::support::*;
 
-/// A sent mail's subject, plain text and HTML, as the SMTP sink received them (decoded).
-struct SentMail {
-    subject: String,
-    text: String,
-    html: String,
-}
-
-fn decode_quoted_printable(body: &str) -> String {
-    let joined = body.replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).expect("UTF-8 body")
-}
-
-/// Splits lettre's multipart/alternative message into its parts and undoes their encodings.
-fn parse(data: &str) -> SentMail {
-    let data = data.replace("\r\n", "\n");
-    let (head, body) = data.split_once("\n\n").expect("headers and body");
-    let header = |name: &str| {
-        let prefix = format!("{name}: ");
-        let mut lines = head.lines().skip_while(|l| !l.starts_with(&prefix));
-        let mut value = lines.next().unwrap_or_else(|| panic!("{name} in {head}"))[prefix.len()..].to_string();
-        // Folded continuation lines.
-        for line in lines.take_while(|l| l.starts_with([' ', '\t'])) {
-            value.push_str(&line[1..]);
-        }
-        value.trim().to_string()
-    };
-    let subject = header("Subject");
-    let boundary =
-        header("Content-Type").split("boundary=\"").nth(1).expect("a boundary").trim_end_matches('"').to_string();
-    let mut parts = HashMap::new();
-    for part in body.split(&format!("--{boundary}")).skip(1) {
-        // The epilogue after the closing `--boundary--`.
-        if part.starts_with("--") {
-            break;
-        }
-        let (part_head, part_body) = part.trim_start_matches('\n').split_once("\n\n").expect("a part");
-        let kind = if part_head.contains("text/plain") { "text" } else { "html" };
-        let body = part_body.trim_end_matches("\n").trim_end_matches("--").to_string();
-        let decoded = if part_head.contains("quoted-printable") {
-            decode_quoted_printable(&body)
-        } else if part_head.contains("base64") {
-            let joined: String = body.split_whitespace().collect();
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(joined).expect("base64")).unwrap()
-        } else {
-            body
-        };
-        parts.insert(kind, decoded);
-    }
-    SentMail {
-        subject,
-        text: parts.remove("text").expect("a text part"),
-        html: parts.remove("html").expect("an html part"),
-    }
-}
-
-async fn last_mail_to(app: &TestApp, email: &str) -> SentMail {
+/// The newest mail to `email`, as the SMTP double received it (subject, text and HTML,
+/// decoded).
+async fn last_mail_to(app: &TestApp, email: &str) -> doubles::mail::KeptMail {
     for _ in 0..50 {
-        if let Some(mail) = app.smtp.mails_to(email).await.last() {
-            return parse(&mail.data);
+        if let Some(mail) = app.mails_to(email).pop() {
+            return mail;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -120,7 +51,7 @@ async fn default_mails_carry_the_app_name_url_and_support_address() {
     assert!(mail.html.contains("href=\"mailto:help@acme.test\""), "{}", mail.html);
 
     // Another kind, and the mailed code still activates.
-    let code = app.smtp.last_code_for("brand@example.com").await;
+    let code = app.last_code_for("brand@example.com").await;
     assert!(mail.text.contains(&format!("\n    {code}\n")));
     app.post("/users/brand@example.com/activate", None, Some(json!({"code": code})))
         .await
@@ -173,7 +104,7 @@ async fn operator_templates_override_the_built_ins() {
     assert!(mail.html.contains("OPERATOR LAYOUT Acme Checks"), "{}", mail.html);
     assert!(mail.html.contains("Thanks for signing up!"), "{}", mail.html);
     // The code read from the operator's text still activates.
-    let code = app.smtp.last_code_for("override@example.com").await;
+    let code = app.last_code_for("override@example.com").await;
     assert!(mail.html.contains(&format!("<b>{code}</b>")));
     app.post("/users/override@example.com/activate", None, Some(json!({"code": code})))
         .await
@@ -209,7 +140,7 @@ async fn the_mailbox_html_is_the_html_smtp_sends() {
         sign_up(app, "twin@example.com", "ada").await;
     }
     let sent = last_mail_to(&smtp, "twin@example.com").await;
-    let sent_code = smtp.smtp.last_code_for("twin@example.com").await;
+    let sent_code = smtp.last_code_for("twin@example.com").await;
     let mails = sandbox.get("/sandbox/mailbox/twin@example.com", None).await;
     let kept = &mails.data()[0];
     let kept_code = kept["code"].as_str().unwrap();

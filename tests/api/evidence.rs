@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::{
-    provider::{Behaviour, says, tool_call, verdict},
+    provider::{says, tool_call, verdict},
     search::FakeSearch,
     *,
 };
@@ -40,19 +40,22 @@ fn search_env(search: &FakeSearch) -> Vec<(&'static str, String)> {
 
 #[tokio::test]
 async fn searches_and_fact_checks_run_and_only_what_was_retrieved_is_cited() {
-    let search = FakeSearch::start().await;
+    let search = search::start().await;
     let env = search_env(&search);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (app, provider) = TestApp::with_agent(&env).await;
     let (id, bearer) = funded(&app, "evidence@example.com").await;
     let mut answer = verdict();
     answer["sources"] = json!(["https://fullfact.org/online/eiffel-tower-1999/", "https://invented.example/made-up"]);
-    provider.set(Behaviour::script(vec![
-        (0, tool_call("call_1", "web_search", json!({"query": "Eiffel Tower built 1999"}))),
-        (0, tool_call("call_2", "fact_check_search", json!({"query": "Eiffel Tower 1999"}))),
-        (0, says("The fact-check settles it.")),
-        (0, says(&answer.to_string())),
-    ]));
+    provider.script(Script::replies(
+        vec![
+            (0, tool_call("call_1", "web_search", json!({"query": "Eiffel Tower built 1999"}))),
+            (0, tool_call("call_2", "fact_check_search", json!({"query": "Eiffel Tower 1999"}))),
+            (0, says("The fact-check settles it.")),
+            (0, says(&answer.to_string())),
+        ],
+        verdict(),
+    ));
     let task_id = start(&app, &id, &bearer, b"The Eiffel Tower was built in 1999.").await;
     let workers = app.start_workers();
     let task = app.finished_task(&task_id).await;
@@ -94,7 +97,7 @@ async fn searches_and_fact_checks_run_and_only_what_was_retrieved_is_cited() {
 
 #[tokio::test]
 async fn the_step_limit_ends_the_loop_with_a_verdict() {
-    let search = FakeSearch::start().await;
+    let search = search::start().await;
     let env = search_env(&search);
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.push(("AGENT_MAX_STEPS", "2"));
@@ -103,7 +106,7 @@ async fn the_step_limit_ends_the_loop_with_a_verdict() {
     let endless: Vec<(u64, Value)> = (0..10)
         .map(|n| (0, tool_call(&format!("call_{n}"), "web_search", json!({"query": format!("q{n}")}))))
         .collect();
-    provider.set(Behaviour::script(endless));
+    provider.script(Script::replies(endless, verdict()));
     let task_id = start(&app, &id, &bearer, b"A claim that needs endless searching.").await;
     let workers = app.start_workers();
     let task = app.finished_task(&task_id).await;
@@ -121,11 +124,11 @@ async fn the_step_limit_ends_the_loop_with_a_verdict() {
 
 #[tokio::test]
 async fn a_provider_that_refuses_tools_gets_one_call_with_the_evidence() {
-    let search = FakeSearch::start().await;
+    let search = search::start().await;
     let env = search_env(&search);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (app, provider) = TestApp::with_agent(&env).await;
-    provider.set(Behaviour::RefusesTools);
+    provider.script(Script::RefusesTools(verdict()));
     let (id, bearer) = funded(&app, "notools@example.com").await;
     let first = start(&app, &id, &bearer, b"The Eiffel Tower was completed in 1889.").await;
     let workers = app.start_workers();
@@ -164,15 +167,18 @@ async fn tools_off_makes_one_call() {
 
 #[tokio::test]
 async fn steps_are_visible_while_the_task_runs() {
-    let search = FakeSearch::start().await;
+    let search = search::start().await;
     let env = search_env(&search);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (app, provider) = TestApp::with_agent(&env).await;
     let (id, bearer) = funded(&app, "running@example.com").await;
-    provider.set(Behaviour::script(vec![
-        (0, tool_call("call_1", "web_search", json!({"query": "slow claim"}))),
-        (1_500, says(&verdict().to_string())),
-    ]));
+    provider.script(Script::replies(
+        vec![
+            (0, tool_call("call_1", "web_search", json!({"query": "slow claim"}))),
+            (1_500, says(&verdict().to_string())),
+        ],
+        verdict(),
+    ));
     let task_id = start(&app, &id, &bearer, b"A slow claim.").await;
     let workers = app.start_workers();
     let mut seen_running = None;
@@ -219,10 +225,10 @@ async fn operators_see_each_analysis_with_its_token_usage() {
     let (app, provider) = TestApp::with_agent(&[("ADMIN_API_KEY", ADMIN_KEY)]).await;
     let (id, bearer) = funded(&app, "usage@example.com").await;
     let (other, other_bearer) = funded(&app, "other@example.com").await;
-    provider.set(Behaviour::script(vec![
-        (0, tool_call("call_1", "fetch_url", json!({}))),
-        (0, says(&verdict().to_string())),
-    ]));
+    provider.script(Script::replies(
+        vec![(0, tool_call("call_1", "fetch_url", json!({}))), (0, says(&verdict().to_string()))],
+        verdict(),
+    ));
     let task_id = start(&app, &id, &bearer, b"A claim.").await;
     let workers = app.start_workers();
     app.finished_task(&task_id).await;
@@ -317,13 +323,16 @@ async fn pages_are_fetched_read_without_boilerplate_and_cited_and_failures_are_t
     let base = &pages.base;
     let mut answer = verdict();
     answer["sources"] = json!([format!("{base}/article"), format!("{base}/huge")]);
-    provider.set(Behaviour::script(vec![
-        (0, tool_call("c1", "fetch_url", json!({"url": format!("{base}/huge")}))),
-        (0, tool_call("c2", "fetch_url", json!({"url": format!("{base}/loop-a")}))),
-        (0, tool_call("c3", "fetch_url", json!({"url": format!("{base}/slow")}))),
-        (0, tool_call("c4", "fetch_url", json!({"url": format!("{base}/missing")}))),
-        (0, says(&answer.to_string())),
-    ]));
+    provider.script(Script::replies(
+        vec![
+            (0, tool_call("c1", "fetch_url", json!({"url": format!("{base}/huge")}))),
+            (0, tool_call("c2", "fetch_url", json!({"url": format!("{base}/loop-a")}))),
+            (0, tool_call("c3", "fetch_url", json!({"url": format!("{base}/slow")}))),
+            (0, tool_call("c4", "fetch_url", json!({"url": format!("{base}/missing")}))),
+            (0, says(&answer.to_string())),
+        ],
+        verdict(),
+    ));
     let text = format!("Was it finished in 1889? See {base}/article for the record.");
     let task_id = start(&app, &id, &bearer, text.as_bytes()).await;
     let workers = app.start_workers();
@@ -364,11 +373,14 @@ async fn private_addresses_are_refused_as_tool_results_and_never_reached() {
     let (app, provider) = TestApp::with_agent(&[]).await; // FETCH_ALLOW_PRIVATE_NETWORKS off
     let (id, bearer) = funded(&app, "ssrf@example.com").await;
     let base = &pages.base;
-    provider.set(Behaviour::script(vec![
-        (0, tool_call("c1", "fetch_url", json!({"url": format!("{base}/article")}))),
-        (0, tool_call("c2", "fetch_url", json!({"url": "file:///etc/passwd"}))),
-        (0, says(&verdict().to_string())),
-    ]));
+    provider.script(Script::replies(
+        vec![
+            (0, tool_call("c1", "fetch_url", json!({"url": format!("{base}/article")}))),
+            (0, tool_call("c2", "fetch_url", json!({"url": "file:///etc/passwd"}))),
+            (0, says(&verdict().to_string())),
+        ],
+        verdict(),
+    ));
     let text = format!("Look at http://localhost:{}/article please", base.rsplit(':').next().unwrap());
     let task_id = start(&app, &id, &bearer, text.as_bytes()).await;
     let workers = app.start_workers();

@@ -3,7 +3,7 @@ use serde_json::json;
 use crate::support::{google::*, *};
 
 async fn app_with_google() -> (TestApp, FakeJwks) {
-    let jwks = FakeJwks::start().await;
+    let jwks = google::start().await;
     let app = TestApp::with_env(&[("GOOGLE_CLIENT_ID", CLIENT_ID), ("GOOGLE_JWKS_URL", &jwks.url)]).await;
     (app, jwks)
 }
@@ -79,7 +79,7 @@ fn forged(email: &str) -> String {
 #[tokio::test]
 async fn while_the_key_set_fails_forged_tokens_trigger_one_fetch_per_ten_seconds() {
     let (app, jwks) = app_with_google().await;
-    jwks.fail(true);
+    jwks.set(Fault::status(503));
     for i in 0..30 {
         sign_in(&app, &forged(&format!("f{i}@example.com"))).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
     }
@@ -101,7 +101,7 @@ async fn after_a_failed_fetch_the_known_keys_are_served_and_fetches_back_off() {
     let genuine = || keys()[0].sign(&claims("a@example.com", CLIENT_ID, 600));
     sign_in(&app, &genuine()).await.assert_success(201, "User registered successfully.");
     assert_eq!(jwks.fetched(), 1);
-    jwks.fail(true);
+    jwks.set(Fault::status(503));
     tokio::time::sleep(std::time::Duration::from_secs(11)).await;
     for i in 0..30 {
         sign_in(&app, &forged(&format!("f{i}@example.com"))).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
@@ -118,13 +118,13 @@ async fn an_unknown_key_id_makes_the_server_refetch() {
     sign_in(&app, &keys()[0].sign(&claims("a@example.com", CLIENT_ID, 600)))
         .await
         .assert_success(201, "User registered successfully.");
-    let fetched = jwks.fetches.load(std::sync::atomic::Ordering::SeqCst);
+    let fetched = jwks.fetched();
     assert_eq!(fetched, 1);
     // A second sign-in with the same key uses the cache.
     sign_in(&app, &keys()[0].sign(&claims("a@example.com", CLIENT_ID, 600)))
         .await
         .assert_success(201, "User logged in successfully.");
-    assert_eq!(jwks.fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(jwks.fetched(), 1);
     // A key the server has never seen and Google does not publish: refused.
     sign_in(&app, &keys()[1].sign(&claims("b@example.com", CLIENT_ID, 600))).await.assert_error(
         401,
@@ -132,12 +132,12 @@ async fn an_unknown_key_id_makes_the_server_refetch() {
         MSG_UNAUTHORIZED,
     );
     // Google rotates in that key; after the refetch cooldown it is accepted.
-    jwks.rotate();
+    jwks.add(&keys()[1]);
     tokio::time::sleep(std::time::Duration::from_secs(11)).await;
     sign_in(&app, &keys()[1].sign(&claims("b@example.com", CLIENT_ID, 600)))
         .await
         .assert_success(201, "User registered successfully.");
-    assert!(jwks.fetches.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    assert!(jwks.fetched() >= 2);
 }
 
 #[tokio::test]
@@ -173,7 +173,7 @@ async fn google_sign_in_honours_two_factor_like_login() {
     app.post("/users/grace@example.com/otp/TWO_FACTOR_AUTH", None, None)
         .await
         .assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for("grace@example.com").await;
+    let code = app.last_code_for("grace@example.com").await;
     let ok = app.post("/auth/google", None, Some(json!({"id_token": token, "code": code}))).await;
     ok.assert_success(201, "User logged in successfully.");
     assert!(ok.data()["token"].is_string());

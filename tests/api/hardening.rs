@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use poem::http::Method;
 
-use crate::support::{stripe::Behaviour, *};
+use crate::support::*;
 
 #[track_caller]
 fn assert_hardened(reply: &Reply) {
@@ -92,7 +92,7 @@ async fn cors_answers_only_the_configured_origins() {
 async fn a_request_over_its_time_limit_is_503_in_the_envelope() {
     let (app, stripe) = TestApp::with_stripe(&[("REQUEST_TIMEOUT_SECS", "1"), ("OUTBOUND_TIMEOUT_MS", "5000")]).await;
     let (_, bearer) = app.active_user("slow@example.com").await;
-    stripe.set(Behaviour::Stall(Duration::from_secs(3)));
+    stripe.set(Fault::Stall(Duration::from_secs(3)));
     let reply = app.post("/stripe/portal", Some(&bearer), None).await;
     reply.assert_error(503, "timed_out", "The request took too long. Please try again.");
     assert_hardened(&reply);

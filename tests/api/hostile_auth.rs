@@ -249,7 +249,7 @@ async fn a_password_change_revokes_the_api_key() {
     app.post("/users/keyed@example.com/otp/CHANGE_PASSWORD", None, None)
         .await
         .assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for("keyed@example.com").await;
+    let code = app.last_code_for("keyed@example.com").await;
     app.call(
         Method::PATCH,
         "/users/keyed@example.com/password",

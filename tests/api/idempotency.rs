@@ -315,12 +315,11 @@ async fn a_malformed_key_is_400_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_request_that_times_out_or_fails_lets_its_key_go() {
-    use crate::support::stripe::Behaviour;
     let (app, stripe) = TestApp::with_stripe(&[("REQUEST_TIMEOUT_SECS", "1"), ("OUTBOUND_TIMEOUT_MS", "5000")]).await;
     let (_, bearer) = app.active_user("flaky@example.com").await;
 
     // A timeout drops the request mid-way: its claim is let go, not left to block retries.
-    stripe.set(Behaviour::Stall(Duration::from_secs(3)));
+    stripe.set(Fault::Stall(Duration::from_secs(3)));
     let reply = post_json(&app.client, "/stripe/portal", Some(&bearer), "flaky-1", None).await;
     reply.assert_error(503, "timed_out", "The request took too long. Please try again.");
     for _ in 0..200 {
@@ -330,17 +329,17 @@ async fn a_request_that_times_out_or_fails_lets_its_key_go() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(app.count(entity::idempotency_keys::Entity).await, 0, "the claim was let go");
-    stripe.set(Behaviour::Succeed);
+    stripe.set(Fault::None);
     let retry = post_json(&app.client, "/stripe/portal", Some(&bearer), "flaky-1", None).await;
     retry.assert_success(201, "Customer portal session created successfully.");
     assert!(!replayed(&retry), "the retry ran");
 
     // A 5xx is not kept either: the retry runs.
-    stripe.set(Behaviour::Fail { status: 500, body: json!({"error": {"type": "api_error"}}) });
+    stripe.set(Fault::body(500, json!({"error": {"type": "api_error"}})));
     let buy = json!({"amount": 5, "return_path": "/billing"});
     let failed = post_json(&app.client, "/stripe/buy", Some(&bearer), "flaky-2", Some(buy.clone())).await;
     assert_eq!(failed.status, 502, "{}", failed.body);
-    stripe.set(Behaviour::Succeed);
+    stripe.set(Fault::None);
     let retry = post_json(&app.client, "/stripe/buy", Some(&bearer), "flaky-2", Some(buy)).await;
     retry.assert_success(201, "Checkout session created successfully.");
     assert!(!replayed(&retry));

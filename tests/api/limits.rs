@@ -117,12 +117,12 @@ async fn ten_wrong_codes_lock_code_checks_for_the_account() {
     // A fresh code (a minute later) is refused while the lock holds…
     app.state.clock.advance(Duration::from_secs(61));
     app.post("/users/codes@example.com/otp/ACTIVATION", None, None).await.assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for("codes@example.com").await;
+    let code = app.last_code_for("codes@example.com").await;
     assert_limited(&app.post("/users/codes@example.com/activate", None, Some(json!({"code": code}))).await);
     // …and a code is accepted once the fifteen minutes are over.
     app.state.clock.advance(Duration::from_secs(840));
     app.post("/users/codes@example.com/otp/ACTIVATION", None, None).await.assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for("codes@example.com").await;
+    let code = app.last_code_for("codes@example.com").await;
     app.post("/users/codes@example.com/activate", None, Some(json!({"code": code})))
         .await
         .assert_success(200, "User activated successfully.");
@@ -138,10 +138,10 @@ async fn codes_are_sent_at_most_once_a_minute_per_type() {
         async move { app.post(&path, None, None).await }
     };
     send("CHANGE_PASSWORD").await.assert_success(201, "OTP sent successfully.");
-    let mails = app.smtp.mails.lock().await.len();
+    let mails = app.smtp.mailbox.len();
     let retry = assert_limited(&send("CHANGE_PASSWORD").await);
     assert!(retry <= 60);
-    assert_eq!(app.smtp.mails.lock().await.len(), mails, "nothing mailed");
+    assert_eq!(app.smtp.mailbox.len(), mails, "nothing mailed");
     send("TWO_FACTOR_AUTH").await.assert_success(201, "OTP sent successfully.");
     app.state.clock.advance(Duration::from_secs(61));
     send("CHANGE_PASSWORD").await.assert_success(201, "OTP sent successfully.");

@@ -112,8 +112,8 @@ async fn no_or_bad_credentials_are_refused_before_any_session() {
 
 #[tokio::test]
 async fn every_tool_answers_like_its_rest_route() {
-    let stripe = FakeStripe::start().await;
-    let mut extra: Vec<(&str, String)> = stripe.env();
+    let stripe = stripe::start().await;
+    let mut extra: Vec<(&str, String)> = stripe::env(&stripe);
     extra.push(("ADMIN_API_KEY", ADMIN_KEY.to_string()));
     let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (app, provider) = TestApp::with_agent(&extra).await;

@@ -12,7 +12,7 @@ async fn activate(app: &TestApp, code: &str) -> Reply {
 async fn activation_works_once_and_activates() {
     let app = TestApp::new().await;
     let (id, bearer) = app.register("ada@example.com").await;
-    let code = app.smtp.last_code_for("ada@example.com").await;
+    let code = app.last_code_for("ada@example.com").await;
     let reply = activate(&app, &code).await;
     reply.assert_success(200, "User activated successfully.");
     assert_eq!(reply.data()["is_active"], true);
@@ -32,7 +32,7 @@ async fn a_code_is_single_use() {
     app.post("/users/ada@example.com/otp/CHANGE_PASSWORD", None, None)
         .await
         .assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for("ada@example.com").await;
+    let code = app.last_code_for("ada@example.com").await;
     let change = |password: &'static str| {
         let code = code.clone();
         let app = &app;
@@ -55,12 +55,12 @@ async fn a_code_is_single_use() {
 async fn a_code_expires_after_its_ttl() {
     let app = TestApp::new().await;
     app.register("ada@example.com").await;
-    let code = app.smtp.last_code_for("ada@example.com").await;
+    let code = app.last_code_for("ada@example.com").await;
     app.state.clock.advance(Duration::from_secs(10 * 60 + 1));
     activate(&app, &code).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
     // The expired row is gone, and a new code works.
     app.post("/users/ada@example.com/otp/ACTIVATION", None, None).await.assert_success(201, "OTP sent successfully.");
-    let fresh = app.smtp.last_code_for("ada@example.com").await;
+    let fresh = app.last_code_for("ada@example.com").await;
     activate(&app, &fresh).await.assert_success(200, "User activated successfully.");
 }
 
@@ -68,14 +68,14 @@ async fn a_code_expires_after_its_ttl() {
 async fn a_newer_code_replaces_the_older() {
     let app = TestApp::new().await;
     app.register("ada@example.com").await;
-    let first = app.smtp.last_code_for("ada@example.com").await;
+    let first = app.last_code_for("ada@example.com").await;
     let mut second = first.clone();
     // Codes are random: ask until the new one differs, so the test means something.
     while second == first {
         app.post("/users/ada@example.com/otp/ACTIVATION", None, None)
             .await
             .assert_success(201, "OTP sent successfully.");
-        second = app.smtp.last_code_for("ada@example.com").await;
+        second = app.last_code_for("ada@example.com").await;
     }
     assert_eq!(app.count(entity::otp_codes::Entity).await, 1);
     activate(&app, &first).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
@@ -86,7 +86,7 @@ async fn a_newer_code_replaces_the_older() {
 async fn five_wrong_tries_burn_the_code() {
     let app = TestApp::new().await;
     app.register("ada@example.com").await;
-    let code = app.smtp.last_code_for("ada@example.com").await;
+    let code = app.last_code_for("ada@example.com").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         activate(&app, wrong).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);
@@ -98,7 +98,7 @@ async fn five_wrong_tries_burn_the_code() {
 async fn four_wrong_tries_do_not() {
     let app = TestApp::new().await;
     app.register("ada@example.com").await;
-    let code = app.smtp.last_code_for("ada@example.com").await;
+    let code = app.last_code_for("ada@example.com").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..4 {
         activate(&app, wrong).await.assert_error(401, "unauthorized", MSG_UNAUTHORIZED);

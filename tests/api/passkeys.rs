@@ -343,7 +343,7 @@ async fn only_the_owner_sees_and_deletes_a_passkey() {
 
 #[tokio::test]
 async fn the_last_way_to_sign_in_cannot_be_deleted() {
-    let jwks = FakeJwks::start().await;
+    let jwks = google::start().await;
     let mut env = vars();
     env.extend([("GOOGLE_CLIENT_ID", CLIENT_ID), ("GOOGLE_JWKS_URL", jwks.url.as_str())]);
     let app = TestApp::with_env(&env).await;

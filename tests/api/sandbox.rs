@@ -268,15 +268,17 @@ async fn without_sandbox_the_routes_do_not_exist() {
 
 #[tokio::test]
 async fn a_minted_token_is_refused_by_a_real_server() {
-    use clara_backend::sandbox::{
-        GOOGLE_CLIENT_ID,
-        google::{MintRequest, SandboxKey},
+    use clara_backend::sandbox::GOOGLE_CLIENT_ID;
+    use doubles::{
+        identity::{GoogleToken, google_token},
+        keys::SigningKey,
     };
     // Even a server configured with the sandbox's client id trusts only its own key set.
-    let jwks = google::FakeJwks::start().await;
+    let jwks = google::start().await;
     let app = TestApp::with_env(&[("GOOGLE_CLIENT_ID", GOOGLE_CLIENT_ID), ("GOOGLE_JWKS_URL", &jwks.url)]).await;
-    let token =
-        SandboxKey::load().mint(&MintRequest { email: "mallory@example.com", name: None, email_verified: true });
+    let request =
+        GoogleToken { audience: GOOGLE_CLIENT_ID, email: "mallory@example.com", name: None, email_verified: true };
+    let token = google_token(SigningKey::sandbox(), &request);
     app.post("/auth/google", None, Some(json!({"id_token": token}))).await.assert_error(
         401,
         "unauthorized",

@@ -15,8 +15,11 @@ use clara_backend::{
     config::{Config, SearchConfig, SearchProvider},
 };
 
-use crate::support::search::{
-    BRAVE_KEY, Behaviour, FakeSearch, GOOGLE_KEY, SEARXNG_TOKEN, TAVILY_KEY, brave_error, google_error, tavily_error,
+use crate::support::{
+    Fault,
+    search::{
+        Answer, BRAVE_KEY, FakeSearch, GOOGLE_KEY, SEARXNG_TOKEN, TAVILY_KEY, brave_error, google_error, tavily_error,
+    },
 };
 
 const PROVIDERS: [SearchProvider; 3] = [SearchProvider::Searxng, SearchProvider::Brave, SearchProvider::Tavily];
@@ -68,7 +71,7 @@ fn assert_web_urls(results: &[SearchResult]) {
 
 #[tokio::test]
 async fn searxng_is_asked_for_json_and_its_results_come_back_clean() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     let tools = tools(&[("SEARCH_PROVIDER", "searxng"), ("SEARCH_API_BASE", &format!("{}/", fake.url))]);
     let results = tools.web_search("  When was the\n Eiffel Tower built? ").await.unwrap();
 
@@ -76,8 +79,8 @@ async fn searxng_is_asked_for_json_and_its_results_come_back_clean() {
     assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/search"));
     assert_eq!(request.param("q"), Some("When was the Eiffel Tower built?"));
     assert_eq!(request.param("format"), Some("json"));
-    assert_eq!(request.authorization, None, "no key, no header");
-    assert_eq!(request.accept.as_deref(), Some("application/json"));
+    assert_eq!(request.header("authorization"), None, "no key, no header");
+    assert_eq!(request.header("accept"), Some("application/json"));
 
     assert_web_urls(&results);
     assert_eq!(
@@ -100,7 +103,7 @@ async fn searxng_is_asked_for_json_and_its_results_come_back_clean() {
 
 #[tokio::test]
 async fn searxng_behind_a_token_gets_it_as_a_bearer() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     fake.require_searxng_token();
     let without = client_with(&fake, SearchProvider::Searxng, None, Duration::from_secs(5)).search("eiffel").await;
     assert_eq!(without, Err(SearchError::Status { status: 401, detail: "Unauthorized".into() }));
@@ -108,13 +111,13 @@ async fn searxng_behind_a_token_gets_it_as_a_bearer() {
     let tools =
         tools(&[("SEARCH_PROVIDER", "searxng"), ("SEARCH_API_BASE", &fake.url), ("SEARCH_API_KEY", SEARXNG_TOKEN)]);
     assert_eq!(tools.web_search("eiffel").await.unwrap().len(), 2);
-    assert_eq!(fake.requests()[1].authorization, Some(format!("Bearer {SEARXNG_TOKEN}")));
+    assert_eq!(fake.requests()[1].header("authorization"), Some(format!("Bearer {SEARXNG_TOKEN}").as_str()));
 }
 
 #[tokio::test]
 async fn searxng_without_the_json_format_says_so() {
-    let fake = FakeSearch::start().await;
-    fake.set(Behaviour::Fail { status: 403, body: "<html><body>403 Forbidden</body></html>".into() });
+    let fake = crate::support::search::start().await;
+    fake.set(Fault::Fail { status: 403, body: "<html><body>403 Forbidden</body></html>".into() });
     let err = client(&fake, SearchProvider::Searxng).search("eiffel").await.unwrap_err();
     let SearchError::Status { status: 403, detail } = &err else { panic!("{err:?}") };
     assert!(detail.contains("JSON format"), "{detail}");
@@ -123,7 +126,7 @@ async fn searxng_without_the_json_format_says_so() {
 
 #[tokio::test]
 async fn brave_gets_its_subscription_token_and_answers_web_results() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     let tools = tools(&[("SEARCH_PROVIDER", "brave"), ("SEARCH_API_KEY", BRAVE_KEY), ("SEARCH_API_BASE", &fake.url)]);
     let results = tools.web_search("eiffel tower 1889").await.unwrap();
 
@@ -131,9 +134,9 @@ async fn brave_gets_its_subscription_token_and_answers_web_results() {
     assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/res/v1/web/search"));
     assert_eq!(request.param("q"), Some("eiffel tower 1889"));
     assert_eq!(request.param("count"), Some(MAX_RESULTS.to_string().as_str()));
-    assert_eq!(request.subscription_token.as_deref(), Some(BRAVE_KEY));
-    assert_eq!(request.accept.as_deref(), Some("application/json"));
-    assert_eq!(request.authorization, None);
+    assert_eq!(request.header("x-subscription-token"), Some(BRAVE_KEY));
+    assert_eq!(request.header("accept"), Some("application/json"));
+    assert_eq!(request.header("authorization"), None);
 
     assert_web_urls(&results);
     assert_eq!(
@@ -156,15 +159,15 @@ async fn brave_gets_its_subscription_token_and_answers_web_results() {
 
 #[tokio::test]
 async fn tavily_gets_a_bearer_key_and_a_json_body() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     let tools = tools(&[("SEARCH_PROVIDER", "tavily"), ("SEARCH_API_KEY", TAVILY_KEY), ("SEARCH_API_BASE", &fake.url)]);
     let results = tools.web_search("eiffel tower construction").await.unwrap();
 
     let request = fake.only_request();
     assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/search"));
-    assert_eq!(request.authorization, Some(format!("Bearer {TAVILY_KEY}")));
-    assert!(request.content_type.as_deref().unwrap_or_default().starts_with("application/json"));
-    let body = request.json.expect("a JSON body");
+    assert_eq!(request.header("authorization"), Some(format!("Bearer {TAVILY_KEY}").as_str()));
+    assert!(request.header("content-type").unwrap_or_default().starts_with("application/json"));
+    let body = request.json().expect("a JSON body");
     assert_eq!(body["query"], "eiffel tower construction");
     assert_eq!(body["max_results"], MAX_RESULTS);
     assert_eq!(body["search_depth"], "basic");
@@ -181,7 +184,7 @@ async fn tavily_gets_a_bearer_key_and_a_json_body() {
 
 #[tokio::test]
 async fn a_wrong_key_is_the_providers_refusal() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     let brave = client_with(&fake, SearchProvider::Brave, Some("BSA-wrong"), Duration::from_secs(5));
     assert_eq!(
         brave.search("eiffel").await,
@@ -196,7 +199,7 @@ async fn a_wrong_key_is_the_providers_refusal() {
 
 #[tokio::test]
 async fn rate_limits_and_outages_are_status_errors() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     for provider in PROVIDERS {
         let limited = match provider {
             SearchProvider::Brave => brave_error(429, "RATE_LIMITED", "Request rate limit exceeded for plan."),
@@ -205,42 +208,42 @@ async fn rate_limits_and_outages_are_status_errors() {
             }
             SearchProvider::Searxng => "Too Many Requests".into(),
         };
-        fake.set(Behaviour::Fail { status: 429, body: limited });
+        fake.set(Fault::Fail { status: 429, body: limited });
         let err = client(&fake, provider).search("eiffel").await.unwrap_err();
         let SearchError::Status { status: 429, detail } = &err else { panic!("{provider:?}: {err:?}") };
         assert!(!detail.is_empty() && detail.len() <= 200, "{provider:?}: {detail}");
         assert!(err.is_transient());
 
-        fake.set(Behaviour::Fail { status: 500, body: "<html><h1>Internal Server Error</h1></html>".into() });
+        fake.set(Fault::Fail { status: 500, body: "<html><h1>Internal Server Error</h1></html>".into() });
         let err = client(&fake, provider).search("eiffel").await.unwrap_err();
         assert_eq!(err, SearchError::Status { status: 500, detail: "Internal Server Error".into() }, "{provider:?}");
     }
     let brave = fake.requests().into_iter().find(|r| r.path == "/res/v1/web/search").unwrap();
-    assert_eq!(brave.subscription_token.as_deref(), Some(BRAVE_KEY));
+    assert_eq!(brave.header("x-subscription-token"), Some(BRAVE_KEY));
 }
 
 #[tokio::test]
 async fn answers_that_are_not_the_providers_json_are_malformed() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     for provider in PROVIDERS {
         for body in
             ["<html>hello</html>", "[]", "\"results\"", r#"{"results": "none", "web": 7}"#, "{\"results\": [tru"]
         {
-            fake.set(Behaviour::Raw(body.into()));
+            fake.answer(Answer::Raw(body.into()));
             let err = client(&fake, provider).search("eiffel").await.unwrap_err();
             assert!(matches!(err, SearchError::Malformed(_)), "{provider:?} {body}: {err:?}");
             assert!(err.to_string().starts_with("the search service's answer was not understood"));
         }
     }
-    fake.set(Behaviour::Raw("{\"claims\": {}}".into()));
+    fake.answer(Answer::Raw("{\"claims\": {}}".into()));
     let err = fact_checks(&fake, GOOGLE_KEY).fact_check_search("eiffel", None).await.unwrap_err();
     assert!(matches!(err, SearchError::Malformed(_)), "{err:?}");
 }
 
 #[tokio::test]
 async fn a_slow_provider_times_out() {
-    let fake = FakeSearch::start().await;
-    fake.set(Behaviour::Stall(Duration::from_secs(5)));
+    let fake = crate::support::search::start().await;
+    fake.set(Fault::Stall(Duration::from_secs(5)));
     for provider in PROVIDERS {
         let started = Instant::now();
         let err = client_with(&fake, provider, key_for(provider), Duration::from_millis(300)).search("eiffel").await;
@@ -258,8 +261,8 @@ async fn a_slow_provider_times_out() {
 
 #[tokio::test]
 async fn nothing_found_is_an_empty_list() {
-    let fake = FakeSearch::start().await;
-    fake.set(Behaviour::Empty);
+    let fake = crate::support::search::start().await;
+    fake.answer(Answer::Empty);
     for provider in PROVIDERS {
         assert_eq!(client(&fake, provider).search("qwxzv plonk").await, Ok(vec![]), "{provider:?}");
     }
@@ -268,7 +271,7 @@ async fn nothing_found_is_an_empty_list() {
 
 #[tokio::test]
 async fn fact_checks_come_from_claim_reviews() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     let tools = fact_checks(&fake, GOOGLE_KEY);
     let checks = tools.fact_check_search(" Eiffel Tower built 1999 ", Some("en")).await.unwrap();
 
@@ -317,14 +320,14 @@ async fn fact_checks_come_from_claim_reviews() {
 
 #[tokio::test]
 async fn a_wrong_fact_check_key_is_refused_without_repeating_it() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     let err = fact_checks(&fake, "AIza-wrong-key").fact_check_search("eiffel", None).await.unwrap_err();
     assert_eq!(
         err,
         SearchError::Status { status: 400, detail: "API key not valid. Please pass a valid API key.".into() }
     );
 
-    fake.set(Behaviour::Fail {
+    fake.set(Fault::Fail {
         status: 403,
         body: google_error(
             403,
@@ -368,7 +371,7 @@ async fn unconfigured_tools_and_empty_queries_send_nothing() {
     assert_eq!(none.fact_check_search("eiffel", None).await, Err(SearchError::NotConfigured));
     assert_eq!(SearchError::NotConfigured.to_string(), "this search is not available on this server");
 
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     for provider in PROVIDERS {
         assert_eq!(client(&fake, provider).search(" \n\t ").await, Err(SearchError::EmptyQuery));
     }
@@ -378,11 +381,11 @@ async fn unconfigured_tools_and_empty_queries_send_nothing() {
 
 #[tokio::test]
 async fn many_results_are_cut_to_the_limit() {
-    let fake = FakeSearch::start().await;
+    let fake = crate::support::search::start().await;
     let results: Vec<_> = (0..30)
         .map(|i| serde_json::json!({"url": format!("https://example.org/{i}"), "title": format!("Page {i}"), "content": "x".repeat(5000)}))
         .collect();
-    fake.set(Behaviour::Raw(serde_json::json!({"query": "q", "results": results}).to_string()));
+    fake.answer(Answer::Raw(serde_json::json!({"query": "q", "results": results}).to_string()));
     let found = client(&fake, SearchProvider::Searxng).search("q").await.unwrap();
     assert_eq!(found.len(), MAX_RESULTS);
     assert_eq!(found[0].title, "Page 0");
@@ -391,8 +394,8 @@ async fn many_results_are_cut_to_the_limit() {
 
 #[tokio::test]
 async fn redirects_are_not_followed_so_keys_stay_put() {
-    let fake = FakeSearch::start().await;
-    fake.set(Behaviour::Redirect);
+    let fake = crate::support::search::start().await;
+    fake.answer(Answer::Redirect);
     for provider in PROVIDERS {
         let err = client(&fake, provider).search("eiffel").await.unwrap_err();
         assert_eq!(err, SearchError::Status { status: 302, detail: "Found".into() }, "{provider:?}");

@@ -4,17 +4,13 @@ use std::time::Duration;
 
 use poem::listener::{Acceptor, Listener, TcpListener};
 
-use crate::support::{
-    provider::{Behaviour as Provider, verdict},
-    stripe::Behaviour,
-    *,
-};
+use crate::support::*;
 
 #[tokio::test]
 async fn an_in_flight_request_finishes_before_the_server_stops() {
     let (app, stripe) = TestApp::with_stripe(&[("SHUTDOWN_GRACE_SECS", "10"), ("OUTBOUND_TIMEOUT_MS", "5000")]).await;
     let (_, bearer) = app.active_user("inflight@example.com").await;
-    stripe.set(Behaviour::Stall(Duration::from_millis(800)));
+    stripe.set(Fault::Stall(Duration::from_millis(800)));
     let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
     let port = acceptor.local_addr()[0].as_socket_addr().unwrap().port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -45,7 +41,7 @@ async fn an_in_flight_request_finishes_before_the_server_stops() {
 #[tokio::test]
 async fn a_running_analysis_is_handed_back_when_shutdown_cannot_wait() {
     let (app, provider) = TestApp::with_agent(&[]).await;
-    provider.set(Provider::Stall(Duration::from_secs(30)));
+    provider.set(Fault::Stall(Duration::from_secs(30)));
     let (user_id, bearer) = app.active_user("handback@example.com").await;
     app.give_credits(&user_id, 10_000).await;
     let reply = app.analysis(&user_id, &bearer, &[("text", None, b"A claim.")]).await;
@@ -66,7 +62,7 @@ async fn a_running_analysis_is_handed_back_when_shutdown_cannot_wait() {
     let view = app.get(&format!("/users/{user_id}/tasks/{task_id}"), Some(&bearer)).await;
     assert_eq!(view.data()["status"], "PENDING", "handed back, not left RUNNING");
     // The next process picks it up at once, without waiting for a lease.
-    provider.set(Provider::Answer(verdict()));
+    provider.set(Fault::None);
     let workers = app.start_workers();
     let task = app.finished_task(&task_id).await;
     workers.shutdown(Duration::from_secs(30)).await;

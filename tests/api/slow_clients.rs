@@ -9,7 +9,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::support::{stripe::Behaviour, *};
+use crate::support::*;
 
 /// Slack for scheduling on a busy machine, on top of a configured deadline.
 pub(crate) const MARGIN: Duration = Duration::from_millis(1500);
@@ -163,7 +163,7 @@ async fn a_request_slower_than_the_idle_timeout_is_still_answered() {
     .await;
     let (_, bearer) = app.active_user("patient@example.com").await;
     // No byte moves on the connection while the handler waits for the provider.
-    stripe.set(Behaviour::Stall(Duration::from_millis(2500)));
+    stripe.set(Fault::Stall(Duration::from_millis(2500)));
     let served = serve(&app).await;
     let response = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{}/api/v1/stripe/portal", served.port))

@@ -6,7 +6,7 @@
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::support::{provider::Behaviour, *};
+use crate::support::{provider::verdict, *};
 
 /// One event as a client parses it.
 #[derive(Debug, Clone)]
@@ -86,8 +86,8 @@ async fn queue(app: &TestApp, user_id: &str, bearer: &str, text: &str) -> String
 }
 
 /// The model thinks aloud once (a step), then gives the verdict.
-fn thinking_model() -> Behaviour {
-    Behaviour::script(vec![(0, provider::says("Checking the records of 1889."))])
+fn thinking_model() -> Script {
+    Script::replies(vec![(0, provider::says("Checking the records of 1889."))], verdict())
 }
 
 #[track_caller]
@@ -108,7 +108,7 @@ fn assert_whole_story(events: &[Sse], task: &Value, final_status: &str) {
 #[tokio::test]
 async fn a_task_stream_sends_each_step_and_status_as_written_then_done_and_ends() {
     let (app, provider) = TestApp::with_agent(&[]).await;
-    provider.set(thinking_model());
+    provider.script(thinking_model());
     let base = listen(&app.state).await;
     let (user_id, bearer) = funded(&app, "live@example.com").await;
     let task_id = queue(&app, &user_id, &bearer, "The Eiffel Tower was finished in 1999.").await;
@@ -128,7 +128,7 @@ async fn a_task_stream_sends_each_step_and_status_as_written_then_done_and_ends(
     assert_eq!(kinds.iter().filter(|k| **k == "done").count(), 1, "{kinds:?}");
 
     // A failed analysis tells its story the same way, ending FAILED.
-    provider.set(Behaviour::Fail(500));
+    provider.set(Fault::status(500));
     let failing = queue(&app, &user_id, &bearer, "This one fails.").await;
     let read = read_stream(&format!("{base}/users/{user_id}/tasks/{failing}/events"), &bearer, None, usize::MAX).await;
     let task = app.get(&format!("/users/{user_id}/tasks/{failing}"), Some(&bearer)).await;
@@ -141,7 +141,7 @@ async fn a_task_stream_sends_each_step_and_status_as_written_then_done_and_ends(
 #[tokio::test]
 async fn after_the_end_a_stream_replays_every_event_then_done_and_resumes_after_last_event_id() {
     let (app, provider) = TestApp::with_agent(&[]).await;
-    provider.set(thinking_model());
+    provider.script(thinking_model());
     let base = listen(&app.state).await;
     let (user_id, bearer) = funded(&app, "replay@example.com").await;
     let task_id = queue(&app, &user_id, &bearer, "The Eiffel Tower was finished in 1999.").await;
@@ -198,7 +198,7 @@ async fn another_users_task_stream_is_404_and_a_bad_last_event_id_is_400() {
 #[tokio::test]
 async fn a_stream_ends_at_the_request_time_limit_and_a_reconnect_carries_on() {
     let (app, provider) = TestApp::with_agent(&[("REQUEST_TIMEOUT_SECS", "1"), ("AGENT_TIMEOUT_MS", "4000")]).await;
-    provider.set(Behaviour::Stall(std::time::Duration::from_secs(2)));
+    provider.set(Fault::Stall(std::time::Duration::from_secs(2)));
     let base = listen(&app.state).await;
     let (user_id, bearer) = funded(&app, "limit@example.com").await;
     let task_id = queue(&app, &user_id, &bearer, "Slow.").await;
@@ -227,7 +227,7 @@ async fn a_stream_ends_at_the_request_time_limit_and_a_reconnect_carries_on() {
 #[tokio::test]
 async fn a_stream_on_one_server_sees_the_events_another_server_process_writes() {
     let (app, provider) = TestApp::with_agent(&[]).await;
-    provider.set(thinking_model());
+    provider.script(thinking_model());
     // This process serves the stream and runs no worker; the other runs the task.
     let base = listen(&app.state).await;
     let (user_id, bearer) = funded(&app, "instances@example.com").await;

@@ -22,7 +22,7 @@ async fn change_password(app: &TestApp, email: &str) {
     app.post(&format!("/users/{email}/otp/CHANGE_PASSWORD"), None, None)
         .await
         .assert_success(201, "OTP sent successfully.");
-    let code = app.smtp.last_code_for(email).await;
+    let code = app.last_code_for(email).await;
     let body = json!({"password": "a brand new password", "code": code});
     app.call(Method::PATCH, &format!("/users/{email}/password"), None, Some(body))
         .await
@@ -116,7 +116,7 @@ async fn with_two_factor_on_adding_a_passkey_needs_a_current_second_factor() {
 /// TWO_FACTOR_AUTH code mailed to it.
 #[tokio::test]
 async fn a_google_only_account_proves_with_a_mailed_code() {
-    let jwks = FakeJwks::start().await;
+    let jwks = google::start().await;
     let mut env = vars();
     env.extend([("GOOGLE_CLIENT_ID", CLIENT_ID), ("GOOGLE_JWKS_URL", jwks.url.as_str())]);
     let app = TestApp::with_env(&env).await;
@@ -221,15 +221,15 @@ async fn each_added_passkey_is_mailed_to_the_address() {
     let app = passkey_app().await;
     let email = "told@example.com";
     let (id, bearer) = app.active_user(email).await;
-    let before = app.smtp.mails_to(email).await.len();
+    let before = app.mails_to(email).len();
     register(&app, &mut Device::new(), &id, &bearer, Some("Work laptop"))
         .await
         .assert_success(201, "Passkey added successfully.");
-    let mails = app.smtp.mails_to(email).await;
+    let mails = app.mails_to(email);
     assert_eq!(mails.len(), before + 1);
-    let mail = &mails[before].data;
-    assert!(mail.contains("Subject: A passkey was added to your Clara account"), "{mail}");
-    assert!(mail.contains("Work laptop"), "{mail}");
+    let mail = &mails[before];
+    assert_eq!(mail.subject, "A passkey was added to your Clara account");
+    assert!(mail.text.contains("Work laptop") && mail.html.contains("Work laptop"), "{mail:?}");
 }
 
 /// A passkey is never added unannounced: when the notice cannot be mailed, it is taken
@@ -291,7 +291,7 @@ async fn activation_ends_every_session_and_api_key_made_before_it() {
     let app = TestApp::new().await;
     let email = "owner@example.com";
     let (id, squatter) = app.register(email).await;
-    let code = app.smtp.last_code_for(email).await;
+    let code = app.last_code_for(email).await;
     // Seen before activation (cached in this process).
     app.get(&format!("/users/{id}"), Some(&squatter)).await.assert_success(200, "User fetched successfully.");
     app.post(&format!("/users/{email}/activate"), None, Some(json!({"code": code})))
@@ -316,7 +316,7 @@ async fn activation_revokes_the_registrants_credentials_on_every_process() {
     let app = TestApp::with_env(&[("AUTH_CACHE_TTL_SECS", if shared { "30" } else { "0" })]).await;
     let email = "spread@example.com";
     let (id, squatter) = app.register(email).await;
-    let code = app.smtp.last_code_for(email).await;
+    let code = app.last_code_for(email).await;
     let key = clara_backend::services::api_keys::view(
         &app.state,
         &clara_backend::services::users::find_user(&app.state, &id).await.unwrap(),

@@ -82,7 +82,7 @@ pub async fn check(received: &Received, guard: &Guard) {
         assert_eq!(attribute(span, "http.response.status_code").as_deref(), Some("200"));
         let path = attribute(span, "url.path").unwrap();
         let seen = stripe.requests_to(&path);
-        let sent = seen.last().and_then(|r| r.traceparent.clone()).expect("Stripe saw a traceparent");
+        let sent = seen.last().and_then(|r| r.header("traceparent")).expect("Stripe saw a traceparent");
         assert_eq!(sent, format!("00-{TRACE_ID}-{}-01", hex(&span.span_id)), "{path}");
     }
 

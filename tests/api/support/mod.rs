@@ -3,10 +3,10 @@
 
 pub mod google;
 pub mod h2_client;
+mod mail;
 pub mod provider;
 pub mod relay;
 pub mod search;
-pub mod smtp;
 pub mod stripe;
 
 use std::collections::HashMap;
@@ -20,12 +20,15 @@ use poem::{Endpoint, EndpointExt, Response, http::Method, test::TestClient};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-pub use self::{provider::FakeProvider, relay::Relay, smtp::SmtpSink, stripe::FakeStripe};
+pub use doubles::{Fault, model::Script};
+
+pub use self::{provider::FakeProvider, relay::Relay, stripe::FakeStripe};
 
 pub struct TestApp {
     pub client: TestClient<poem::endpoint::BoxEndpoint<'static, Response>>,
     pub state: AppState,
-    pub smtp: SmtpSink,
+    /// Where the app's mail goes (over SMTP; a sandbox app keeps its own mailbox).
+    pub smtp: doubles::smtp::ServedSmtp,
     _dir: tempfile::TempDir,
 }
 
@@ -147,9 +150,9 @@ impl TestApp {
     /// An app whose configuration has these variables on top of the test defaults.
     pub async fn with_env(extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let smtp = SmtpSink::start().await;
+        let smtp = doubles::smtp::serve(Default::default()).await;
         let mut vars = default_vars(dir.path()).await;
-        vars.insert("SMTP_URL".into(), smtp.url());
+        vars.insert("SMTP_URL".into(), smtp.url.clone());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
@@ -182,7 +185,7 @@ impl TestApp {
         tokio::spawn(clara_backend::serve(state.clone(), acceptor, std::future::pending()));
         let client = TestClient::new(clara_backend::app(state.clone()).boxed());
         // Unused: the sandbox keeps mail in its mailbox.
-        let smtp = SmtpSink::start().await;
+        let smtp = doubles::smtp::serve(Default::default()).await;
         Self { client, state, smtp, _dir: dir }
     }
 
@@ -257,7 +260,7 @@ impl TestApp {
     /// made before it, Register's included); returns (user id, bearer header).
     pub async fn active_user(&self, email: &str) -> (String, String) {
         let (id, _) = self.register(email).await;
-        let code = self.smtp.last_code_for(email).await;
+        let code = self.last_code_for(email).await;
         self.post(&format!("/users/{email}/activate"), None, Some(json!({"code": code})))
             .await
             .assert_success(200, "User activated successfully.");
@@ -278,7 +281,7 @@ impl TestApp {
         self.post(&format!("/users/{email}/otp/{kind}"), None, None)
             .await
             .assert_success(201, "OTP sent successfully.");
-        self.smtp.last_code_for(email).await
+        self.last_code_for(email).await
     }
 
     /// Turns 2FA on for the user with a code mailed to `email`.
@@ -323,21 +326,22 @@ impl TestApp {
         ]
     }
 
-    /// An app pointed at a fake Stripe, with an admin key, plus extra variables.
+    /// An app pointed at the Stripe double, with an admin key, plus extra variables.
     pub async fn with_stripe(extra: &[(&str, &str)]) -> (Self, FakeStripe) {
-        let stripe = FakeStripe::start().await;
-        let env = stripe.env();
+        let stripe = stripe::start().await;
+        let env = stripe::env(&stripe);
         let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         vars.push(("ADMIN_API_KEY", ADMIN_KEY));
         vars.extend_from_slice(extra);
         (Self::with_env(&vars).await, stripe)
     }
 
-    /// An app pointed at a fake model provider (workers not started).
+    /// An app pointed at the model double (workers not started).
     pub async fn with_agent(extra: &[(&str, &str)]) -> (Self, FakeProvider) {
-        let provider = FakeProvider::start().await;
+        let provider = provider::start().await;
+        let api_base = format!("{}/v1", provider.url);
         let mut vars: Vec<(&str, &str)> = vec![
-            ("AGENT_API_BASE", provider.url.as_str()),
+            ("AGENT_API_BASE", api_base.as_str()),
             ("AGENT_MODEL", "test-model"),
             ("AGENT_API_KEY", "provider-key"),
             ("AGENT_TIMEOUT_MS", "800"),

@@ -1,24 +1,33 @@
-//! The sandbox's Stripe: the three calls our Stripe client makes (customers, Checkout
-//! Sessions, billing-portal sessions), form-encoded in and JSON out as Stripe's API is, at
-//! `/api/v1/sandbox/stripe/v1/…`. Checkout Sessions are kept in memory until paid through
-//! the checkout page (see `checkout.rs`).
+//! Stripe's API as our client uses it: customers, Checkout Sessions and billing-portal
+//! sessions, form-encoded in and JSON out, each refusing a wrong secret key as Stripe does
+//! before it reads anything. Checkout Sessions are kept (bounded) until paid; paying one
+//! means sending the `checkout.session.completed` event Stripe would, signed as Stripe signs
+//! ([`completed_event`], [`signature`]).
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
+use hmac::{Hmac, Mac};
 use poem::{
-    Endpoint, EndpointExt, Request, Response, handler,
+    Endpoint, EndpointExt, Response, Route,
+    endpoint::BoxEndpoint,
+    handler,
     http::StatusCode,
+    post,
     web::{Data, Form},
 };
 use serde_json::{Value, json};
+use sha2::Sha256;
 
-use super::Sandbox;
+use crate::{faults::Faults, serve::Double};
 
 /// Checkout Sessions kept at most; the oldest is forgotten first.
 const CAPACITY: usize = 10_000;
 
 /// A Checkout Session as created.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CheckoutRecord {
     pub id: String,
     pub customer: String,
@@ -31,6 +40,12 @@ pub struct CheckoutRecord {
 }
 
 impl CheckoutRecord {
+    /// A session for `customer` paying `amount_cents`, as it would have been created (for an
+    /// event about a session this double did not create).
+    pub fn of(id: &str, customer: &str, metadata: HashMap<String, String>, amount_cents: i64) -> Self {
+        Self { id: id.into(), customer: customer.into(), metadata, amount_cents, ..Self::default() }
+    }
+
     /// Credits bought, as the metadata carries them (a decimal).
     pub fn credits(&self) -> &str {
         self.metadata.get("credits").map(String::as_str).unwrap_or("0")
@@ -61,6 +76,29 @@ impl Sessions {
     }
 }
 
+/// The double of Stripe's API.
+pub struct Stripe {
+    /// The secret key callers must present.
+    secret_key: String,
+    /// Where the checkout and portal pages of the links it hands out are.
+    pages_base: String,
+    pub sessions: Sessions,
+    pub faults: Arc<Faults>,
+}
+
+impl Stripe {
+    /// A Stripe taking `secret_key`, whose checkout links lead to `{pages_base}/checkout/{id}`
+    /// and portal links to `{pages_base}/portal/{customer}`.
+    pub fn new(secret_key: &str, pages_base: &str) -> Self {
+        Self {
+            secret_key: secret_key.into(),
+            pages_base: pages_base.trim_end_matches('/').into(),
+            sessions: Sessions::default(),
+            faults: Arc::default(),
+        }
+    }
+}
+
 fn new_id(prefix: &str) -> String {
     format!("{prefix}_sandbox_{}", uuid::Uuid::new_v4().simple())
 }
@@ -88,26 +126,6 @@ fn stripe_json(value: Value) -> Response {
     Response::builder().content_type("application/json").body(value.to_string())
 }
 
-/// The double's routes, each answering a wrong secret key as Stripe does before it reads
-/// anything.
-pub fn keyed<E: Endpoint + 'static>(endpoint: E) -> impl Endpoint<Output = Response> {
-    endpoint.map_to_response().around(|endpoint, req| async move {
-        match check_key(&req) {
-            Ok(()) => endpoint.call(req).await,
-            Err(refused) => Ok(refused.into_response()),
-        }
-    })
-}
-
-/// Stripe's answer to a wrong secret key.
-fn check_key(req: &Request) -> Result<(), Refusal> {
-    let expected = format!("Bearer {}", super::STRIPE_SECRET_KEY);
-    match req.headers().get(poem::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(given) if given == expected => Ok(()),
-        _ => Err(Refusal::new(StatusCode::UNAUTHORIZED, "Invalid API Key provided.")),
-    }
-}
-
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
@@ -119,7 +137,7 @@ fn required<'a>(form: &'a [(String, String)], name: &str) -> Result<&'a str, Ref
 }
 
 #[handler]
-pub fn create_customer(Form(form): Form<Vec<(String, String)>>) -> Response {
+fn create_customer(Form(form): Form<Vec<(String, String)>>) -> Response {
     stripe_json(json!({
         "id": new_id("cus"),
         "object": "customer",
@@ -129,13 +147,9 @@ pub fn create_customer(Form(form): Form<Vec<(String, String)>>) -> Response {
 }
 
 #[handler]
-pub fn create_checkout_session(
-    Form(form): Form<Vec<(String, String)>>,
-    sandbox: Data<&std::sync::Arc<Sandbox>>,
-) -> Response {
+fn create_checkout_session(Form(form): Form<Vec<(String, String)>>, stripe: Data<&Arc<Stripe>>) -> Response {
     match checkout_record(&form) {
         Ok(record) => {
-            let url = format!("{}{}/checkout/{}", sandbox.public_url, super::PREFIX, record.id);
             let answer = json!({
                 "id": record.id,
                 "object": "checkout.session",
@@ -148,9 +162,9 @@ pub fn create_checkout_session(
                 "metadata": record.metadata,
                 "success_url": record.success_url,
                 "cancel_url": record.cancel_url,
-                "url": url,
+                "url": format!("{}/checkout/{}", stripe.pages_base, record.id),
             });
-            sandbox.sessions.insert(record);
+            stripe.sessions.insert(record);
             stripe_json(answer)
         }
         Err(refused) => refused.into_response(),
@@ -189,18 +203,81 @@ fn checkout_record(form: &[(String, String)]) -> Result<CheckoutRecord, Refusal>
 }
 
 #[handler]
-pub fn create_portal_session(
-    Form(form): Form<Vec<(String, String)>>,
-    sandbox: Data<&std::sync::Arc<Sandbox>>,
-) -> Response {
+fn create_portal_session(Form(form): Form<Vec<(String, String)>>, stripe: Data<&Arc<Stripe>>) -> Response {
     let (customer, return_url) = match (required(&form, "customer"), required(&form, "return_url")) {
         (Ok(c), Ok(r)) => (c, r),
         (Err(refused), _) | (_, Err(refused)) => return refused.into_response(),
     };
-    let mut url = url::Url::parse(&format!("{}{}/portal/{customer}", sandbox.public_url, super::PREFIX))
+    let mut url = url::Url::parse(&format!("{}/portal/{customer}", stripe.pages_base))
         .unwrap_or_else(|_| url::Url::parse("http://127.0.0.1/").expect("a fixed URL parses"));
     url.query_pairs_mut().append_pair("return_url", return_url);
     stripe_json(
         json!({"id": new_id("bps"), "object": "billing_portal.session", "customer": customer, "url": url.as_str()}),
     )
+}
+
+impl Double for Stripe {
+    fn routes(self: Arc<Self>) -> BoxEndpoint<'static, Response> {
+        let expected = format!("Bearer {}", self.secret_key);
+        Route::new()
+            .at("/v1/customers", post(create_customer))
+            .at("/v1/checkout/sessions", post(create_checkout_session))
+            .at("/v1/billing_portal/sessions", post(create_portal_session))
+            .data(self)
+            .around(move |endpoint, req| {
+                // A wrong secret key is refused before anything is read, as Stripe does.
+                let keyed = req.headers().get(poem::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+                    == Some(expected.as_str());
+                async move {
+                    match keyed {
+                        true => endpoint.call(req).await.map(poem::IntoResponse::into_response),
+                        false => {
+                            Ok(Refusal::new(StatusCode::UNAUTHORIZED, "Invalid API Key provided.").into_response())
+                        }
+                    }
+                }
+            })
+            .boxed()
+    }
+
+    fn faults(&self) -> &Arc<Faults> {
+        &self.faults
+    }
+}
+
+/// `t=<now>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe signs its webhook deliveries.
+pub fn signature(secret: &str, now_secs: i64, payload: &[u8]) -> String {
+    // HMAC takes a key of any length.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key");
+    mac.update(format!("{now_secs}.").as_bytes());
+    mac.update(payload);
+    format!("t={now_secs},v1={}", data_encoding::HEXLOWER.encode(&mac.finalize().into_bytes()))
+}
+
+/// The event Stripe sends when a card payment completes; its id is fixed per session, as
+/// Stripe sends the same event again when a delivery is retried.
+pub fn completed_event(session: &CheckoutRecord, now_secs: i64) -> Value {
+    let suffix = session.id.trim_start_matches("cs_");
+    json!({
+        "id": format!("evt_{suffix}"),
+        "object": "event",
+        "api_version": "2025-10-29.clover",
+        "type": "checkout.session.completed",
+        "created": now_secs,
+        "livemode": false,
+        "data": {"object": {
+            "id": session.id,
+            "object": "checkout.session",
+            "mode": "payment",
+            "status": "complete",
+            "payment_status": "paid",
+            "amount_total": session.amount_cents,
+            "currency": "usd",
+            "customer": session.customer,
+            "client_reference_id": session.metadata.get("user_id"),
+            "metadata": session.metadata,
+            "success_url": session.success_url,
+            "cancel_url": session.cancel_url,
+        }},
+    })
 }

@@ -1,16 +1,105 @@
-//! The sandbox's model: an OpenAI-compatible endpoint (`/api/v1/sandbox/model/v1`) that
-//! answers deterministically. The same material always gives the same verdict, and the
-//! findings name what it read (the first words of the text, each file by name), so a
-//! client can see its input arrived. A text containing `#fail` is refused, which ends the
-//! task FAILED with its refund through the real failure path.
+//! An OpenAI-compatible model provider (`{root}/v1/chat/completions` and
+//! `{root}/v1/audio/transcriptions`). Unless told otherwise ([`Script`]) it answers
+//! deterministically: the same material always gives the same verdict, and the findings name
+//! what it read (the first words of the text, each file by name), so a client can see its
+//! input arrived; offered tools, it searches the web for the text and fetches the first
+//! result before answering. A text containing `#fail` is refused, which ends the task FAILED
+//! with its refund through the real failure path. A test can script other answers: a fixed
+//! analysis, nonsense, a sequence of replies, or a server that takes no tools.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use poem::{
-    Response, handler,
+    EndpointExt, Response, Route,
+    endpoint::BoxEndpoint,
+    handler,
     http::StatusCode,
-    web::{Json, Multipart},
+    post,
+    web::{Data, Json, Multipart},
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::{faults::Faults, serve::Double};
+
+/// The deterministic model's name.
+pub const MODEL: &str = "clara-sandbox-1";
+pub const TRANSCRIPTION_MODEL: &str = "clara-sandbox-transcriber-1";
+
+/// How the model answers chats.
+#[derive(Debug, Clone, Default)]
+pub enum Script {
+    /// From the material, the same way every time (the sandbox's model).
+    #[default]
+    Deterministic,
+    /// This analysis, whatever was asked.
+    Answer(Value),
+    /// A completion whose content is not the schema's JSON.
+    Nonsense,
+    /// Each chat gets the next of these (delay in ms, assistant message), then `then`
+    /// once they run out.
+    Replies { replies: Arc<Mutex<VecDeque<(u64, Value)>>>, then: Value },
+    /// A server that takes no `tools`: 400 when offered them, this analysis otherwise.
+    RefusesTools(Value),
+}
+
+impl Script {
+    pub fn replies(replies: Vec<(u64, Value)>, then: Value) -> Self {
+        Self::Replies { replies: Arc::new(Mutex::new(replies.into())), then }
+    }
+}
+
+/// The model provider's double.
+#[derive(Default)]
+pub struct Model {
+    script: Mutex<Script>,
+    pub faults: Arc<Faults>,
+}
+
+impl Model {
+    pub fn script(&self, script: Script) {
+        *self.script.lock().unwrap_or_else(|e| e.into_inner()) = script;
+    }
+
+    fn current(&self) -> Script {
+        self.script.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The JSON bodies of the chats received (when recording).
+    pub fn chats(&self) -> Vec<Value> {
+        self.faults.requests_to("/v1/chat/completions").iter().filter_map(|r| r.json()).collect()
+    }
+}
+
+impl Double for Model {
+    fn routes(self: Arc<Self>) -> BoxEndpoint<'static, Response> {
+        Route::new()
+            .at("/v1/chat/completions", post(chat_completions))
+            .at("/v1/audio/transcriptions", post(transcriptions))
+            .data(self)
+            .boxed()
+    }
+
+    fn faults(&self) -> &Arc<Faults> {
+        &self.faults
+    }
+}
+
+/// An assistant message calling one tool.
+pub fn tool_call(id: &str, name: &str, arguments: Value) -> Value {
+    json!({"role": "assistant", "content": null, "tool_calls": [
+        {"id": id, "type": "function", "function": {"name": name, "arguments": arguments.to_string()}}
+    ]})
+}
+
+/// An assistant message with text content.
+pub fn says(content: &str) -> Value {
+    json!({"role": "assistant", "content": content})
+}
 
 /// The marker that makes an analysis fail.
 pub const FAIL_MARKER: &str = "#fail";
@@ -192,24 +281,56 @@ fn next_call(conversation: &Conversation<'_>) -> Option<(&'static str, Value)> {
     None
 }
 
-fn completion(message: Value, finish: &str, prompt_tokens: usize) -> Response {
-    let completion_tokens = message.to_string().split_whitespace().count();
+/// The deterministic model's count of the tokens it wrote: its words.
+fn words(written: &Value) -> usize {
+    written.to_string().split_whitespace().count()
+}
+
+/// Tokens a scripted reply reports using (in, out): fixed, so that a test can add them up.
+const SCRIPTED_USAGE: (usize, usize) = (100, 20);
+
+fn completion(model: &str, message: Value, finish: &str, usage: (usize, usize)) -> Response {
+    let (prompt_tokens, completion_tokens) = usage;
     let answer = json!({
         "id": format!("chatcmpl-sandbox-{}", uuid::Uuid::new_v4().simple()),
         "object": "chat.completion",
         "created": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default(),
-        "model": super::MODEL,
+        "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
     });
     Response::builder().content_type("application/json").body(answer.to_string())
 }
 
-/// `POST …/chat/completions`: reads the material (the first user message) and what was
-/// retrieved; calls `web_search` then `fetch_url` when offered them; then answers.
+/// `POST …/chat/completions`: as the script says; by default, reads the material (the first
+/// user message) and what was retrieved, calls `web_search` then `fetch_url` when offered
+/// them, then answers.
 #[handler]
-pub fn chat_completions(Json(request): Json<Value>) -> Response {
-    let Some(conversation) = read(&request) else {
+async fn chat_completions(Json(request): Json<Value>, model: Data<&Arc<Model>>) -> Response {
+    let name = request.get("model").and_then(Value::as_str).unwrap_or(MODEL).to_string();
+    let answer =
+        |content: String| completion(&name, json!({"role": "assistant", "content": content}), "stop", SCRIPTED_USAGE);
+    match model.current() {
+        Script::Deterministic => {}
+        Script::Answer(result) => return answer(result.to_string()),
+        Script::Nonsense => return answer("I think it is probably false.".into()),
+        Script::Replies { replies, then } => {
+            let next = replies.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+            let Some((delay, message)) = next else { return answer(then.to_string()) };
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            let finish = if message.get("tool_calls").is_some() { "tool_calls" } else { "stop" };
+            return completion(&name, message, finish, SCRIPTED_USAGE);
+        }
+        Script::RefusesTools(_) if request.get("tools").is_some() => {
+            return provider_error(StatusCode::BAD_REQUEST, "tools is not supported for this model");
+        }
+        Script::RefusesTools(result) => return answer(result.to_string()),
+    }
+    deterministic(&request, &name)
+}
+
+fn deterministic(request: &Value, name: &str) -> Response {
+    let Some(conversation) = read(request) else {
         return provider_error(StatusCode::BAD_REQUEST, "messages must hold a user message");
     };
     let prompt_tokens =
@@ -222,27 +343,31 @@ pub fn chat_completions(Json(request): Json<Value>) -> Response {
             ),
         );
     }
-    if let Some((name, arguments)) = next_call(&conversation) {
+    if let Some((tool, arguments)) = next_call(&conversation) {
         let call = json!({
             "id": format!("call_sandbox_{}", conversation.tool_results + 1),
             "type": "function",
-            "function": {"name": name, "arguments": arguments.to_string()},
+            "function": {"name": tool, "arguments": arguments.to_string()},
         });
         return completion(
+            name,
             json!({"role": "assistant", "content": null, "tool_calls": [call]}),
             "tool_calls",
-            prompt_tokens,
+            (prompt_tokens, words(&call)),
         );
     }
     match analyse(&conversation.texts, conversation.images, &conversation.retrieved) {
-        Ok(result) => completion(json!({"role": "assistant", "content": result.to_string()}), "stop", prompt_tokens),
+        Ok(result) => {
+            let usage = (prompt_tokens, words(&result));
+            completion(name, json!({"role": "assistant", "content": result.to_string()}), "stop", usage)
+        }
         Err(message) => provider_error(StatusCode::UNPROCESSABLE_ENTITY, &message),
     }
 }
 
 /// `POST …/audio/transcriptions`: a transcript that names the file and its size.
 #[handler]
-pub async fn transcriptions(mut form: Multipart) -> Response {
+async fn transcriptions(mut form: Multipart) -> Response {
     while let Ok(Some(field)) = form.next_field().await {
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("audio").to_string();

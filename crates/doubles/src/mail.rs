@@ -1,5 +1,6 @@
-//! The sandbox's mailbox: every mail the server sends, kept in this process's memory
-//! instead of going out over SMTP, for `GET /sandbox/mailbox/{email}`.
+//! A mailbox: the mails a server sent, kept in memory (bounded), by address. A sandbox's
+//! mailer drops its mails here instead of sending them (for `GET /sandbox/mailbox/{email}`);
+//! the SMTP double ([`crate::smtp`]) keeps here what it receives over SMTP.
 
 use std::{collections::VecDeque, sync::Mutex};
 
@@ -16,6 +17,8 @@ pub struct KeptMail {
     pub text: String,
     /// The HTML body, as SMTP would send it next to `text`.
     pub html: String,
+    /// The one-time code's type and the code, when the sender said which (a sandbox's
+    /// mailer does; a mail received over SMTP carries them only in its text).
     pub otp_type: Option<String>,
     pub code: Option<String>,
     /// Microseconds since the epoch.
@@ -36,33 +39,20 @@ impl Mailbox {
         mails.push_back(mail);
     }
 
+    /// Mails kept.
+    pub fn len(&self) -> usize {
+        self.mails.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The mails sent to `address` (any case), newest first.
     pub fn for_address(&self, address: &str) -> Vec<KeptMail> {
         let address = address.to_ascii_lowercase();
         let mails = self.mails.lock().unwrap_or_else(|e| e.into_inner());
         mails.iter().rev().filter(|m| m.to == address).cloned().collect()
-    }
-}
-
-/// The mailer's drop in sandbox mode: each mail is kept with the time it was sent.
-pub struct MailboxDrop {
-    pub mailbox: std::sync::Arc<Mailbox>,
-    pub clock: crate::state::Clock,
-}
-
-impl crate::clients::mailer::MailDrop for MailboxDrop {
-    fn keep(&self, mail: crate::clients::mailer::Mail) {
-        let (otp_type, code) = mail.code.map(|(t, c)| (Some(t), Some(c))).unwrap_or_default();
-        self.mailbox.keep(KeptMail {
-            id: uuid::Uuid::new_v4().to_string(),
-            to: mail.to.to_ascii_lowercase(),
-            subject: mail.subject,
-            text: mail.text,
-            html: mail.html,
-            otp_type,
-            code,
-            created_at: self.clock.now_micros(),
-        });
     }
 }
 

@@ -1,17 +1,16 @@
-//! The sandbox's web: a SearXNG-shaped search (`/api/v1/sandbox/search/search?q=…&format=json`)
-//! whose results are pages on this server (`/api/v1/sandbox/pages/{n}?q=…`), so the agent's
-//! search, fetch, extraction and citation all run for real on a sandbox. Deterministic: the
-//! same query gives the same results and the same pages.
+//! A sandbox's web: SearXNG results that lead to pages the sandbox serves itself
+//! (`{base}{n}?q=…`, answered by [`page`]), so the agent's search, fetch, extraction and
+//! citation all run for real on a sandbox. Deterministic: the same query gives the same
+//! results and the same pages.
 
 use poem::{
     handler,
-    web::{Html, Json, Path, Query},
+    web::{Html, Path, Query},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::Sandbox;
-use crate::domain::escape_html as e;
+use domain::escape_html as e;
 
 /// Results per query.
 const RESULTS: usize = 2;
@@ -23,7 +22,7 @@ pub struct SearchQuery {
 }
 
 fn page_url(base: &str, n: usize, query: &str) -> String {
-    let mut url = url::Url::parse(&format!("{base}{}/pages/{n}", super::PREFIX))
+    let mut url = url::Url::parse(&format!("{base}{n}"))
         .unwrap_or_else(|_| url::Url::parse("http://127.0.0.1/").expect("a fixed URL parses"));
     url.query_pairs_mut().append_pair("q", query);
     url.to_string()
@@ -37,20 +36,19 @@ fn title(n: usize, query: &str) -> String {
     }
 }
 
-#[handler]
-pub fn search(Query(query): Query<SearchQuery>, sandbox: poem::web::Data<&std::sync::Arc<Sandbox>>) -> Json<Value> {
-    let q = query.q.trim();
+/// SearXNG's answer for `q`: a result per page.
+pub fn results(base: &str, q: &str) -> Value {
     let results: Vec<Value> = (1..=RESULTS)
         .map(|n| {
             json!({
-                "url": page_url(&sandbox.own_url, n, q),
+                "url": page_url(base, n, q),
                 "title": title(n, q),
                 "content": format!("A sandbox page about {q}. It exists so that analyses on a sandbox retrieve and cite something."),
                 "engine": "sandbox",
             })
         })
         .collect();
-    Json(json!({"query": q, "number_of_results": results.len(), "results": results}))
+    json!({"query": q, "number_of_results": results.len(), "results": results})
 }
 
 /// A page with boilerplate around its article, as real pages have.
