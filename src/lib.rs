@@ -255,7 +255,7 @@ pub fn openapi_json(state: &AppState) -> String {
 pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static {
     use api::middleware::{
         RateLimit,
-        policy::{long_running, named},
+        policy::{DOCS_PAGE_POLICY, long_running, named, page},
     };
     let api::Mounted { endpoint: service, raw_spec, swagger_html } = api::mount(&state);
     // The served document names this server's public address; Swagger UI's copy names
@@ -298,7 +298,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = poem::Response> + 'static 
     routes
         .at("/openapi.json", named("openapi", spec_endpoint.clone()))
         .at("/api/v1/openapi.json", named("openapi", spec_endpoint))
-        .at("/docs", named("docs", docs_endpoint))
+        .at("/docs", named("docs", page(DOCS_PAGE_POLICY, docs_endpoint)))
         .at("/mcp", named("mcp", long_running(mcp::McpEndpoint::new(state.clone()).with(RateLimit))))
         .at("/metrics", named("metrics", metrics_endpoint))
         .with(api::middleware::BodyLimit {

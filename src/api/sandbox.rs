@@ -16,6 +16,7 @@ use super::{
     ApiTags,
     body::{JsonBody, Text},
     error::ApiError,
+    middleware::policy::sandbox_page,
     models::SuccessStatus,
     sandbox_auth::{
         SandboxAppleIdTokenRequest, SandboxAssertionRequest, SandboxAttestationRequest, SandboxCredential,
@@ -282,7 +283,12 @@ impl SandboxApi {
     /// The page Buy's `url` opens: the amount, the credits, Pay and Cancel. Pay completes
     /// the payment as Pay checkout does and then opens the success URL; Cancel opens the
     /// cancel URL.
-    #[oai(path = "/sandbox/checkout/:session_id", method = "get", operation_id = "sandboxCheckoutPage")]
+    #[oai(
+        path = "/sandbox/checkout/:session_id",
+        method = "get",
+        operation_id = "sandboxCheckoutPage",
+        transform = "sandbox_page"
+    )]
     async fn checkout_page(&self, session_id: Path<String>) -> Result<PageResponse, ApiError> {
         let session =
             self.sandbox.stripe.sessions.get(&session_id.0).ok_or(ServiceError::NotFound(Resource::CheckoutSession))?;
@@ -332,7 +338,12 @@ impl SandboxApi {
     ///
     /// The page Portal's `url` opens: the account's purchases, newest first, and a way back
     /// to `return_url`.
-    #[oai(path = "/sandbox/portal/:customer_id", method = "get", operation_id = "sandboxPortalPage")]
+    #[oai(
+        path = "/sandbox/portal/:customer_id",
+        method = "get",
+        operation_id = "sandboxPortalPage",
+        transform = "sandbox_page"
+    )]
     async fn portal_page(
         &self,
         customer_id: Path<String>,

@@ -13,6 +13,7 @@ use poem::{
 use serde::Deserialize;
 
 use super::{Sandbox, pages as sandbox_pages};
+use crate::api::middleware::policy::{SANDBOX_PAGE_POLICY, page};
 
 #[derive(Deserialize)]
 struct Returned {
@@ -35,7 +36,7 @@ pub fn mount(route: Route, sandbox: Arc<Sandbox>) -> Route {
         // The sandbox's Apple signs with the same key.
         .nest(super::APPLE_KEYS_PATH, endpoint(&sandbox.keys))
         .nest(super::SEARCH_PATH, endpoint(&sandbox.search))
-        .at(format!("{}:n", super::PAGES_PATH), get(pages::page))
-        .at(super::APP_PATH, get(returned))
-        .at(format!("{}/*rest", super::APP_PATH), get(returned))
+        .at(format!("{}:n", super::PAGES_PATH), page(SANDBOX_PAGE_POLICY, get(pages::page)))
+        .at(super::APP_PATH, page(SANDBOX_PAGE_POLICY, get(returned)))
+        .at(format!("{}/*rest", super::APP_PATH), page(SANDBOX_PAGE_POLICY, get(returned)))
 }

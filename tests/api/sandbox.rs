@@ -328,3 +328,36 @@ fn start_up_refuses_a_live_key_and_shadowed_integrations() {
     let shadowed = run(&[("SMTP_URL", "smtp://127.0.0.1:2525"), ("AGENT_API_BASE", "http://127.0.0.1:1/v1")]);
     assert!(shadowed.contains("SMTP_URL") && shadowed.contains("AGENT_API_BASE"), "{shadowed}");
 }
+
+/// Each page says what it may load (its route declares it); every other answer, the
+/// sandbox's data and the doubles' included, allows nothing.
+#[tokio::test]
+async fn pages_carry_their_own_content_security_policy_and_data_the_strict_one() {
+    use clara_backend::api::middleware::policy::{DOCS_PAGE_POLICY, SANDBOX_PAGE_POLICY};
+    let app = TestApp::sandbox(&[]).await;
+    let (_, bearer) = sandbox_user(&app, "policy@example.com").await;
+    let (session, _) = checkout(&app, &bearer, 5).await;
+    let policy_of = |path: String| {
+        let client = &app.client;
+        async move {
+            let response = client.get(path.as_str()).send().await.0;
+            let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+            (response.status().as_u16(), header("content-security-policy"), header("cache-control"))
+        }
+    };
+    let strict = "default-src 'none'; frame-ancestors 'none'";
+    for (path, status, policy) in [
+        (format!("/api/v1/sandbox/checkout/{session}"), 200, SANDBOX_PAGE_POLICY),
+        ("/api/v1/sandbox/pages/1?q=tower".to_string(), 200, SANDBOX_PAGE_POLICY),
+        ("/api/v1/sandbox/app/billing?stripe_status=success".to_string(), 200, SANDBOX_PAGE_POLICY),
+        ("/docs".to_string(), 200, DOCS_PAGE_POLICY),
+        ("/api/v1/sandbox/mailbox/policy@example.com".to_string(), 200, strict),
+        ("/api/v1/sandbox/google/certs".to_string(), 200, strict),
+        ("/api/v1/health".to_string(), 200, strict),
+        ("/api/v1/no/such/route".to_string(), 404, strict),
+    ] {
+        let (answered, csp, cache) = policy_of(path.clone()).await;
+        assert_eq!((answered, csp.as_deref()), (status, Some(policy)), "{path}");
+        assert_eq!(cache.as_deref(), Some("no-store"), "{path}");
+    }
+}

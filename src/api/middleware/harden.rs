@@ -84,7 +84,10 @@ impl<E: Endpoint> Endpoint for HardenEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        use poem::http::HeaderValue;
+        use poem::http::{
+            HeaderValue,
+            header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY},
+        };
         let id = request_id(&req);
         req.extensions_mut().insert(RequestId(id.clone()));
         let path = req.uri().path().to_string();
@@ -117,16 +120,16 @@ impl<E: Endpoint> Endpoint for HardenEndpoint<E> {
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
         headers.insert("strict-transport-security", HeaderValue::from_static("max-age=63072000; includeSubDomains"));
-        if path != "/docs" {
-            // Swagger UI needs its scripts; everything else is data, never a page, but for
-            // the sandbox's pages, which carry their own inline styles (and no script).
-            let policy = if path.starts_with("/api/v1/sandbox/") {
-                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
-            } else {
-                "default-src 'none'; frame-ancestors 'none'"
-            };
-            headers.insert("content-security-policy", HeaderValue::from_static(policy));
-            headers.insert("cache-control", HeaderValue::from_static("no-store"));
+        // Every answer is data, never a page, unless its route said it is one and what the
+        // page may load (`policy::page`); then it keeps its own policy.
+        if !headers.contains_key(CONTENT_SECURITY_POLICY) {
+            headers.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+        }
+        if !headers.contains_key(CACHE_CONTROL) {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         Ok(response)
     }

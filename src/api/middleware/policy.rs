@@ -7,7 +7,10 @@
 //!   an endpoint where it is mounted) stretches the request's [`Deadline`];
 //! - **taking an upload**: [`upload`] around a route lets a multipart body run to the upload
 //!   cap (others are held to the JSON cap, see [`super::BodyLimit`]), and runs long;
-//! - **`Idempotency-Key`**: `transform = "idempotent"` (`crate::api::idempotency`).
+//! - **`Idempotency-Key`**: `transform = "idempotent"` (`crate::api::idempotency`);
+//! - **being a page**: a route that answers HTML for a browser says what its page may load
+//!   with [`page`] (`transform = "sandbox_page"`, or `page(policy, …)` where it is mounted);
+//!   every other response gets [`super::Harden`]'s policy, which allows nothing.
 //!
 //! Routes outside the API (the spec, the docs page, MCP, the metrics) are named with
 //! [`named`] where they are mounted, so their log lines and metrics say what they are.
@@ -66,6 +69,26 @@ pub fn upload<E: Endpoint>(endpoint: E) -> impl Endpoint<Output = E::Output> {
         }
         Ok(req)
     })
+}
+
+/// What the sandbox's pages may load: their own inline styles, nothing else (no script).
+pub const SANDBOX_PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+
+/// What the docs page may load: Swagger UI's inline scripts and styles, its inline images,
+/// and calls to this server ("Try it out").
+pub const DOCS_PAGE_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
+/// A page for a browser, with the content security policy it needs; [`super::Harden`] keeps
+/// it and gives every other response its own, which allows no content at all.
+pub fn page<E: Endpoint>(policy: &'static str, endpoint: E) -> impl Endpoint<Output = Response> {
+    let header = poem::middleware::SetHeader::new().overriding(poem::http::header::CONTENT_SECURITY_POLICY, policy);
+    endpoint.map_to_response().with(header)
+}
+
+/// `transform = "sandbox_page"`: one of the sandbox's pages ([`SANDBOX_PAGE_POLICY`]).
+pub fn sandbox_page<E: Endpoint>(endpoint: E) -> impl Endpoint<Output = Response> {
+    page(SANDBOX_PAGE_POLICY, endpoint)
 }
 
 /// An endpoint outside the API, named as an operation for the log line and the metrics.
