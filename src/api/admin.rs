@@ -9,7 +9,15 @@ use poem_openapi::{
 use poem::Request;
 
 use super::outcomes::*;
-use super::{ApiTags, auth::origin, body::JsonBody, default_limit, error::ApiError, models::*, security::AdminKey};
+use super::{
+    ApiTags,
+    auth::origin,
+    body::JsonBody,
+    error::ApiError,
+    models::*,
+    paging::{Limit, Offset},
+    security::AdminKey,
+};
 use crate::{
     services::{
         admin,
@@ -77,13 +85,13 @@ impl AdminApi {
         &self,
         _admin: AdminKey,
         /// Page size, 1 to 100.
-        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<u64>,
+        #[oai(default)]
+        limit: Query<Limit>,
         /// Rows to skip (newest first).
-        #[oai(default, validator(maximum(value = "9007199254740991")))]
-        offset: Query<u64>,
+        #[oai(default)]
+        offset: Query<Offset>,
     ) -> Result<UserPage, ApiError> {
-        let (rows, total) = admin::list_users(&self.state.db, limit.0, offset.0).await?;
+        let (rows, total) = admin::list_users(&self.state.db, limit.0.0, offset.0.0).await?;
         let data = rows.iter().map(User::from).collect();
         Ok(UserPage::Ok(Json(UserListEnvelope::new(data, "Users fetched successfully.")), total))
     }
@@ -123,13 +131,13 @@ impl AdminApi {
         /// Only this account's events.
         user_id: Query<Option<String>>,
         /// Page size, 1 to 100.
-        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<u64>,
+        #[oai(default)]
+        limit: Query<Limit>,
         /// Rows to skip (newest first).
-        #[oai(default, validator(maximum(value = "9007199254740991")))]
-        offset: Query<u64>,
+        #[oai(default)]
+        offset: Query<Offset>,
     ) -> Result<SecurityEventPage, ApiError> {
-        let (rows, total) = events::list(&self.state.db, user_id.0.as_deref(), limit.0, offset.0).await?;
+        let (rows, total) = events::list(&self.state.db, user_id.0.as_deref(), limit.0.0, offset.0.0).await?;
         let data = rows.iter().map(SecurityEvent::from).collect();
         Ok(SecurityEventPage::Ok(
             Json(SecurityEventListEnvelope::new(data, "Security events fetched successfully.")),
@@ -149,13 +157,13 @@ impl AdminApi {
         /// Only this account's analyses.
         user_id: Query<Option<String>>,
         /// Page size, 1 to 100.
-        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<u64>,
+        #[oai(default)]
+        limit: Query<Limit>,
         /// Rows to skip (newest first).
-        #[oai(default, validator(maximum(value = "9007199254740991")))]
-        offset: Query<u64>,
+        #[oai(default)]
+        offset: Query<Offset>,
     ) -> Result<AdminTaskPage, ApiError> {
-        let (rows, total) = admin::list_tasks(&self.state.db, user_id.0.as_deref(), limit.0, offset.0).await?;
+        let (rows, total) = admin::list_tasks(&self.state.db, user_id.0.as_deref(), limit.0.0, offset.0.0).await?;
         let data = rows.iter().map(AdminTask::from).collect();
         Ok(AdminTaskPage::Ok(Json(AdminTaskListEnvelope::new(data, "Tasks fetched successfully.")), total))
     }

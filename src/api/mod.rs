@@ -17,6 +17,7 @@ pub mod misc;
 pub mod models;
 pub mod observed;
 pub mod outcomes;
+pub mod paging;
 pub mod passkeys;
 pub mod sandbox;
 pub mod sandbox_auth;
@@ -201,9 +202,4 @@ pub fn active(user: &user_rows::Model) -> Result<&user_rows::Model, ApiError> {
 /// As [`own_user`], and the account must be activated.
 pub fn own_active_user<'a>(caller: &'a user_rows::Model, user_id: &str) -> Result<&'a user_rows::Model, ApiError> {
     active(own_user(caller, user_id)?)
-}
-
-/// Page size when `limit` is left out.
-pub fn default_limit() -> u64 {
-    20
 }

@@ -9,7 +9,15 @@ use poem_openapi::{
 };
 
 use super::outcomes::*;
-use super::{ApiTags, auth::origin, default_limit, error::ApiError, models::*, own_active_user, security::UserSession};
+use super::{
+    ApiTags,
+    auth::origin,
+    error::ApiError,
+    models::*,
+    own_active_user,
+    paging::{Limit, Offset},
+    security::UserSession,
+};
 use crate::{
     services::{
         events::{self, EventKind},
@@ -66,14 +74,14 @@ impl SessionsApi {
         /// The caller's user id.
         user_id: Path<String>,
         /// Page size, 1 to 100.
-        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<u64>,
+        #[oai(default)]
+        limit: Query<Limit>,
         /// Rows to skip (newest first).
-        #[oai(default, validator(maximum(value = "9007199254740991")))]
-        offset: Query<u64>,
+        #[oai(default)]
+        offset: Query<Offset>,
     ) -> Result<SessionPage> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        let (rows, total) = sessions::list(&self.state, &user.id, limit.0, offset.0).await?;
+        let (rows, total) = sessions::list(&self.state, &user.id, limit.0.0, offset.0.0).await?;
         let data = rows.iter().map(|row| Session::new(row, &session.0.session_id)).collect();
         Ok(SessionPage::Ok(Json(SessionListEnvelope::new(data, "Sessions fetched successfully.")), total))
     }

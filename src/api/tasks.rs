@@ -7,7 +7,14 @@ use poem_openapi::{
 };
 
 use super::outcomes::*;
-use super::{ApiTags, default_limit, error::ApiError, models::*, own_active_user, security::Caller};
+use super::{
+    ApiTags,
+    error::ApiError,
+    models::*,
+    own_active_user,
+    paging::{Limit, Offset},
+    security::Caller,
+};
 use crate::{services::tasks, state::AppState};
 
 pub struct TasksApi {
@@ -45,14 +52,14 @@ impl TasksApi {
         /// The caller's user id.
         user_id: Path<String>,
         /// Page size, 1 to 100.
-        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<u64>,
+        #[oai(default)]
+        limit: Query<Limit>,
         /// Rows to skip (newest first).
-        #[oai(default, validator(maximum(value = "9007199254740991")))]
-        offset: Query<u64>,
+        #[oai(default)]
+        offset: Query<Offset>,
     ) -> Result<TaskPage, ApiError> {
         let user = own_active_user(&caller.0, &user_id.0)?;
-        let (rows, total) = tasks::list(&self.state.db, &user.id, limit.0, offset.0).await?;
+        let (rows, total) = tasks::list(&self.state.db, &user.id, limit.0.0, offset.0.0).await?;
         let data = rows.iter().map(crate::views::task).collect();
         Ok(TaskPage::Ok(Json(TaskListEnvelope::new(data, "Tasks fetched successfully.")), total))
     }

@@ -10,7 +10,12 @@ use poem_openapi::{
 use super::models::envelope;
 use super::outcomes::*;
 use super::{
-    ApiTags, body::JsonBody, default_limit, error::ApiError, models::NullEnvelope, own_active_user,
+    ApiTags,
+    body::JsonBody,
+    error::ApiError,
+    models::NullEnvelope,
+    own_active_user,
+    paging::{Limit, Offset},
     security::UserSession,
 };
 use crate::{domain::http_date, services::webhooks, state::AppState};
@@ -263,14 +268,14 @@ impl WebhooksApi {
         /// `whk_…`
         webhook_id: Path<String>,
         /// Page size, 1 to 100.
-        #[oai(default = "default_limit", validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<u64>,
+        #[oai(default)]
+        limit: Query<Limit>,
         /// Rows to skip (newest first).
-        #[oai(default, validator(maximum(value = "9007199254740991")))]
-        offset: Query<u64>,
+        #[oai(default)]
+        offset: Query<Offset>,
     ) -> Result<DeliveryPage, ApiError> {
         let user = own_active_user(&session.0.user, &user_id.0)?;
-        let (rows, total) = webhooks::deliveries(&self.state, &user.id, &webhook_id.0, limit.0, offset.0).await?;
+        let (rows, total) = webhooks::deliveries(&self.state, &user.id, &webhook_id.0, limit.0.0, offset.0.0).await?;
         let data = rows.iter().map(delivery).collect();
         Ok(DeliveryPage::Ok(
             Json(WebhookDeliveryListEnvelope::new(data, "Webhook deliveries fetched successfully.")),
