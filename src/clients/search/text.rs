@@ -149,41 +149,23 @@ pub(super) fn dedup_key(value: &str) -> String {
     }
 }
 
-/// Text for the model: tags removed, common entities decoded, whitespace collapsed, at
-/// most `max_chars` characters (ending with `…` when cut).
+/// Text for the model: the HTML read by an HTML parser (tags dropped, inline markup joining
+/// its text and other elements parting it, character references decoded), whitespace
+/// collapsed, at most `max_chars` characters (ending with `…` when cut).
+///
+/// These are short fields of a provider's JSON (titles, snippets, error texts), so they are
+/// read here rather than in the isolated child that reads whole pages: the parser (html5ever,
+/// through dom_query, which the page reader uses too) is given no more than the cut below can
+/// use (16 times the characters kept), so a hostile field costs little to parse.
 pub fn clean_text(raw: &str, max_chars: usize) -> String {
-    let mut stripped = String::with_capacity(raw.len().min(8 * max_chars + 64));
-    let mut tag: Option<String> = None;
-    let mut chars = raw.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (&mut tag, c) {
-            // A tag starts with a letter, `/` or `!`; "a < b" is text.
-            (None, '<') if chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '/' || *n == '!') => {
-                tag = Some(String::new())
-            }
-            (Some(name), '>') => {
-                // Inline markup (search engines' highlighting) joins its text; other tags part it.
-                let name =
-                    name.trim_start_matches('/').split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
-                if !INLINE_TAGS.contains(&name.to_ascii_lowercase().as_str()) {
-                    stripped.push(' ');
-                }
-                tag = None;
-            }
-            (Some(name), c) => {
-                if name.len() < 16 {
-                    name.push(c);
-                }
-            }
-            (None, c) if c.is_control() => stripped.push(' '),
-            (None, c) => stripped.push(c),
-        }
-        // Enough for the cut below even after entities shrink and spaces collapse.
-        if stripped.len() > 16 * max_chars + 64 {
-            break;
-        }
-    }
-    let full = decode_entities(&stripped).split_whitespace().collect::<Vec<_>>().join(" ");
+    let bound = 16 * max_chars + 64;
+    let raw = match raw.char_indices().nth(bound) {
+        Some((at, _)) => &raw[..at],
+        None => raw,
+    };
+    let text = dom_query::Document::fragment(raw).root().formatted_text();
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let full = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if full.chars().count() <= max_chars {
         return full;
     }
@@ -199,51 +181,6 @@ pub fn clean_text(raw: &str, max_chars: usize) -> String {
     format!("{}…", kept.trim_end())
 }
 
-const INLINE_TAGS: &[&str] = &["b", "strong", "em", "i", "u", "mark", "span", "a", "code", "small", "sub", "sup"];
-
-fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let end = rest.char_indices().take(10).find(|(_, c)| *c == ';').map(|(i, _)| i);
-        let decoded = end.and_then(|end| {
-            let name = &rest[1..end];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some(' '),
-                _ => name
-                    .strip_prefix("#x")
-                    .or_else(|| name.strip_prefix("#X"))
-                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                    .or_else(|| name.strip_prefix('#').and_then(|dec| dec.parse::<u32>().ok()))
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +191,10 @@ mod tests {
         assert_eq!(clean_text("built in <strong>1889</strong>.<br/>Next<p>para</p>", 100), "built in 1889. Next para");
         assert_eq!(clean_text("x < 5 and y > 2", 100), "x < 5 and y > 2");
         assert_eq!(clean_text("a &#39;quote&#x27; &bogus; & done", 100), "a 'quote' &bogus; & done");
+        // What a parser knows and a tag stripper guesses: comments, unclosed and nested
+        // elements, named references beyond the common five.
+        assert_eq!(clean_text("<div><p>a</p><p>b<!-- hidden --></div>c &eacute;t&eacute;", 100), "a b c été");
+        assert_eq!(clean_text("<ul><li>one<li>two</ul><b>bold<i>both</b>", 100), "one two boldboth");
         assert_eq!(clean_text("one two three four", 9), "one two…");
         assert_eq!(clean_text("abcdefghijkl", 5), "abcd…");
         assert!(clean_text(&"é".repeat(10_000), 400).chars().count() <= 400);
