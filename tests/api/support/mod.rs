@@ -1,5 +1,5 @@
 //! The test harness: the full app in-process over a fresh database (SQLite by default,
-//! PostgreSQL when `TEST_DATABASE_URL` is set), with fake outside services on 127.0.0.1.
+//! PostgreSQL when `TEST_DATABASE_URL` is set), with the outside services' doubles (`crates/doubles`) served on 127.0.0.1.
 
 pub mod google;
 pub mod h2_client;
@@ -449,7 +449,7 @@ impl TestApp {
         self.raw(Method::POST, &format!("/api/v1{path}"), &headers, Some(poem::Body::from_vec(payload.to_vec()))).await
     }
 
-    /// Posts an event signed now with the fake's secret.
+    /// Posts an event signed now with the test webhook secret.
     pub async fn signed_webhook(&self, event: &Value) -> Reply {
         let payload = serde_json::to_vec(event).unwrap();
         let header = stripe::signature(stripe::WEBHOOK_SECRET, stripe::now_secs(), &payload);
