@@ -1,5 +1,6 @@
 //! The test harness: the full app in-process over a fresh database (SQLite by default,
-//! PostgreSQL when `TEST_DATABASE_URL` is set), with the outside services' doubles (`crates/doubles`) served on 127.0.0.1.
+//! PostgreSQL when `TEST_DATABASE_URL` is set), with the outside services' doubles
+//! (`crates/doubles`) served on 127.0.0.1.
 
 pub mod google;
 pub mod h2_client;
