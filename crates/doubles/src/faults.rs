@@ -58,6 +58,22 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// `req` as received, with its body.
+    pub(crate) fn of(req: &Request, body: Bytes) -> Self {
+        let is_form = req.content_type().is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        let pairs = |bytes: &[u8]| -> Vec<(String, String)> {
+            url::form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+        };
+        Self {
+            method: req.method().to_string(),
+            path: req.uri().path().to_string(),
+            query: pairs(req.uri().query().unwrap_or("").as_bytes()),
+            headers: req.headers().clone(),
+            form: if is_form { pairs(&body) } else { vec![] },
+            body,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -139,21 +155,7 @@ pub fn injected<E: Endpoint + 'static>(endpoint: E, faults: Arc<Faults>) -> impl
             faults.received.fetch_add(1, Ordering::SeqCst);
             if faults.recording.load(Ordering::SeqCst) {
                 let body = req.take_body().into_bytes().await.unwrap_or_default();
-                let is_form = req.content_type().is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-                let form = match is_form {
-                    true => url::form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
-                    false => vec![],
-                };
-                faults.keep(Recorded {
-                    form,
-                    method: req.method().to_string(),
-                    path: req.uri().path().to_string(),
-                    query: url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                        .collect(),
-                    headers: req.headers().clone(),
-                    body: body.clone(),
-                });
+                faults.keep(Recorded::of(&req, body.clone()));
                 req.set_body(body);
             }
             match faults.current() {

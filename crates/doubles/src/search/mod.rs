@@ -123,16 +123,7 @@ fn refusal(search: &Search, method: &Method, path: &str, asked: &Recorded) -> Op
 #[handler]
 async fn respond(req: &Request, body: poem::Body, search: Data<&Arc<Search>>) -> Response {
     let path = req.uri().path().to_string();
-    let asked = Recorded {
-        method: req.method().to_string(),
-        path: path.clone(),
-        query: url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-        headers: req.headers().clone(),
-        body: body.into_bytes().await.unwrap_or_default(),
-        form: vec![],
-    };
+    let asked = Recorded::of(req, body.into_bytes().await.unwrap_or_default());
     if let Some(refused) = refusal(&search, req.method(), &path, &asked) {
         return refused;
     }
