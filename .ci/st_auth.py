@@ -606,6 +606,84 @@ def make_room_for_endpoint(account):
 WEBHOOK_ENDPOINTS_MAX = 10
 
 
+# The webhook operations that name an endpoint or a delivery: the fuzzer's ids are never one of
+# its account's (a 404), or name another user (a 403), so none of their cases would be served,
+# and schemathesis flags an operation never served anywhere in a run as soon as one of its
+# scenarios saw 401/403 alone (seed 3831811365's user-token pass: a stateful scenario of Retry
+# webhook delivery drew another user's id). Their real cases go to an account of their own, the
+# hooks account, which holds one endpoint with one delivery; the fuzzer never gets its
+# credentials.
+HOOKS_OPS = {
+    "DELETE /users/{user_id}/webhooks/{webhook_id}", "POST /users/{user_id}/webhooks/{webhook_id}/rotate",
+    "GET /users/{user_id}/webhooks/{webhook_id}/deliveries",
+    "POST /users/{user_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+}
+HOOKS = {"fixture": None}
+HOOKS_LOCK = threading.Lock()
+
+
+def hooks_fixture():
+    """The hooks account, its endpoint and one of the endpoint's deliveries, made anew when any
+    of them is gone (the admin key can delete any account whose id the fuzzer has seen)."""
+    with HOOKS_LOCK:
+        fixture = HOOKS["fixture"]
+        if fixture is not None:
+            account = fixture["account"]
+            status, _ = request(
+                "GET", f"/users/{account['user_id']}/webhooks/{fixture['webhook_id']}/deliveries?limit=1",
+                f"Bearer {account['user_token']}",
+            )
+            if status != 200:
+                fixture = None
+        if fixture is None:
+            fixture = make_hooks_fixture()
+            HOOKS["fixture"] = fixture
+            COUNTS["hooks_accounts"] += 1
+        return dict(fixture)
+
+
+def make_hooks_fixture():
+    account = bootstrap.make_account(
+        BASE, PUBLIC_KEY, ADMIN_KEY, f"st-hooks-{uuid.uuid4().hex[:12]}@example.com", 1000, new_address()
+    )
+    user = f"/users/{account['user_id']}"
+    bearer = f"Bearer {account['user_token']}"
+    status, body = request(
+        "POST", f"{user}/webhooks", bearer, {"url": f"{BASE}/st-hook/{uuid.uuid4().hex[:12]}", "events": ["credits.changed"]}
+    )
+    if status != 201 or not body:
+        raise RuntimeError(f"hooks fixture: creating the endpoint answered {status}")
+    webhook_id = body["data"]["id"]
+    # A movement of the account's credits is a credits.changed event: its delivery.
+    status, _ = request("PUT", f"{user}/credits", ADMIN_KEY, {"credits": 1001})
+    if status != 200:
+        raise RuntimeError(f"hooks fixture: setting credits answered {status}")
+    for _ in range(100):
+        status, body = request("GET", f"{user}/webhooks/{webhook_id}/deliveries?limit=1", bearer)
+        if status == 200 and body and body["data"]:
+            return {"account": account, "webhook_id": webhook_id, "delivery_id": body["data"][0]["id"]}
+        time.sleep(0.1)
+    raise RuntimeError("hooks fixture: no delivery of credits.changed within 10 s")
+
+
+def spare_endpoint(fixture):
+    """A new endpoint of the hooks account's, for Delete webhook endpoint to delete; the
+    account's other spare endpoints are removed first, so that it never reaches the most
+    allowed (a refused case leaves its spare behind)."""
+    account = fixture["account"]
+    user = f"/users/{account['user_id']}"
+    bearer = f"Bearer {account['user_token']}"
+    status, body = request("GET", f"{user}/webhooks", bearer)
+    endpoints = body["data"] if status == 200 and body else []
+    for endpoint in endpoints[: max(0, len(endpoints) - WEBHOOK_ENDPOINTS_MAX // 2)]:
+        if endpoint["id"] != fixture["webhook_id"]:
+            request("DELETE", f"{user}/webhooks/{endpoint['id']}", bearer)
+    status, body = request(
+        "POST", f"{user}/webhooks", bearer, {"url": f"{BASE}/st-hook/{uuid.uuid4().hex[:12]}", "events": ["task.completed"]}
+    )
+    return body["data"]["id"] if status == 201 and body else None
+
+
 # The passkey operations' and Login's real cases prove an account of their own (its password), which
 # no fuzzer case is given: the fuzzer's wrong passwords for its account count toward that
 # account's lock, and a locked account refuses the right password too (seed 2569198716:
@@ -839,6 +917,42 @@ def give_real_values(case):
         if isinstance(description, str) and len(description) <= 500:
             case.body["description"] = description
         return "webhook_endpoint"
+    elif label in HOOKS_OPS and isinstance(case.path_parameters, dict):
+        fixture = hooks_fixture()
+        account = fixture["account"]
+        params = case.path_parameters
+        params["user_id"] = account["user_id"]
+        params["webhook_id"] = fixture["webhook_id"]
+        if "delivery_id" in params:
+            params["delivery_id"] = fixture["delivery_id"]
+        if case.operation.method.upper() == "DELETE":
+            params["webhook_id"] = spare_endpoint(fixture)
+            if params["webhook_id"] is None:
+                return None
+        case.headers = dict(case.headers or {})
+        case.headers["Authorization"] = f"Bearer {account['user_token']}"
+        return "hooks"
+    elif label == "DELETE /users/{user_id}/sessions/{session_id}" and isinstance(case.path_parameters, dict):
+        # One of the victim account's own sessions (this case was given the victim by `set`).
+        victim = VICTIM.current()
+        if victim is None:
+            return None
+        bearer = f"Bearer {victim['user_token']}"
+        status, body = request("GET", f"/users/{victim['user_id']}/sessions", bearer)
+        if status != 200 or not body or not body["data"]:
+            return None
+        case.path_parameters["user_id"] = victim["user_id"]
+        case.path_parameters["session_id"] = body["data"][-1]["id"]
+        case.headers = dict(case.headers or {})
+        case.headers["Authorization"] = bearer
+        return "end_session"
+    elif label in SANDBOX_PAGES and isinstance(case.path_parameters, dict):
+        name, path = SANDBOX_PAGES[label]
+        made = sandbox_page_id(path)
+        if made is None:
+            return None
+        case.path_parameters[name] = made
+        return "sandbox_page"
     elif label == "DELETE /users/{user_id}" and isinstance(case.path_parameters, dict):
         # The admin key deletes the victim account this case was given: with a user token the
         # body needs a mailed DELETE_ACCOUNT code, which no drawn body has (seed 2365258230's
@@ -859,6 +973,26 @@ def give_real_values(case):
     return None
 
 
+# The sandbox's checkout and portal pages, whose ids only a Buy credits or a Manage billing
+# makes: a fuzzed id is always a 404. Each real case gets an id of its own (paying a checkout
+# uses it up), made by the account every other operation uses.
+SANDBOX_PAGES = {
+    "GET /sandbox/checkout/{session_id}": ("session_id", "/stripe/buy"),
+    "POST /sandbox/checkout/{session_id}/pay": ("session_id", "/stripe/buy"),
+    "GET /sandbox/portal/{customer_id}": ("customer_id", "/stripe/portal"),
+}
+
+
+def sandbox_page_id(path):
+    """The id in the sandbox page URL that Buy credits or Manage billing answers with."""
+    account = own_account()
+    body = {"amount": 5, "return_path": "/billing"} if path == "/stripe/buy" else {"return_path": "/billing"}
+    status, answer = request("POST", path, f"Bearer {account['user_token']}", body)
+    if status != 201 or not answer:
+        return None
+    return urllib.parse.urlsplit(answer["data"]["url"]).path.rsplit("/", 1)[-1]
+
+
 REAL_VALUE_OPS = {
     "POST /stripe/webhook", "POST /stripe/settle", "POST /auth/google", "POST /auth/session", "POST /auth/register",
     "POST /users/{user_id}/agent/analysis", "POST /users/{user_email}/activate", "GET /sandbox/mailbox/{email}",
@@ -867,8 +1001,8 @@ REAL_VALUE_OPS = {
     "POST /auth/apple", "POST /sandbox/apple/id_token", "POST /users/{user_id}/passkeys/options",
     "POST /users/{user_id}/passkeys", "DELETE /users/{user_id}/passkeys/{passkey_id}", "POST /auth/passkey",
     "POST /sandbox/passkey/attestation", "POST /sandbox/passkey/assertion", "POST /users/{user_id}/webhooks",
-    "DELETE /users/{user_id}",
-}
+    "DELETE /users/{user_id}", "DELETE /users/{user_id}/sessions/{session_id}",
+} | HOOKS_OPS | set(SANDBOX_PAGES)
 
 
 def is_positive(case):
