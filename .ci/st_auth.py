@@ -35,7 +35,10 @@ Recovery codes), scratch accounts (Analysis, Change password with a mailed code,
 with an app code, Start TOTP enrolment), a real address (Mailbox, the ID-token minters), an
 Apple identity token minted by the sandbox over a fresh server nonce (Sign in with Apple), and
 passkey ceremonies answered by the sandbox's software authenticator (Passkey creation options,
-Add passkey, Delete passkey, Passkey sign-in). Operations that ask for a fresh proof of the
+Add passkey, Delete passkey, Passkey sign-in), an account of its own with a webhook endpoint
+and one delivery (the webhook routes that name an endpoint or a delivery), one of the victim's
+sessions (End session), and ids made by Buy credits and Manage billing (the sandbox's checkout
+and portal pages). Operations that ask for a fresh proof of the
 account (`{password}`, or `{code}` while 2FA is on) get the account's password when their
 request body has that field. A real-valued body keeps only the fields its schema names (the
 fuzzer may add others, which the server refuses). The other cases keep the fuzzer's values.
