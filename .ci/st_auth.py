@@ -1039,8 +1039,8 @@ def before_call(context, case, kwargs):
             print(f"st_auth: before_call: {label}: {error!r}", file=sys.stderr)
         return
     if given:
-        # Only the fields the body's schema names: a positive case's body may carry extra
-        # properties (the schema does not forbid them), which the server refuses with 400
+        # Only the fields the body's schema names: a positive case's body could carry extra
+        # properties (before the schemas said `additionalProperties: false`), which the server refuses with 400
         # `invalid_parameters`; a real case must be one the server serves (seeds 1745761793
         # and 3947619426: Disable 2FA's real codes refused with 400 as often as not).
         fields = body_fields(label)

@@ -1,12 +1,13 @@
 //! JSON request bodies with the contract's answers: no body, a body that is not JSON
 //! or not `application/json` → `Request body is empty.`; JSON of the wrong shape → the
-//! schema message. Size is enforced before this by the body-limit middleware.
+//! schema message. Size is enforced before this by the body-limit middleware. A body type
+//! that refuses fields it does not name says so in its schema (`additionalProperties: false`).
 
 use poem::{Request, RequestBody};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ExtractParamOptions,
-    registry::{MetaMediaType, MetaRequest, Registry},
-    types::{ParseFromJSON, Type},
+    registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry},
+    types::{Example, ParseFromJSON, ToJSON, Type},
 };
 
 use super::error::ApiError;
@@ -48,16 +49,37 @@ fn request_meta<T: Type>(required: bool) -> Option<MetaRequest> {
     })
 }
 
+/// Marks `T`'s schema closed when `T` refuses a field it does not name
+/// (`#[oai(deny_unknown_fields)]`), which poem-openapi's derive enforces but leaves out of the
+/// schema. The type itself tells: its example is accepted, and refused with one field more.
+/// poem-openapi's schema model has no `false` schema, so the mark is a placeholder that
+/// `spec::finalize` turns into `additionalProperties: false`.
+fn declare_closed<T: ParseFromJSON + ToJSON + Example + Type>(registry: &mut Registry) {
+    let Some(serde_json::Value::Object(mut fields)) = T::example().to_json() else { return };
+    if T::parse_from_json(Some(serde_json::Value::Object(fields.clone()))).is_err() {
+        return;
+    }
+    fields.insert("a field no body names".into(), serde_json::Value::Null);
+    if T::parse_from_json(Some(serde_json::Value::Object(fields))).is_ok() {
+        return;
+    }
+    if let Some(schema) = registry.schemas.get_mut(&*T::name()) {
+        let mark = MetaSchema::new(crate::spec::CLOSED_OBJECT_MARK);
+        schema.additional_properties = Some(Box::new(MetaSchemaRef::Inline(Box::new(mark))));
+    }
+}
+
 /// The two extractors differ only in what an empty body means.
 macro_rules! json_extractor {
     ($extractor:ident, required: $required:expr, |$value:ident| $from_value:expr) => {
-        impl<'a, T: ParseFromJSON + Type + Send> ApiExtractor<'a> for $extractor<T> {
+        impl<'a, T: ParseFromJSON + ToJSON + Example + Type + Send> ApiExtractor<'a> for $extractor<T> {
             const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
             type ParamType = ();
             type ParamRawType = ();
 
             fn register(registry: &mut Registry) {
                 T::register(registry);
+                declare_closed::<T>(registry);
             }
 
             fn request_meta() -> Option<MetaRequest> {
@@ -173,5 +195,53 @@ impl ParseFromJSON for Decimal2 {
 impl poem_openapi::types::ToJSON for Decimal2 {
     fn to_json(&self) -> Option<serde_json::Value> {
         serde_json::Number::from_f64(crate::domain::hundredths_to_number(self.0)).map(serde_json::Value::Number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::Object;
+
+    use super::*;
+
+    #[derive(Object)]
+    #[oai(deny_unknown_fields, example)]
+    struct Closed {
+        name: String,
+    }
+
+    #[derive(Object)]
+    #[oai(example)]
+    struct Open {
+        name: String,
+    }
+
+    impl Example for Closed {
+        fn example() -> Self {
+            Self { name: "x".into() }
+        }
+    }
+
+    impl Example for Open {
+        fn example() -> Self {
+            Self { name: "x".into() }
+        }
+    }
+
+    fn additional_properties<T: ParseFromJSON + ToJSON + Example + Type>() -> Option<&'static str> {
+        let mut registry = Registry::new();
+        T::register(&mut registry);
+        declare_closed::<T>(&mut registry);
+        let schema = &registry.schemas[&*T::name()];
+        schema.additional_properties.as_ref().map(|extra| match &**extra {
+            MetaSchemaRef::Inline(mark) => mark.ty,
+            MetaSchemaRef::Reference(_) => "a reference",
+        })
+    }
+
+    #[test]
+    fn a_body_that_refuses_unknown_fields_is_marked_closed_and_no_other() {
+        assert_eq!(additional_properties::<Closed>(), Some(crate::spec::CLOSED_OBJECT_MARK));
+        assert_eq!(additional_properties::<Open>(), None);
     }
 }

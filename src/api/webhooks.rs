@@ -24,7 +24,9 @@ pub struct WebhooksApi {
     pub state: AppState,
 }
 
+/// A new endpoint: where events go, which of them, and a note.
 #[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
 pub struct WebhookCreateRequest {
     /// Where events are POSTed: https, to a public address.
     pub url: String,
@@ -32,6 +34,16 @@ pub struct WebhookCreateRequest {
     pub events: Option<Vec<String>>,
     /// A note for people, up to 500 characters.
     pub description: Option<String>,
+}
+
+impl poem_openapi::types::Example for WebhookCreateRequest {
+    fn example() -> Self {
+        Self {
+            url: "https://api.example.com/clara/events".into(),
+            events: Some(vec![webhooks::TASK_COMPLETED.into(), webhooks::TASK_FAILED.into()]),
+            description: Some("Our analysis pipeline".into()),
+        }
+    }
 }
 
 /// An endpoint of the caller's back end that hears about their analyses and credits.

@@ -10,6 +10,10 @@ pub mod statuses;
 
 pub use servers::Server;
 
+/// The placeholder schema a closed request body's `additionalProperties` carries out of
+/// poem-openapi (`api::body`), whose schema model has no `false`; [`finalize`] writes `false`.
+pub(crate) const CLOSED_OBJECT_MARK: &str = "x-closed-object";
+
 use serde_json::Value;
 
 /// Applies the project's spec rules and returns pretty, key-sorted JSON naming `server`.
@@ -23,6 +27,7 @@ pub fn finalize(raw: &str, server: &Server) -> String {
     declare_open_operations(&mut doc);
     order_tags(&mut doc);
     close_empty_objects(&mut doc);
+    close_marked_objects(&mut doc);
     servers::apply(&mut doc, server);
     security::apply(&mut doc);
     constraints::apply(&mut doc);
@@ -57,6 +62,19 @@ fn close_empty_objects(doc: &mut Value) {
             && !schema.contains_key("properties")
             && !schema.contains_key("additionalProperties");
         if empty {
+            schema.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    }
+}
+
+/// A request body that refuses fields it does not name says so: its mark (see
+/// [`CLOSED_OBJECT_MARK`]) becomes `additionalProperties: false`.
+fn close_marked_objects(doc: &mut Value) {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    for schema in schemas.values_mut().filter_map(Value::as_object_mut) {
+        let marked = schema.get("additionalProperties").and_then(|extra| extra.get("type")).and_then(Value::as_str)
+            == Some(CLOSED_OBJECT_MARK);
+        if marked {
             schema.insert("additionalProperties".into(), Value::Bool(false));
         }
     }

@@ -113,6 +113,32 @@ async fn every_body_and_response_has_an_example() {
     }
 }
 
+/// The server refuses a field a JSON body does not name (400 `invalid_parameters`), and the
+/// spec says so, so that generated clients type the bodies closed and a contract tester's
+/// valid cases carry no extra fields. Stripe's event is read as Stripe sends it: open.
+#[tokio::test]
+async fn json_request_bodies_are_closed_but_stripes_event() {
+    for sandbox in [false, true] {
+        let app = if sandbox { TestApp::sandbox(&[]).await } else { TestApp::new().await };
+        let spec = app.raw(Method::GET, "/openapi.json", &[], None).await.body;
+        let mut closed = 0;
+        for (path, item) in spec["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") else { continue };
+                let name = schema["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+                let extra = &spec["components"]["schemas"][name]["additionalProperties"];
+                if name == "StripeEvent" {
+                    assert!(extra.is_null(), "{method} {path}: Stripe's event is open");
+                } else {
+                    assert_eq!(extra, &Value::Bool(false), "{method} {path}: {name} is not closed");
+                    closed += 1;
+                }
+            }
+        }
+        assert!(closed >= 15, "{closed} closed bodies: the walk missed the bodies");
+    }
+}
+
 #[tokio::test]
 async fn probes_document_only_what_they_can_answer() {
     let spec = spec().await;

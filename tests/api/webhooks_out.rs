@@ -289,6 +289,11 @@ async fn endpoints_are_checked_capped_and_the_callers_own() {
     create(&app, &user_id, &bearer, json!({"url": "https://example.com/h", "events": ["task.exploded"]}))
         .await
         .assert_error(400, "invalid_parameters", MSG_INVALID);
+    // A field the body does not name (here, a secret of the caller's choosing) is refused, as
+    // on every other body, rather than silently ignored.
+    create(&app, &user_id, &bearer, json!({"url": "https://example.com/h", "secret": "whsec_mine"}))
+        .await
+        .assert_error(400, "invalid_parameters", MSG_INVALID);
     let mut ids = vec![];
     for n in 0..10 {
         let reply = create(&app, &user_id, &bearer, json!({"url": format!("https://example.com/{n}")})).await;
