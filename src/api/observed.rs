@@ -59,7 +59,7 @@ pub fn enabled(sandbox: bool, spec: impl FnOnce() -> String) -> bool {
     true
 }
 
-/// The operation a request was for, when the answer came before routing (413, 429).
+/// The operation a request was for, when a layer around the routes answered (413, 429).
 pub fn resolve(sandbox: bool, method: &str, path: &str) -> Option<&'static str> {
     let routes = ROUTES[usize::from(sandbox)].get()?;
     let parts: Vec<&str> = path.split('/').collect();

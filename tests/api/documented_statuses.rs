@@ -36,24 +36,66 @@ fn documents(op: &Value, status: &str, code: &str) -> bool {
     op["responses"][status]["content"].as_object().into_iter().flatten().any(|(_, m)| m["examples"].get(code).is_some())
 }
 
+/// A body over the limit is 413 on every operation that documents it, for a caller the
+/// operation otherwise serves: the body is cut when the route reads it, which it does once it
+/// knows the caller (a request it refuses for its credentials is refused without reading it).
 #[tokio::test]
 async fn a_body_over_the_limit_is_413_wherever_documented() {
-    let app = TestApp::with_env(&[("MAX_ATTACHMENT_BYTES", "1024")]).await;
+    let (app, _model) = TestApp::with_agent(&[("MAX_ATTACHMENT_BYTES", "1024"), ("ADMIN_API_KEY", ADMIN_KEY)]).await;
+    let email = "big-bodies@example.com";
+    let (id, bearer) = app.active_user(email).await;
+    let funded =
+        app.call(Method::PUT, &format!("/users/{id}/credits"), Some(ADMIN_KEY), Some(json!({"credits": 1000}))).await;
+    assert_eq!(funded.status, 200, "{}", funded.body);
+    let basic = basic(email, PASSWORD);
     let big = vec![b' '; 2 << 20];
+    let length = big.len().to_string();
     let mut wrong = vec![];
+    let mut checked = 0;
     for (method, path, op) in operations(&app).await {
         if !documents(&op, "413", "payload_too_large") {
             continue;
         }
-        // Declared, as clients do: the upload route refuses on the declaration alone.
-        let length = big.len().to_string();
-        let headers = [("Content-Type", "application/json"), ("Content-Length", length.as_str())];
+        let path = path.replace("user_0", &id).replace("nobody@example.com", email);
+        let operation = op["operationId"].as_str().unwrap_or_default();
+        let schemes: Vec<&str> = op["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|alternative| alternative.as_object())
+            .flat_map(|alternative| alternative.keys().map(String::as_str))
+            .collect();
+        // The user's own credential where the operation takes one; the admin key on admin routes.
+        let authorization = if schemes.contains(&"BearerAuth") {
+            bearer.clone()
+        } else if schemes.contains(&"BasicAuth") {
+            basic.clone()
+        } else if schemes.contains(&"ApiKey") && operation.starts_with("admin") {
+            ADMIN_KEY.to_string()
+        } else {
+            String::new()
+        };
+        let media = if op.pointer("/requestBody/content/multipart~1form-data").is_some() {
+            "multipart/form-data; boundary=x"
+        } else {
+            "application/json"
+        };
+        // Declared, as clients do: the body is cut at its first read on the declaration alone.
+        let mut headers = vec![("Content-Type", media), ("Content-Length", length.as_str())];
+        if !authorization.is_empty() {
+            headers.push(("Authorization", authorization.as_str()));
+        }
+        if path.starts_with("/api/v1/stripe/") && method == Method::POST && schemes.is_empty() {
+            headers.push(("Stripe-Signature", "t=1,v1=00"));
+        }
         let reply = app.raw(method.clone(), &path, &headers, Some(poem::Body::from_vec(big.clone()))).await;
         if reply.status != 413 || reply.body["code"] != "payload_too_large" {
             wrong.push(format!("{method} {path}: {} {}", reply.status, reply.body));
         }
+        checked += 1;
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked >= 15, "{checked} operations document 413: the walk missed them");
 }
 
 #[tokio::test]

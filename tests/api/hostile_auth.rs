@@ -14,11 +14,6 @@ fn statuses(replies: &[Reply]) -> Vec<u16> {
     replies.iter().map(|r| r.status).collect()
 }
 
-fn basic(email: &str, password: &str) -> String {
-    use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{email}:{password}")))
-}
-
 fn app_code(app: &TestApp, secret: &str, offset_steps: i64) -> String {
     let key = data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
     let at = (app.state.clock.now_secs() + offset_steps * 30) as u64;

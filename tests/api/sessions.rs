@@ -15,10 +15,6 @@ use serde_json::Value;
 
 use crate::support::*;
 
-fn basic(email: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{email}:{PASSWORD}")))
-}
-
 /// Another session of the account; returns its bearer header.
 async fn sign_in(app: &TestApp, email: &str) -> String {
     let reply = app.login(email, PASSWORD, None).await;
@@ -94,7 +90,7 @@ async fn each_session_shows_where_it_was_made_and_which_is_current() {
         app.state.clock.advance(Duration::from_secs(2));
         let reply = http
             .post(format!("{base}/auth/session"))
-            .header("Authorization", basic("devices@example.com"))
+            .header("Authorization", basic("devices@example.com", PASSWORD))
             .header("User-Agent", agent)
             .header("X-Forwarded-For", address)
             .send()
@@ -358,7 +354,7 @@ async fn a_long_user_agent_is_kept_cut_short() {
     let app = TestApp::new().await;
     let (user_id, bearer) = app.active_user("verbose@example.com").await;
     let agent = "A".repeat(1_000);
-    let headers = [("Authorization", basic("verbose@example.com")), ("User-Agent", agent.clone())];
+    let headers = [("Authorization", basic("verbose@example.com", PASSWORD)), ("User-Agent", agent.clone())];
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     app.raw(Method::POST, "/api/v1/auth/session", &headers, None)
         .await

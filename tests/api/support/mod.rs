@@ -143,6 +143,12 @@ async fn default_vars(dir: &std::path::Path) -> HashMap<String, String> {
     vars
 }
 
+/// The `Authorization` header of a Basic login.
+pub fn basic(email: &str, password: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{email}:{password}")))
+}
+
 impl TestApp {
     pub async fn new() -> Self {
         Self::with_env(&[]).await
@@ -302,10 +308,7 @@ impl TestApp {
 
     /// Logs in with Basic; returns the reply.
     pub async fn login(&self, email: &str, password: &str, code: Option<&str>) -> Reply {
-        use base64::Engine;
-        let basic =
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{email}:{password}")));
-        self.post("/auth/session", Some(&basic), code.map(|c| json!({"code": c}))).await
+        self.post("/auth/session", Some(&basic(email, password)), code.map(|c| json!({"code": c}))).await
     }
 
     pub async fn count<E: EntityTrait>(&self, _entity: E) -> u64
