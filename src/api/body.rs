@@ -1,6 +1,7 @@
 //! JSON request bodies with the contract's answers: no body, a body that is not JSON
 //! or not `application/json` → `Request body is empty.`; JSON of the wrong shape → the
-//! schema message. Size is enforced before this by the body-limit middleware. A body type
+//! schema message. Size is enforced as the body is read, by the cap the body-limit middleware
+//! puts on it (a cut body is answered 413 whatever this made of it). A body type
 //! that refuses fields it does not name says so in its schema (`additionalProperties: false`).
 
 use poem::{Request, RequestBody};
