@@ -37,7 +37,6 @@ use redis::aio::ConnectionManager;
 const SHARDS: usize = 64;
 /// Credentials remembered per user; a user with more sessions than this just misses more.
 const CREDENTIALS_PER_USER: usize = 16;
-const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 
 tokio::task_local! {
     /// The caller's version as the rate limiter read it for this request: (user id,
@@ -151,7 +150,7 @@ impl AuthCache {
         if ttl.is_zero() || capacity == 0 {
             return Ok(Self::disabled());
         }
-        let connection = ConnectionManager::new(redis::Client::open(url)?).await?;
+        let connection = crate::redis_link::connect(url).await?;
         let versions = Versions { connection, prefix: format!("{prefix}auth-version:") };
         Ok(Self { inner: Some(Inner::new(ttl, capacity, Some(versions))) })
     }
@@ -372,7 +371,9 @@ impl Versions {
         let mut connection = self.connection.clone();
         let mut get = redis::cmd("GET");
         get.arg(format!("{}{user_id}", self.prefix));
-        match tokio::time::timeout(REDIS_TIMEOUT, get.query_async::<Option<i64>>(&mut connection)).await {
+        match tokio::time::timeout(crate::redis_link::REPLY_TIMEOUT, get.query_async::<Option<i64>>(&mut connection))
+            .await
+        {
             Ok(Ok(version)) => Some(version.unwrap_or(0)),
             Ok(Err(err)) => {
                 tracing::warn!(%err, "auth cache: cannot read a version; using the database");
@@ -394,7 +395,7 @@ impl Versions {
         let keep_secs = ttl.as_secs() * 2 + 60;
         let mut bump = redis::pipe();
         bump.atomic().incr(&key, 1).ignore().expire(&key, keep_secs as i64).ignore();
-        match tokio::time::timeout(REDIS_TIMEOUT, bump.query_async::<()>(&mut connection)).await {
+        match tokio::time::timeout(crate::redis_link::REPLY_TIMEOUT, bump.query_async::<()>(&mut connection)).await {
             Ok(Ok(())) => true,
             Ok(Err(err)) => {
                 tracing::error!(%user_id, %err, "auth cache: cannot publish a change to Redis");

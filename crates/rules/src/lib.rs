@@ -14,6 +14,7 @@ pub mod mail;
 pub mod metrics;
 pub mod net;
 pub mod payments;
+pub mod redis_link;
 pub mod services;
 pub mod state;
 pub mod trace_context;

@@ -71,8 +71,7 @@ impl Limits {
     }
 
     pub async fn redis(url: &str, prefix: &str, per_second: NonZeroU32) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let connection = ConnectionManager::new(client).await?;
+        let connection = crate::redis_link::connect(url).await?;
         let per_request = RateBatch::start(connection.clone(), RATE_WINDOW_TTL_SECS);
         Ok(Self { backend: Backend::Redis { connection, prefix: prefix.to_string(), per_request }, per_second })
     }
@@ -121,7 +120,7 @@ impl Limits {
         let Backend::Redis { connection, .. } = &self.backend else { return true };
         let mut connection = connection.clone();
         let ping = redis::cmd("PING");
-        match tokio::time::timeout(std::time::Duration::from_secs(2), ping.query_async::<String>(&mut connection)).await
+        match tokio::time::timeout(crate::redis_link::REPLY_TIMEOUT, ping.query_async::<String>(&mut connection)).await
         {
             Ok(Ok(_)) => true,
             failed => {
@@ -288,6 +287,35 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Redis that answers late (a loaded machine, a busy server) is not a Redis that is
+    /// gone: its reply still counts the attempt. Before, the client gave up after half a
+    /// second and the limiter let the attempt through uncounted, so on a loaded CI machine
+    /// ten wrong codes did not lock the account.
+    #[tokio::test]
+    async fn a_late_reply_still_counts_the_attempt() {
+        let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+            eprintln!("skipped: set TEST_REDIS_URL to run the Redis limiter test");
+            return;
+        };
+        let relay = doubles::relay::Relay::start(url.trim_start_matches("redis://").trim_end_matches('/')).await;
+        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
+        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
+        let limits = Limits::redis(&through_relay, &prefix, NonZeroU32::new(2).unwrap()).await.unwrap();
+        relay.delay_replies(std::time::Duration::from_millis(800));
+        let rule = AttemptRule { max: 2, window: 60, lock: 60 };
+        let first = limits.begin_attempt("slow", 100, rule).await.expect("not locked");
+        assert_eq!(first.count, 1, "the attempt was counted, not waved through as if Redis were gone");
+        limits.attempt_failed("slow", 100, rule, first).await;
+        let second = limits.begin_attempt("slow", 100, rule).await.expect("not locked yet");
+        assert_eq!(second.count, 2);
+        limits.attempt_failed("slow", 100, rule, second).await;
+        assert_eq!(
+            limits.begin_attempt("slow", 100, rule).await.err(),
+            Some(RetryAfter(60)),
+            "the second failure locks"
+        );
+    }
 
     #[tokio::test]
     async fn the_rate_check_reads_another_key_in_its_round_trip() {

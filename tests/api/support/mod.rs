@@ -6,7 +6,6 @@ pub mod google;
 pub mod h2_client;
 mod mail;
 pub mod provider;
-pub mod relay;
 pub mod search;
 pub mod stripe;
 
@@ -21,9 +20,9 @@ use poem::{Endpoint, EndpointExt, Response, http::Method, test::TestClient};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-pub use doubles::{Fault, model::Script};
+pub use doubles::{Fault, model::Script, relay::Relay};
 
-pub use self::{provider::FakeProvider, relay::Relay, stripe::FakeStripe};
+pub use self::{provider::FakeProvider, stripe::FakeStripe};
 
 pub struct TestApp {
     pub client: TestClient<poem::endpoint::BoxEndpoint<'static, Response>>,
