@@ -596,13 +596,22 @@ def scratch_account():
     )
 
 
-def make_room_for_endpoint(account):
-    """Deletes one of the account's webhook endpoints when it has the most allowed."""
+def trim_endpoints(account, most, keep=None):
+    """Deletes the account's webhook endpoints, first listed first and never `keep`, until it
+    has at most `most` (it may have WEBHOOK_ENDPOINTS_MAX; one more is a 409)."""
+    user = f"/users/{account['user_id']}"
     bearer = f"Bearer {account['user_token']}"
-    status, body = request("GET", f"/users/{account['user_id']}/webhooks", bearer)
+    status, body = request("GET", f"{user}/webhooks", bearer)
     endpoints = body["data"] if status == 200 and body else []
-    if len(endpoints) >= WEBHOOK_ENDPOINTS_MAX:
-        request("DELETE", f"/users/{account['user_id']}/webhooks/{endpoints[0]['id']}", bearer)
+    extra = len(endpoints) - most
+    for endpoint in [e for e in endpoints if e["id"] != keep][: max(0, extra)]:
+        request("DELETE", f"{user}/webhooks/{endpoint['id']}", bearer)
+
+
+def receiver(events):
+    """A Create webhook endpoint body the sandbox accepts: a receiver on this machine (a random
+    URL is refused as not public), for events that exist."""
+    return {"url": f"{BASE}/st-hook/{uuid.uuid4().hex[:12]}", "events": events}
 
 
 # The most webhook endpoints an account may have (`webhooks::MAX_ENDPOINTS` in the rules).
@@ -651,9 +660,7 @@ def make_hooks_fixture():
     )
     user = f"/users/{account['user_id']}"
     bearer = f"Bearer {account['user_token']}"
-    status, body = request(
-        "POST", f"{user}/webhooks", bearer, {"url": f"{BASE}/st-hook/{uuid.uuid4().hex[:12]}", "events": ["credits.changed"]}
-    )
+    status, body = request("POST", f"{user}/webhooks", bearer, receiver(["credits.changed"]))
     if status != 201 or not body:
         raise RuntimeError(f"hooks fixture: creating the endpoint answered {status}")
     webhook_id = body["data"]["id"]
@@ -674,16 +681,9 @@ def spare_endpoint(fixture):
     account's other spare endpoints are removed first, so that it never reaches the most
     allowed (a refused case leaves its spare behind)."""
     account = fixture["account"]
+    trim_endpoints(account, WEBHOOK_ENDPOINTS_MAX // 2, keep=fixture["webhook_id"])
     user = f"/users/{account['user_id']}"
-    bearer = f"Bearer {account['user_token']}"
-    status, body = request("GET", f"{user}/webhooks", bearer)
-    endpoints = body["data"] if status == 200 and body else []
-    for endpoint in endpoints[: max(0, len(endpoints) - WEBHOOK_ENDPOINTS_MAX // 2)]:
-        if endpoint["id"] != fixture["webhook_id"]:
-            request("DELETE", f"{user}/webhooks/{endpoint['id']}", bearer)
-    status, body = request(
-        "POST", f"{user}/webhooks", bearer, {"url": f"{BASE}/st-hook/{uuid.uuid4().hex[:12]}", "events": ["task.completed"]}
-    )
+    status, body = request("POST", f"{user}/webhooks", f"Bearer {account['user_token']}", receiver(["task.completed"]))
     return body["data"]["id"] if status == 201 and body else None
 
 
@@ -908,15 +908,14 @@ def give_real_values(case):
         case.body.update(amount=dollars, return_path="/billing")
         return "buy"
     elif label == "POST /users/{user_id}/webhooks" and isinstance(case.path_parameters, dict):
-        # A receiver the sandbox accepts (http to this machine; a random URL is refused as
-        # not public), for events that exist. The account's endpoints are capped at 10 (409):
-        # the account now lives through a whole pass (the destructive operations end the
-        # victim's), so one of its endpoints is removed first when it has ten.
+        # A receiver the sandbox accepts. The account's endpoints are capped (409): the
+        # account lives through a whole pass (the destructive operations end the victim's), so
+        # one of its endpoints is removed first when it has the most allowed.
         account = own_account()
-        make_room_for_endpoint(account)
+        trim_endpoints(account, WEBHOOK_ENDPOINTS_MAX - 1)
         case.path_parameters["user_id"] = account["user_id"]
         description = case.body.get("description") if isinstance(case.body, dict) else None
-        case.body = {"url": f"{BASE}/st-hook/{uuid.uuid4().hex[:12]}", "events": ["task.completed"]}
+        case.body = receiver(["task.completed"])
         if isinstance(description, str) and len(description) <= 500:
             case.body["description"] = description
         return "webhook_endpoint"
