@@ -102,7 +102,7 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
 /// no test waits for. PostgreSQL checkpoints at every `DROP DATABASE` (about a second each
 /// on this machine, far more while tests write): dropping a whole run's 340 databases before
 /// the next test could start held that test for nine minutes. A process that ends first
-/// leaves the rest to the next (`.ci/run` drops them while its later steps run).
+/// leaves the rest to the next.
 fn drop_databases_of_earlier_runs(admin_url: &str, pid: u32) {
     static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if STARTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
