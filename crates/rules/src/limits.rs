@@ -290,8 +290,8 @@ mod tests {
 
     /// A Redis that answers late (a loaded machine, a busy server) is not a Redis that is
     /// gone: its reply still counts the attempt. Before, the client gave up after half a
-    /// second and the limiter let the attempt through uncounted, so on a loaded CI machine
-    /// ten wrong codes did not lock the account.
+    /// second and the limiter let the attempt through uncounted (the likely cause of a CI
+    /// run on a loaded machine where ten wrong codes did not lock an account).
     #[tokio::test]
     async fn a_late_reply_still_counts_the_attempt() {
         let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
