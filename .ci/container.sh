@@ -2,9 +2,10 @@
 # The container image, built and used without a registry: the `runtime` stage of the
 # top-level Containerfile, unchanged, built with Buildah FROM a Debian base made here
 # (`debootstrap --variant=minbase` of the image's release, `podman import`ed, cached as a tarball
-# under target/container/) and with the release binary the checkout already has standing in
-# for the `build` stage (`--build-context build=…`). Then the image is run with
-# `podman --runtime runc` in sandbox mode on 127.0.0.1, and checked:
+# under target/container/) and with a server binary the checkout already has standing in
+# for the `build` stage (`--build-context build=…`; in CI the one its tests built, by hand
+# the release build). Then the image is run with `podman --runtime runc` in sandbox mode on
+# 127.0.0.1, and checked:
 #   - it runs as uid 10001, not root, and its HEALTHCHECK (`podman healthcheck run`) passes;
 #   - the TypeScript journey (clients/typescript, as in .ci/clients.sh) passes against it:
 #     register, mailbox code, activate, login, API key, buy, sandbox checkout pay, analyses;
@@ -17,9 +18,9 @@
 # missing, and writes /etc/containers/containers.conf with `default_ulimits = []` when it lacks
 # that setting (without it a container cannot set its resource limits here and does not start).
 #
-# Environment: CLARA_SERVER_BIN (a release binary to use instead of
+# Environment: CLARA_SERVER_BIN (a server binary to use instead of
 # target/release/clara-backend, built with `cargo build --release` when absent, as
-# .ci/live-stack.sh does), CONTAINER_PORT (host port on 127.0.0.1, 18300), DEBIAN_MIRROR
+# .ci/live-stack.sh does; .ci/run passes the one its tests built), CONTAINER_PORT (host port on 127.0.0.1, 18300), DEBIAN_MIRROR
 # (default: the first bookworm mirror apt is configured with).
 # Usage: bash .ci/container.sh
 set -euo pipefail
@@ -281,7 +282,7 @@ check_compose
 ensure_packages
 ensure_containers_conf
 SERVER_BIN="$(server_binary)"
-[[ "$(ldd "$SERVER_BIN" 2>&1)" == *libc.so.6* ]] || die "${SERVER_BIN} does not link glibc: not the release binary this image is for"
+[[ "$(ldd "$SERVER_BIN" 2>&1)" == *libc.so.6* ]] || die "${SERVER_BIN} does not link glibc: not a binary this image can run"
 
 t_base=$SECONDS
 ensure_base

@@ -1,4 +1,4 @@
-# Sourced by the live checks: starts a release server in sandbox mode (`serve --sandbox`:
+# Sourced by the live checks: starts a server in sandbox mode (`serve --sandbox`:
 # mail, Stripe, Google and the model are the server's own doubles) on SQLite, and makes an
 # account through the API and the sandbox's mailbox (.ci/bootstrap.py). Exports BASE,
 # PUBLIC_KEY, ADMIN_KEY, WEBHOOK_SECRET (the STRIPE_WEBHOOK_SECRET the server verifies and
@@ -49,8 +49,8 @@ stop_live_stack() {
 
 start_live_stack() {
     ensure_venv
-    # CLARA_SERVER_BIN: a server binary already built (e.g. another worktree's), to skip
-    # the release build when checking these scripts by hand; CI leaves it unset.
+    # CLARA_SERVER_BIN: a server binary already built, to skip the release build: .ci/run
+    # passes the one its tests built; by hand, e.g. another worktree's.
     local server_bin="${CLARA_SERVER_BIN:-}"
     if [ -z "$server_bin" ]; then
         cargo build --release --quiet
