@@ -85,7 +85,7 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
         Ok(admin_url) if !admin_url.is_empty() => {
             let pid = std::process::id();
             let name = format!("clara_test_{pid}_{}", uuid::Uuid::new_v4().simple());
-            drop_databases_of_earlier_runs(&admin_url, pid);
+            drop_databases_of_earlier_runs(&admin_url);
             let admin = Database::connect(&admin_url).await.expect("TEST_DATABASE_URL connects");
             admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
             admin.close().await.ok();
@@ -102,8 +102,9 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
 /// no test waits for. PostgreSQL checkpoints at every `DROP DATABASE` (about a second each
 /// on this machine, far more while tests write): dropping a whole run's 340 databases before
 /// the next test could start held that test for nine minutes. A process that ends first
-/// leaves the rest to the next.
-fn drop_databases_of_earlier_runs(admin_url: &str, pid: u32) {
+/// leaves the rest to the next. The databases of a test process still running here (its pid
+/// is in their names) are left alone, so two suites can share one server.
+fn drop_databases_of_earlier_runs(admin_url: &str) {
     static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if STARTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
         return;
@@ -116,15 +117,40 @@ fn drop_databases_of_earlier_runs(admin_url: &str, pid: u32) {
             let listed = admin
                 .query_all_raw(sea_orm::Statement::from_string(
                     admin.get_database_backend(),
-                    format!("SELECT datname FROM pg_database WHERE datname LIKE 'clara_test_%' AND datname NOT LIKE 'clara_test_{pid}_%'"),
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'clara\\_test\\_%'",
                 ))
                 .await;
             for row in listed.unwrap_or_default() {
                 let Ok(name) = row.try_get::<String>("", "datname") else { continue };
+                if made_by_a_running_process(&name) {
+                    continue;
+                }
                 admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.ok();
             }
         });
     });
+}
+
+/// Whether the process whose pid a test database's name carries (`clara_test_<pid>_<uuid>`)
+/// still runs on this machine. Where there is no `/proc`, or the server is another machine's,
+/// the answer is no (or, for a pid that happens to be in use here, a database kept one run
+/// longer).
+fn made_by_a_running_process(database: &str) -> bool {
+    database
+        .strip_prefix("clara_test_")
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
+#[test]
+fn a_test_database_is_kept_while_its_process_runs() {
+    let own = format!("clara_test_{}_0123456789abcdef", std::process::id());
+    assert!(made_by_a_running_process(&own));
+    // No process has pid 0 in /proc; names that carry no pid are not anyone's.
+    assert!(!made_by_a_running_process("clara_test_0_0123456789abcdef"));
+    assert!(!made_by_a_running_process("clara_test_x_0123456789abcdef"));
+    assert!(!made_by_a_running_process("postgres"));
 }
 
 /// The test defaults: a fresh database and files, cheap hashing, no limits in the way.
