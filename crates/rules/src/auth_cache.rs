@@ -412,6 +412,7 @@ impl Versions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use doubles::relay::Relay;
 
     fn user(id: &str, credits: i64) -> users::Model {
         users::Model {
@@ -518,48 +519,13 @@ mod tests {
         assert_eq!(cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0, Lookup::Bypass);
     }
 
-    /// A TCP relay to the test Redis that can be cut, as a network failure would.
-    struct Relay {
-        url: String,
-        tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    }
-
-    impl Relay {
-        async fn start(target: &str) -> Self {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("redis://{}", listener.local_addr().unwrap());
-            let target = target.to_string();
-            let tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-            let accepting = tasks.clone();
-            let acceptor = tokio::spawn(async move {
-                while let Ok((mut inbound, _)) = listener.accept().await {
-                    let target = target.clone();
-                    let relay = tokio::spawn(async move {
-                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    });
-                    accepting.lock().unwrap().push(relay);
-                }
-            });
-            tasks.lock().unwrap().push(acceptor);
-            Self { url, tasks }
-        }
-
-        fn cut(&self) {
-            for task in self.tasks.lock().unwrap().drain(..) {
-                task.abort();
-            }
-        }
-    }
-
     /// A shared cache on the test Redis, reached through a relay the test can cut, with
     /// `usr_1`'s session `ses_a` filled; and its key prefix.
     async fn filled_through_relay(redis_url: &str) -> (Relay, String, AuthCache) {
-        let address = redis_url.trim_start_matches("redis://").trim_end_matches('/').to_string();
-        let relay = Relay::start(&address).await;
+        let relay = Relay::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
         let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
-        let cache = AuthCache::shared(Duration::from_secs(60), 100, &relay.url, &prefix).await.unwrap();
+        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
+        let cache = AuthCache::shared(Duration::from_secs(60), 100, &through_relay, &prefix).await.unwrap();
         cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 5), session("ses_a", 1_000));
         (relay, prefix, cache)
     }
@@ -575,7 +541,7 @@ mod tests {
         let (relay, _, cache) = filled_through_relay(&redis_url).await;
         assert_eq!(cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0, Lookup::Hit);
 
-        relay.cut();
+        relay.cut().await;
         // Whatever another process changed meanwhile could not be learnt: not trusted.
         for _ in 0..3 {
             assert_eq!(cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0, Lookup::Bypass);
@@ -596,7 +562,7 @@ mod tests {
         assert_eq!(cache.version_key("usr_1"), Some(format!("{prefix}auth-version:usr_1")));
         // Redis out of reach: only the version handed over can serve the hit, so a Hit
         // here proves the lookup made no read of its own.
-        relay.cut();
+        relay.cut().await;
         let lookups = AuthCache::prefetched("usr_1".into(), 0, async {
             let first = cache.get("usr_1", "ses_a", CredentialKind::Session, 10).await.0;
             // Taken by the first lookup: a second one in the same request reads Redis.
