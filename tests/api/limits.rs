@@ -103,6 +103,36 @@ async fn ten_failed_logins_lock_the_account_even_for_the_right_password() {
     app.login("locked@example.com", PASSWORD, None).await.assert_success(200, "User logged in successfully.");
 }
 
+/// Redis gone: a login cannot be counted, so it is refused (429, as a lock is) rather than
+/// checked; the account is untouched, and logins work again once Redis answers.
+#[tokio::test]
+async fn a_login_the_limiter_cannot_count_is_refused() {
+    let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+        eprintln!("skipped: set TEST_REDIS_URL to run the Redis outage test");
+        return;
+    };
+    let relay = Relay::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
+    let through_relay = format!("redis://127.0.0.1:{}", relay.port);
+    let app = TestApp::with_env(&[("REDIS_URL", &through_relay)]).await;
+    app.active_user("counted@example.com").await;
+    let before = app.snapshot().await;
+    relay.cut().await;
+    let retry = assert_limited(&app.login("counted@example.com", PASSWORD, None).await);
+    assert!(retry <= 5, "{retry}");
+    assert_eq!(app.snapshot().await, before, "no session was made");
+    let _relay = relay.restore().await;
+    let mut answer = app.login("counted@example.com", PASSWORD, None).await;
+    // The connection manager reconnects in the background: give it a moment.
+    for _ in 0..50 {
+        if answer.status != 429 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        answer = app.login("counted@example.com", PASSWORD, None).await;
+    }
+    answer.assert_success(200, "User logged in successfully.");
+}
+
 #[tokio::test]
 async fn ten_wrong_codes_lock_code_checks_for_the_account() {
     let app = TestApp::new().await;

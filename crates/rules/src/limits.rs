@@ -3,8 +3,10 @@
 //! them. Attempt windows open at the first attempt and, like locks, are computed from the
 //! app's clock, not from Redis TTLs alone, so both modes behave the same.
 //!
-//! A limiter that cannot reach Redis lets the request through and logs: an outage of
-//! the limiter must not become an outage of the API.
+//! A limiter that cannot reach Redis logs, and lets the request through, since an outage
+//! of the limiter must not become an outage of the API. Guesses are the exception: an
+//! attempt at a password or a code that cannot be counted is refused (429), or anyone who
+//! could make Redis unreachable or slow would guess without limit.
 
 mod rate_batch;
 
@@ -29,6 +31,10 @@ pub struct AttemptRule {
     pub window: i64,
     pub lock: i64,
 }
+
+/// Seconds a client is told to wait when its attempt was refused because the limiter could
+/// not count it (Redis unreachable or too slow): the time readiness takes to notice.
+pub const UNCOUNTED_RETRY_AFTER: u64 = 2;
 
 /// An attempt that was counted; its place in the window's count.
 #[derive(Debug, Clone, Copy)]
@@ -217,8 +223,9 @@ impl Limits {
             return Err(RetryAfter((until - now_secs) as u64));
         }
         let Some((count, _)) = self.count_in_window(&format!("fail:{key}"), now_secs, rule.window, 1).await else {
-            // The limiter is down: let the attempt through rather than lock everyone out.
-            return Ok(Attempted { count: 0 });
+            // The limiter cannot count: refuse the guess. Let through, it would be a free one
+            // for as long as Redis is out of reach or slow, which load alone can make it.
+            return Err(RetryAfter(UNCOUNTED_RETRY_AFTER));
         };
         if count > rule.max {
             // Only attempts still in flight can make the count pass `max` (the `max`-th
@@ -315,6 +322,29 @@ mod tests {
             Some(RetryAfter(60)),
             "the second failure locks"
         );
+    }
+
+    /// A guess the limiter cannot count is refused, not let through: whoever could make Redis
+    /// unreachable, or slower than the reply timeout by loading the machine, would otherwise
+    /// guess passwords and codes without limit for as long as it lasts. The per-second rate
+    /// still lets requests through: an outage of the limiter stops guesses, not the API.
+    #[tokio::test]
+    async fn an_attempt_the_limiter_cannot_count_is_refused() {
+        let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+            eprintln!("skipped: set TEST_REDIS_URL to run the Redis limiter test");
+            return;
+        };
+        let relay = doubles::relay::Relay::start(url.trim_start_matches("redis://").trim_end_matches('/')).await;
+        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
+        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
+        let limits = Limits::redis(&through_relay, &prefix, NonZeroU32::new(2).unwrap()).await.unwrap();
+        let rule = AttemptRule { max: 5, window: 60, lock: 60 };
+        let counted = limits.begin_attempt("gone", 100, rule).await.expect("counted while Redis answers");
+        limits.attempt_succeeded("gone", 100, rule).await;
+        assert_eq!(counted.count, 1);
+        relay.cut().await;
+        assert_eq!(limits.begin_attempt("gone", 100, rule).await.err(), Some(RetryAfter(UNCOUNTED_RETRY_AFTER)));
+        assert_eq!(limits.check_rate("k", 100).await, Ok(()), "the rate limit fails open");
     }
 
     #[tokio::test]
