@@ -107,13 +107,10 @@ async fn ten_failed_logins_lock_the_account_even_for_the_right_password() {
 /// checked; the account is untouched, and logins work again once Redis answers.
 #[tokio::test]
 async fn a_login_the_limiter_cannot_count_is_refused() {
-    let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+    let Some((app, relay)) = TestApp::with_redis_through_relay().await else {
         eprintln!("skipped: set TEST_REDIS_URL to run the Redis outage test");
         return;
     };
-    let relay = Relay::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
-    let through_relay = format!("redis://127.0.0.1:{}", relay.port);
-    let app = TestApp::with_env(&[("REDIS_URL", &through_relay)]).await;
     app.active_user("counted@example.com").await;
     let before = app.snapshot().await;
     relay.cut().await;

@@ -68,13 +68,10 @@ async fn a_database_missing_a_migration_is_not_ready() {
 
 #[tokio::test]
 async fn redis_gone_is_not_ready() {
-    let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+    let Some((app, relay)) = TestApp::with_redis_through_relay().await else {
         eprintln!("skipped: set TEST_REDIS_URL to run the Redis readiness test");
         return;
     };
-    let relay = Relay::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
-    let through_relay = format!("redis://127.0.0.1:{}", relay.port);
-    let app = TestApp::with_env(&[("REDIS_URL", &through_relay)]).await;
     app.get("/health/ready", None).await.assert_success(200, "Ready to serve.");
     relay.cut().await;
     tokio::time::sleep(clara_backend::health::FRESH_FOR).await;

@@ -295,20 +295,27 @@ impl Limits {
 mod tests {
     use super::*;
 
+    /// A limiter on the test Redis (`TEST_REDIS_URL`, else None: skipped) reached through a
+    /// relay the test can cut or slow.
+    async fn limits_through_relay() -> Option<(doubles::relay::Relay, Limits)> {
+        let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+            eprintln!("skipped: set TEST_REDIS_URL to run the Redis limiter test");
+            return None;
+        };
+        let relay = doubles::relay::Relay::start(url.trim_start_matches("redis://").trim_end_matches('/')).await;
+        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
+        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
+        let limits = Limits::redis(&through_relay, &prefix, NonZeroU32::new(2).unwrap()).await.unwrap();
+        Some((relay, limits))
+    }
+
     /// A Redis that answers late (a loaded machine, a busy server) is not a Redis that is
     /// gone: its reply still counts the attempt. Before, the client gave up after half a
     /// second and the limiter let the attempt through uncounted (the likely cause of a CI
     /// run on a loaded machine where ten wrong codes did not lock an account).
     #[tokio::test]
     async fn a_late_reply_still_counts_the_attempt() {
-        let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
-            eprintln!("skipped: set TEST_REDIS_URL to run the Redis limiter test");
-            return;
-        };
-        let relay = doubles::relay::Relay::start(url.trim_start_matches("redis://").trim_end_matches('/')).await;
-        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
-        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
-        let limits = Limits::redis(&through_relay, &prefix, NonZeroU32::new(2).unwrap()).await.unwrap();
+        let Some((relay, limits)) = limits_through_relay().await else { return };
         relay.delay_replies(std::time::Duration::from_millis(800));
         let rule = AttemptRule { max: 2, window: 60, lock: 60 };
         let first = limits.begin_attempt("slow", 100, rule).await.expect("not locked");
@@ -330,14 +337,7 @@ mod tests {
     /// still lets requests through: an outage of the limiter stops guesses, not the API.
     #[tokio::test]
     async fn an_attempt_the_limiter_cannot_count_is_refused() {
-        let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
-            eprintln!("skipped: set TEST_REDIS_URL to run the Redis limiter test");
-            return;
-        };
-        let relay = doubles::relay::Relay::start(url.trim_start_matches("redis://").trim_end_matches('/')).await;
-        let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
-        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
-        let limits = Limits::redis(&through_relay, &prefix, NonZeroU32::new(2).unwrap()).await.unwrap();
+        let Some((relay, limits)) = limits_through_relay().await else { return };
         let rule = AttemptRule { max: 5, window: 60, lock: 60 };
         let counted = limits.begin_attempt("gone", 100, rule).await.expect("counted while Redis answers");
         limits.attempt_succeeded("gone", 100, rule).await;

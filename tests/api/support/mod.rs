@@ -204,6 +204,15 @@ impl TestApp {
         Self { client, state, smtp, _dir: dir }
     }
 
+    /// An app on the test Redis (`TEST_REDIS_URL`) reached through a relay the test can cut
+    /// or slow; None without a test Redis (the test then skips).
+    pub async fn with_redis_through_relay() -> Option<(Self, Relay)> {
+        let redis_url = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty())?;
+        let relay = Relay::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
+        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
+        Some((Self::with_env(&[("REDIS_URL", &through_relay)]).await, relay))
+    }
+
     /// A sandbox server (`--sandbox`) listening on 127.0.0.1 with its workers, since its
     /// doubles are reached over HTTP at its own address; `client` talks to the same state
     /// in-process.
