@@ -8,8 +8,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 /// How long a command waits for its reply before Redis counts as unavailable; readiness
 /// gives a PING as long. The client's default, half a second, took a loaded machine's late
 /// reply for an outage, and an attempt the limiter could not count went uncounted (it was
-/// let through then; it is refused now): ten wrong codes did not lock an account. Longer would only hold requests while Redis is really stuck
-/// (a Redis that is down refuses at once).
+/// let through then; it is refused now): ten wrong codes did not lock an account. Longer
+/// would only hold requests while Redis is really stuck (a Redis that is down refuses at
+/// once).
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long opening (or reopening) the connection may take.
