@@ -9,8 +9,8 @@
 # operation reaches its handler; its `before_call` hook gives a share of the cases real
 # values (a minted Google or Apple ID token, a mailed code, a correctly signed webhook, a passkey
 # ceremony answered by the sandbox's authenticator) so that every operation also succeeds. Two
-# passes, at once: the session token as the bearer, and the API key; in both, each operation gets a
-# credential its `security` (and, for bearer routes that refuse an API key, its operationId)
+# passes, at once: the session token as the bearer, and the API key; in both, each operation
+# gets a credential its `security` (and, for bearer routes that refuse an API key, its operationId)
 # says it accepts, so no correct answer is a "only 401/403" failure.
 # A pass fails on any failure, on an operation that saw only 401/403, and on a "Schema
 # validation mismatch" (an operation all of whose answers were 4xx, mostly validation

@@ -49,6 +49,14 @@ impl Relay {
         self
     }
 
+    /// A relay to the Redis at `redis_url` (`redis://host:port`), and the URL that reaches
+    /// it through the relay.
+    pub async fn to_redis(redis_url: &str) -> (Self, String) {
+        let relay = Self::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
+        let through = format!("redis://127.0.0.1:{}", relay.port);
+        (relay, through)
+    }
+
     /// From now on, every reply of the service reaches its client this much later (on
     /// connections open now as on new ones); zero passes them on at once again.
     pub fn delay_replies(&self, by: Duration) {

@@ -522,9 +522,8 @@ mod tests {
     /// A shared cache on the test Redis, reached through a relay the test can cut, with
     /// `usr_1`'s session `ses_a` filled; and its key prefix.
     async fn filled_through_relay(redis_url: &str) -> (Relay, String, AuthCache) {
-        let relay = Relay::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
+        let (relay, through_relay) = Relay::to_redis(redis_url).await;
         let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
-        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
         let cache = AuthCache::shared(Duration::from_secs(60), 100, &through_relay, &prefix).await.unwrap();
         cache.fill(cache.ticket("usr_1").await.unwrap(), &user("usr_1", 5), session("ses_a", 1_000));
         (relay, prefix, cache)

@@ -302,9 +302,8 @@ mod tests {
             eprintln!("skipped: set TEST_REDIS_URL to run the Redis limiter test");
             return None;
         };
-        let relay = doubles::relay::Relay::start(url.trim_start_matches("redis://").trim_end_matches('/')).await;
+        let (relay, through_relay) = doubles::relay::Relay::to_redis(&url).await;
         let prefix = format!("clara-test:{}:", uuid::Uuid::new_v4().simple());
-        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
         let limits = Limits::redis(&through_relay, &prefix, NonZeroU32::new(2).unwrap()).await.unwrap();
         Some((relay, limits))
     }

@@ -208,8 +208,7 @@ impl TestApp {
     /// or slow; None without a test Redis (the test then skips).
     pub async fn with_redis_through_relay() -> Option<(Self, Relay)> {
         let redis_url = std::env::var("TEST_REDIS_URL").ok().filter(|v| !v.is_empty())?;
-        let relay = Relay::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
-        let through_relay = format!("redis://127.0.0.1:{}", relay.port);
+        let (relay, through_relay) = Relay::to_redis(&redis_url).await;
         Some((Self::with_env(&[("REDIS_URL", &through_relay)]).await, relay))
     }
 
